@@ -1,0 +1,95 @@
+// Package requestid carries a request's ID across every hop of a call.
+//
+// A server takes the ID a client sent (HTTP header [Header], gRPC metadata
+// key [MetadataKey]) when it is [Valid], and otherwise makes one with [New];
+// it stores the ID in the context with [NewContext], and client transports
+// send [FromContext] on to the next service. Logs and problem bodies quote
+// it, so one ID finds a request everywhere it went.
+package requestid
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"sync/atomic"
+)
+
+// Header is the HTTP header that carries the request ID.
+const Header = "X-Request-Id"
+
+// MetadataKey is the gRPC metadata key that carries the request ID.
+const MetadataKey = "x-request-id"
+
+// MaxLen is the longest ID accepted from a client; longer ones are replaced.
+const MaxLen = 128
+
+type ctxKey struct{}
+
+// NewContext returns a copy of ctx that carries id.
+func NewContext(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, ctxKey{}, id)
+}
+
+// FromContext returns the request ID in ctx, or "" when there is none.
+func FromContext(ctx context.Context) string {
+	id, _ := ctx.Value(ctxKey{}).(string)
+	return id
+}
+
+// Valid reports whether id, received from a client, may be used as is: 1 to
+// [MaxLen] printable ASCII characters without spaces. Anything else could
+// break log lines or headers and is replaced by a new ID.
+func Valid(id string) bool {
+	if len(id) == 0 || len(id) > MaxLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c <= ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// Len is the length of an ID made by [New].
+const Len = 20
+
+const alphabet = "0123456789abcdefghijklmnopqrstuv"
+
+// generator makes IDs from a random per-process prefix and a counter: unique
+// within a process, unlikely to collide across processes, and far cheaper
+// than reading the system's random source for every request.
+type generator struct {
+	prefix uint64
+	n      atomic.Uint64
+}
+
+var gen = func() *generator {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return &generator{prefix: binary.LittleEndian.Uint64(b[:])}
+}()
+
+// Append appends a new ID of [Len] base-32 characters to dst and returns the
+// extended slice; it lets a caller build the ID in memory it already owns.
+func Append(dst []byte) []byte {
+	n := gen.n.Add(1)
+	// 10 characters of prefix (50 bits), 10 of counter (50 bits).
+	var buf [Len]byte
+	p := gen.prefix
+	for i := 9; i >= 0; i-- {
+		buf[i] = alphabet[p&31]
+		p >>= 5
+	}
+	for i := Len - 1; i >= 10; i-- {
+		buf[i] = alphabet[n&31]
+		n >>= 5
+	}
+	return append(dst, buf[:]...)
+}
+
+// New returns a new request ID of [Len] characters.
+func New() string {
+	var b [Len]byte
+	return string(Append(b[:0]))
+}

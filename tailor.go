@@ -1,0 +1,62 @@
+// Package tailor is a toolkit for building microservices on go-kit.
+//
+// This root package holds typed endpoints: write business functions with
+// concrete request and response types, and adapt them to go-kit's
+// [endpoint.Endpoint] at the edge with [Endpoint], so no handler ever writes
+// a type assertion. [Call] goes the other way for clients. Every middleware
+// in tailor stays a plain go-kit [endpoint.Middleware] and wraps the adapted
+// endpoint.
+//
+// Where to go next:
+//   - [github.com/tailorkit/tailor/service]: a service's lifecycle, listeners,
+//     health and graceful shutdown.
+//   - [github.com/tailorkit/tailor/transport/http] and
+//     [github.com/tailorkit/tailor/transport/grpc]: go-kit transports with
+//     tailor's error model.
+//   - [github.com/tailorkit/tailor/fault]: the error model.
+package tailor
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/go-kit/kit/endpoint"
+
+	"github.com/tailorkit/tailor/fault"
+)
+
+// Func is an endpoint with concrete request and response types.
+type Func[Req, Resp any] func(ctx context.Context, req Req) (Resp, error)
+
+// Endpoint adapts f to a go-kit endpoint. The request the endpoint receives
+// must be a Req (transports built with tailor's decoders make sure of it);
+// anything else is answered with an Internal error naming both types, never
+// a panic.
+func Endpoint[Req, Resp any](f Func[Req, Resp]) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req, ok := request.(Req)
+		if !ok {
+			var want Req
+			return nil, fault.New(fault.Internal, fmt.Sprintf("tailor: endpoint wants a request of type %T, got %T; check the transport's decoder", want, request))
+		}
+		return f(ctx, req)
+	}
+}
+
+// Call adapts a go-kit endpoint, typically a transport client, to a typed
+// function. A response that is not a Resp is an Internal error naming both
+// types.
+func Call[Req, Resp any](e endpoint.Endpoint) Func[Req, Resp] {
+	return func(ctx context.Context, req Req) (Resp, error) {
+		var zero Resp
+		response, err := e(ctx, req)
+		if err != nil {
+			return zero, err
+		}
+		resp, ok := response.(Resp)
+		if !ok {
+			return zero, fault.New(fault.Internal, fmt.Sprintf("tailor: endpoint returned a response of type %T, want %T; check the transport's decoder", response, zero))
+		}
+		return resp, nil
+	}
+}
