@@ -1,0 +1,200 @@
+package resilience
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
+
+	"github.com/tailorkit/tailor/fault"
+)
+
+// ShedConfig configures a [Shedder]. The zero value starts at a limit of 20
+// concurrent requests, adapts between 4 and 1000 every 100 ms, and treats
+// latency above 1.5 × the baseline as congestion.
+type ShedConfig struct {
+	// InitialLimit is the concurrency limit before any measurement.
+	// Default 20.
+	InitialLimit int
+	// MinLimit and MaxLimit bound the limit. Defaults 4 and 1000.
+	MinLimit, MaxLimit int
+	// Tolerance is how much slower than the baseline the average latency
+	// of a window may be before the limit comes down. Default 1.5.
+	Tolerance float64
+	// Window is how often the limit is revised, given at least 10
+	// completed requests. Default 100 ms.
+	Window time.Duration
+	// Baseline is how many windows the baseline latency is the lowest
+	// window average of. Default 50 (5 s at the default Window).
+	Baseline int
+	// RetryAfter is what a shed request is told to wait. Default 1 s.
+	RetryAfter time.Duration
+}
+
+func (c ShedConfig) withDefaults() ShedConfig {
+	if c.MinLimit <= 0 {
+		c.MinLimit = 4
+	}
+	if c.MaxLimit <= 0 {
+		c.MaxLimit = 1000
+	}
+	c.MaxLimit = max(c.MaxLimit, c.MinLimit)
+	if c.InitialLimit <= 0 {
+		c.InitialLimit = 20
+	}
+	c.InitialLimit = min(max(c.InitialLimit, c.MinLimit), c.MaxLimit)
+	if c.Tolerance <= 1 {
+		c.Tolerance = 1.5
+	}
+	if c.Window <= 0 {
+		c.Window = 100 * time.Millisecond
+	}
+	if c.Baseline <= 0 {
+		c.Baseline = 50
+	}
+	if c.RetryAfter <= 0 {
+		c.RetryAfter = time.Second
+	}
+	return c
+}
+
+// minWindowSamples is how many requests a window needs before it revises the
+// limit.
+const minWindowSamples = 10
+
+// Shedder is server-side adaptive load shedding: a concurrency limit that
+// follows measured latency, so a server at three times its capacity keeps
+// serving its capacity at near-unloaded latency and refuses the rest at
+// once, before decoding them. Build one with [NewShedder]; put
+// [Shedder.Handler] in front of an HTTP server's mux, or
+// [Shedder.Middleware] on an endpoint. It is safe for concurrent use.
+//
+// The limit follows the gradient rule of Netflix's concurrency-limits
+// (GradientLimit), revised once per window: when the window's average
+// latency exceeds Tolerance × the baseline, the limit is multiplied by
+// baseline ÷ average (at least ½), which brings the queue back to what the
+// server can drain; otherwise, if the window used at least half the limit,
+// it grows by √limit. The baseline is the lowest window average of the last
+// Baseline windows, so it tracks a server that gets slower for good.
+//
+// A shed request fails with a [fault.Unavailable] error (HTTP 503) whose
+// RetryAfter is the config's and whose Cause is [ErrShed].
+type Shedder struct {
+	name  string
+	cfg   ShedConfig
+	clock Clock
+
+	inFlight atomic.Int64
+	limit    atomic.Int64
+
+	mu          sync.Mutex
+	fLimit      float64
+	windowStart time.Time
+	sum         time.Duration
+	samples     int
+	peak        int64 // most requests in flight during the window
+	averages    []time.Duration
+	next        int // where the next window average goes in averages
+}
+
+// NewShedder returns a shedder named name (for its errors). It reads the
+// option [WithClock].
+func NewShedder(name string, cfg ShedConfig, opts ...Option) *Shedder {
+	o := buildOptions(opts)
+	cfg = cfg.withDefaults()
+	s := &Shedder{
+		name:        name,
+		cfg:         cfg,
+		clock:       o.clock,
+		fLimit:      float64(cfg.InitialLimit),
+		windowStart: o.clock.Now(),
+		averages:    make([]time.Duration, 0, cfg.Baseline),
+	}
+	s.limit.Store(int64(cfg.InitialLimit))
+	return s
+}
+
+// Limit returns the current concurrency limit.
+func (s *Shedder) Limit() int { return int(s.limit.Load()) }
+
+// InFlight returns how many admitted requests have not finished.
+func (s *Shedder) InFlight() int { return int(s.inFlight.Load()) }
+
+// admit takes a place for a request, returning when it started, or the
+// error that sheds it.
+func (s *Shedder) admit() (time.Time, error) {
+	n := s.inFlight.Add(1)
+	if limit := s.limit.Load(); n > limit {
+		s.inFlight.Add(-1)
+		return time.Time{}, s.refusal(n-1, limit)
+	}
+	return s.clock.Now(), nil
+}
+
+// done gives the place back and records the request's latency.
+func (s *Shedder) done(start time.Time) {
+	now := s.clock.Now()
+	n := s.inFlight.Add(-1) + 1
+	s.mu.Lock()
+	s.sum += now.Sub(start)
+	s.samples++
+	s.peak = max(s.peak, n)
+	if s.samples >= minWindowSamples && now.Sub(s.windowStart) >= s.cfg.Window {
+		s.revise(now)
+	}
+	s.mu.Unlock()
+}
+
+// revise ends a window and sets the limit; s.mu must be held.
+func (s *Shedder) revise(now time.Time) {
+	avg := s.sum / time.Duration(s.samples)
+	if len(s.averages) < cap(s.averages) {
+		s.averages = append(s.averages, avg)
+	} else {
+		s.averages[s.next] = avg
+	}
+	s.next = (s.next + 1) % cap(s.averages)
+	baseline := avg
+	for _, a := range s.averages {
+		baseline = min(baseline, a)
+	}
+	limit := s.fLimit
+	switch {
+	case float64(avg) > s.cfg.Tolerance*float64(baseline):
+		limit *= max(0.5, float64(baseline)/float64(avg))
+	case float64(s.peak) >= limit/2:
+		limit += math.Sqrt(limit)
+	}
+	s.fLimit = min(max(limit, float64(s.cfg.MinLimit)), float64(s.cfg.MaxLimit))
+	s.limit.Store(int64(s.fLimit))
+	s.windowStart, s.sum, s.samples, s.peak = now, 0, 0, 0
+}
+
+func (s *Shedder) refusal(inFlight, limit int64) error {
+	return &fault.Error{
+		Kind: fault.Unavailable,
+		Detail: fmt.Sprintf("%q is shedding load: %d requests in flight at a limit of %d; retry in %s",
+			s.name, inFlight, limit, s.cfg.RetryAfter),
+		RetryAfter: s.cfg.RetryAfter,
+		Cause:      ErrShed,
+	}
+}
+
+// Middleware returns the shedder as an endpoint middleware. Prefer
+// [Shedder.Handler] on HTTP servers: it sheds before the body is read.
+func (s *Shedder) Middleware() endpoint.Middleware {
+	return func(next endpoint.Endpoint) endpoint.Endpoint {
+		return func(ctx context.Context, request any) (any, error) {
+			start, err := s.admit()
+			if err != nil {
+				return nil, err
+			}
+			defer s.done(start)
+			return next(ctx, request)
+		}
+	}
+}
