@@ -29,7 +29,9 @@ const (
 	// refuses each call with probability
 	// max(0, (requests − K·accepts) / (requests + 1)) over the rolling
 	// window, so it sheds in proportion to the callee's failure rate and
-	// has no open timeout to wait out.
+	// has no open timeout to wait out. Unlike the SRE text, requests it
+	// refused itself are not counted, so it stops refusing within one
+	// window of the callee's recovery.
 	StrategyThrottle
 )
 
@@ -449,7 +451,9 @@ func (b *Breaker) throttle(ctx context.Context, request any, next endpoint.Endpo
 	p := b.rejectProbability(now)
 	b.noteThrottleState(now, p)
 	if p > 0 && b.random() < p {
-		b.win.add(now, 1, 0)
+		// Refused calls are not counted as requests: if they were, a
+		// long outage would keep the probability near 1 for several
+		// windows after the callee recovered.
 		t := b.win.sum
 		b.mu.Unlock()
 		b.flush()
