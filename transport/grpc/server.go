@@ -160,7 +160,8 @@ func (c *config) recovered(ctx context.Context, method string, v any) error {
 //		return s.echo.Serve(ctx, req)
 //	}
 //
-// A Handler is safe for concurrent use; build it once with [NewHandler].
+// A Handler is safe for concurrent use. Its zero value is not usable;
+// build it once with [NewHandler].
 type Handler[PReq, PResp any] struct {
 	server *kitgrpc.Server
 }

@@ -321,6 +321,13 @@ func TestStream(t *testing.T) {
 			if err != nil {
 				t.Fatalf("EchoStream: %v", err)
 			}
+			header, err := stream.Header()
+			if err != nil {
+				t.Fatalf("EchoStream header: %v", err)
+			}
+			if got := header.Get(requestid.MetadataKey); len(got) != 1 || got[0] != "stream-1" {
+				t.Errorf("got response header %s=%q, want [stream-1]", requestid.MetadataKey, got)
+			}
 			n := 0
 			for {
 				reply, err := stream.Recv()
@@ -491,5 +498,31 @@ func TestNewClientWrongRequestType(t *testing.T) {
 	resp, err := e(testContext(t), echoRequest{Message: "typed"})
 	if err != nil || resp.(echoResponse).Message != "typed" {
 		t.Errorf("got %v, %v; want the typed echo", resp, err)
+	}
+}
+
+func TestNewServerRunsUserInterceptorsInside(t *testing.T) {
+	var mu sync.Mutex
+	var sawID string
+	var sawErr error
+	record := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		mu.Lock()
+		defer mu.Unlock()
+		sawID, sawErr = requestid.FromContext(ctx), err
+		return resp, err
+	}
+	client := testpb.NewEchoClient(dial(t, serveEcho(t, tailorgrpc.NewServer(grpc.ChainUnaryInterceptor(record)))))
+	ctx := requestid.NewContext(testContext(t), "inner-1")
+	if _, err := client.Echo(ctx, &testpb.EchoRequest{Fail: &testpb.Failure{Kind: "not_found", Detail: "gone"}}); !errors.Is(err, fault.NotFound) {
+		t.Fatalf("got error %v, want not found", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if sawID != "inner-1" {
+		t.Errorf("user interceptor saw request ID %q, want %q: tailor's interceptor must run first", sawID, "inner-1")
+	}
+	if got := status.Code(sawErr); got != codes.NotFound {
+		t.Errorf("user interceptor saw error code %v, want %v", got, codes.NotFound)
 	}
 }
