@@ -1,0 +1,5 @@
+CREATE TABLE products (
+	id    TEXT PRIMARY KEY,
+	name  TEXT NOT NULL,
+	price INTEGER NOT NULL
+);
