@@ -29,7 +29,8 @@
 // Several instances of a service may start at once. On PostgreSQL, Up holds
 // a session advisory lock (pg_advisory_lock) while it works, on a key derived
 // from the schema and table name, so the instances take turns and each
-// migration is applied once. On SQLite, each migration's transaction starts
+// migration is applied once; an instance waits for the lock as long as its
+// context allows. On SQLite, each migration's transaction starts
 // with BEGIN IMMEDIATE, which takes the database's write lock, and checks
 // again under that lock that no one applied the migration meanwhile; the
 // database should have a busy timeout so that a second writer waits instead
