@@ -29,17 +29,21 @@ import (
 type Func[Req, Resp any] func(ctx context.Context, req Req) (Resp, error)
 
 // Endpoint adapts f to a go-kit endpoint. The request the endpoint receives
-// must be a Req (transports built with tailor's decoders make sure of it);
-// anything else is answered with an Internal error naming both types, never
-// a panic.
+// must be a Req or a non-nil *Req (tailor's decoders hand over a *Req, which
+// spares an allocation); anything else is answered with an Internal error
+// naming both types, never a panic.
 func Endpoint[Req, Resp any](f Func[Req, Resp]) endpoint.Endpoint {
 	return func(ctx context.Context, request any) (any, error) {
-		req, ok := request.(Req)
-		if !ok {
-			var want Req
-			return nil, fault.New(fault.Internal, fmt.Sprintf("tailor: endpoint wants a request of type %T, got %T; check the transport's decoder", want, request))
+		switch req := request.(type) {
+		case Req:
+			return f(ctx, req)
+		case *Req:
+			if req != nil {
+				return f(ctx, *req)
+			}
 		}
-		return f(ctx, req)
+		var want Req
+		return nil, fault.New(fault.Internal, fmt.Sprintf("tailor: endpoint wants a request of type %T, got %T; check the transport's decoder", want, request))
 	}
 }
 

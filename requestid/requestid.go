@@ -12,6 +12,8 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"sync/atomic"
+
+	"github.com/tailorkit/tailor/internal/reqctx"
 )
 
 // Header is the HTTP header that carries the request ID.
@@ -23,17 +25,14 @@ const MetadataKey = "x-request-id"
 // MaxLen is the longest ID accepted from a client; longer ones are replaced.
 const MaxLen = 128
 
-type ctxKey struct{}
-
 // NewContext returns a copy of ctx that carries id.
 func NewContext(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, ctxKey{}, id)
+	return reqctx.WithID(ctx, id)
 }
 
 // FromContext returns the request ID in ctx, or "" when there is none.
 func FromContext(ctx context.Context) string {
-	id, _ := ctx.Value(ctxKey{}).(string)
-	return id
+	return reqctx.ID(ctx)
 }
 
 // Valid reports whether id, received from a client, may be used as is: 1 to

@@ -1,0 +1,136 @@
+package http_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/tailorkit/tailor"
+	thttp "github.com/tailorkit/tailor/transport/http"
+)
+
+// The benchmarks compare tailor's server and client paths with raw net/http
+// code doing the same JSON work; run them side by side:
+//
+//	go test ./transport/http -run '^$' -bench . -benchmem -count 6 | benchstat -col /path -
+
+type echoRequest struct {
+	Name string `json:"name"`
+	N    int    `json:"n"`
+}
+
+type echoResponse struct {
+	Name string `json:"name"`
+	N    int    `json:"n"`
+}
+
+func echo(_ context.Context, req echoRequest) (echoResponse, error) {
+	return echoResponse(req), nil
+}
+
+func rawEcho(w http.ResponseWriter, r *http.Request) {
+	var req echoRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	resp := echoResponse(req)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+func tailorEcho() http.Handler {
+	r := thttp.NewRouter()
+	r.Handle("POST /echo", thttp.NewServer(tailor.Endpoint(echo), thttp.DecodeJSON[echoRequest](), thttp.EncodeJSON(http.StatusOK)))
+	return r
+}
+
+func rawMux() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /echo", rawEcho)
+	return mux
+}
+
+// discardWriter is a reusable ResponseWriter, so the harness itself
+// allocates nothing per request.
+type discardWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) WriteHeader(code int)        { w.code = code }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+type reusableBody struct{ bytes.Reader }
+
+func (*reusableBody) Close() error { return nil }
+
+func benchServer(b *testing.B, h http.Handler) {
+	payload := []byte(`{"name":"a reasonably sized product name","n":42}`)
+	body := &reusableBody{}
+	req := httptest.NewRequest("POST", "/echo", nil)
+	req.Header.Set("Content-Type", "application/json")
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		body.Reset(payload)
+		req.Body = body
+		clear(w.h)
+		w.code = 0
+		h.ServeHTTP(w, req)
+		if w.code != 0 && w.code != http.StatusOK {
+			b.Fatalf("status %d", w.code)
+		}
+	}
+}
+
+func BenchmarkServer(b *testing.B) {
+	b.Run("path=raw", func(b *testing.B) { benchServer(b, rawMux()) })
+	b.Run("path=tailor", func(b *testing.B) { benchServer(b, tailorEcho()) })
+}
+
+// BenchmarkClient measures a full round trip over loopback, each client
+// against the same server.
+func BenchmarkClient(b *testing.B) {
+	srv := httptest.NewServer(rawMux())
+	defer srv.Close()
+	payload := echoRequest{Name: "a reasonably sized product name", N: 42}
+
+	b.Run("path=raw", func(b *testing.B) {
+		client := thttp.NewHTTPClient()
+		b.ReportAllocs()
+		for b.Loop() {
+			body, _ := json.Marshal(payload)
+			req, _ := http.NewRequestWithContext(context.Background(), "POST", srv.URL+"/echo", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var out echoResponse
+			if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
+	b.Run("path=tailor", func(b *testing.B) {
+		e, err := thttp.NewClient("POST", srv.URL+"/echo", thttp.EncodeJSONRequest, thttp.DecodeJSONResponse[echoResponse]())
+		if err != nil {
+			b.Fatal(err)
+		}
+		call := tailor.Call[echoRequest, echoResponse](e)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := call(context.Background(), payload); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,203 @@
+package http
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/tailorkit/tailor/fault"
+	"github.com/tailorkit/tailor/internal/reqctx"
+	"github.com/tailorkit/tailor/requestid"
+)
+
+// Router routes requests with the standard library's method-and-path
+// patterns ("GET /v1/products/{id}", see [http.ServeMux]) and gives every
+// request what a service needs before its handler runs:
+//
+//   - a request ID: the client's X-Request-Id when [requestid.Valid],
+//     otherwise a new one; in the context ([requestid.FromContext]) and
+//     echoed in the response;
+//   - panic recovery: a panicking handler answers 500 problem+json (or, if
+//     it had already started the response, the connection is aborted) and
+//     the server keeps serving;
+//   - problem+json answers for unknown paths (404) and unsupported methods
+//     (405, with an Allow header).
+//
+// Router owns the pattern "/"; serve a root page with "GET /{$}". The zero
+// value is not usable; call [NewRouter]. A Router is safe for concurrent
+// use; register every route before serving.
+type Router struct {
+	mux    *http.ServeMux
+	logger *slog.Logger
+
+	mu      sync.RWMutex
+	paths   *http.ServeMux      // path-only patterns, to tell 405 from 404
+	methods map[string][]string // path pattern -> methods registered for it
+}
+
+// RouterOption configures a [Router].
+type RouterOption func(*Router)
+
+// WithLogger makes the Router log recovered panics, with their stack, to
+// logger. Without it, panics are answered but not logged.
+func WithLogger(logger *slog.Logger) RouterOption {
+	return func(rt *Router) { rt.logger = logger }
+}
+
+// NewRouter returns an empty Router.
+func NewRouter(opts ...RouterOption) *Router {
+	rt := &Router{mux: http.NewServeMux(), paths: http.NewServeMux(), methods: map[string][]string{}}
+	for _, o := range opts {
+		o(rt)
+	}
+	rt.mux.HandleFunc("/", rt.unmatched)
+	return rt
+}
+
+// Handle registers h for pattern. Like [http.ServeMux.Handle], it panics on
+// an invalid pattern or one that conflicts with an earlier one: both are
+// programming errors found at start-up.
+func (rt *Router) Handle(pattern string, h http.Handler) {
+	rt.mux.Handle(pattern, h)
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		return // a pattern without a method serves every method
+	}
+	path = strings.TrimLeft(path, " \t")
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if _, seen := rt.methods[path]; !seen {
+		rt.paths.Handle(path, http.NotFoundHandler())
+	}
+	if method == http.MethodGet {
+		rt.methods[path] = append(rt.methods[path], http.MethodHead)
+	}
+	rt.methods[path] = append(rt.methods[path], method)
+}
+
+// HandleFunc registers f for pattern; see [Router.Handle].
+func (rt *Router) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Request)) {
+	rt.Handle(pattern, http.HandlerFunc(f))
+}
+
+// unmatched answers requests no pattern took: 405 when the path is known
+// under other methods, 404 otherwise.
+func (rt *Router) unmatched(w http.ResponseWriter, r *http.Request) {
+	rt.mu.RLock()
+	_, pattern := rt.paths.Handler(r)
+	allowed := rt.methods[pattern]
+	rt.mu.RUnlock()
+	if pattern != "" && len(allowed) > 0 {
+		allow := slices.Clone(allowed)
+		slices.Sort(allow)
+		allow = slices.Compact(allow)
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		WriteError(w, r, &fault.Error{
+			Kind:   fault.InvalidArgument,
+			Status: http.StatusMethodNotAllowed,
+			Detail: "method " + r.Method + " is not supported on " + r.URL.Path + "; use " + strings.Join(allow, " or "),
+		})
+		return
+	}
+	WriteError(w, r, fault.New(fault.NotFound, "no route for "+r.Method+" "+r.URL.Path+"; check the path against the API"))
+}
+
+// ServeHTTP gives the request its ID and recovery, then routes it.
+func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	st := &requestState{ResponseWriter: w, Context: r.Context(), logger: rt.logger}
+	id := r.Header.Get(requestid.Header)
+	if !requestid.Valid(id) {
+		b := requestid.Append(st.idBuf[:0])
+		// The buffer lives as long as st and is never written again.
+		id = unsafe.String(unsafe.SliceData(b), len(b))
+	}
+	st.hdr[0] = id
+	w.Header()[requestid.Header] = st.hdr[:]
+	r = r.WithContext(st)
+	defer st.recover(r)
+	rt.mux.ServeHTTP(st, r)
+}
+
+// requestState is the Router's own allocation per request: the response
+// writer that notes whether the response has started, and the request ID's
+// storage, which the context points to.
+type requestState struct {
+	http.ResponseWriter
+	// Context is the request's context plus the request ID: st is the
+	// context handed on, which spares a context.WithValue per request.
+	context.Context
+	logger  *slog.Logger
+	started bool
+	idBuf   [requestid.Len]byte
+	hdr     [1]string
+}
+
+func (s *requestState) recover(r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	if s.started {
+		// Part of a response is out: the only honest thing left is to
+		// cut the connection, which net/http does for ErrAbortHandler.
+		panic(http.ErrAbortHandler)
+	}
+	err := &fault.Error{Kind: fault.Internal, Detail: "panic while handling the request", Cause: panicError{v}}
+	if s.logger != nil {
+		s.logger.ErrorContext(r.Context(), "handler panicked", "error", err.Error(), "method", r.Method, "path", r.URL.Path,
+			"request_id", requestid.FromContext(r.Context()), "stack", string(debug.Stack()))
+	}
+	WriteError(s.ResponseWriter, r, err)
+}
+
+type panicError struct{ v any }
+
+func (p panicError) Error() string { return fmt.Sprint("panic: ", p.v) }
+
+func (s *requestState) WriteHeader(code int) {
+	if code >= 200 {
+		s.started = true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *requestState) Write(p []byte) (int, error) {
+	s.started = true
+	return s.ResponseWriter.Write(p)
+}
+
+// Flush sends buffered data to the client, when the underlying writer can.
+func (s *requestState) Flush() {
+	s.started = true
+	_ = http.NewResponseController(s.ResponseWriter).Flush()
+}
+
+// Hijack lets a handler take over the connection, when the underlying
+// writer can.
+func (s *requestState) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	s.started = true
+	return http.NewResponseController(s.ResponseWriter).Hijack()
+}
+
+// Value returns the request ID for its key and defers to the parent
+// context for every other key.
+func (s *requestState) Value(key any) any {
+	if _, ok := key.(reqctx.Key); ok {
+		return &s.hdr[0]
+	}
+	return s.Context.Value(key)
+}
+
+// Unwrap gives [http.ResponseController] the underlying writer.
+func (s *requestState) Unwrap() http.ResponseWriter { return s.ResponseWriter }

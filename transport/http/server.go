@@ -1,0 +1,364 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/go-kit/kit/endpoint"
+	kithttp "github.com/go-kit/kit/transport/http"
+
+	"github.com/tailorkit/tailor/fault"
+	"github.com/tailorkit/tailor/requestid"
+)
+
+// DefaultMaxBodyBytes is the largest request body [DecodeJSON] reads when
+// no [MaxBodyBytes] option is given: 1 MiB.
+const DefaultMaxBodyBytes = 1 << 20
+
+// NewServer returns a go-kit HTTP server for e that encodes every error as
+// problem+json ([EncodeError]). opts are go-kit's own server options,
+// applied after tailor's, so they can replace the error encoder.
+func NewServer(e endpoint.Endpoint, dec kithttp.DecodeRequestFunc, enc kithttp.EncodeResponseFunc, opts ...kithttp.ServerOption) *kithttp.Server {
+	all := make([]kithttp.ServerOption, 0, len(opts)+1)
+	all = append(all, kithttp.ServerErrorEncoder(EncodeError))
+	all = append(all, opts...)
+	return kithttp.NewServer(e, dec, enc, all...)
+}
+
+// ErrorLogger is a go-kit server option that logs, through logger, every
+// error that is the server's fault (5xx) with its request ID. Client errors
+// (4xx) are the client's business and are not logged.
+func ErrorLogger(logger *slog.Logger) kithttp.ServerOption {
+	return kithttp.ServerErrorHandler(errorLogger{logger})
+}
+
+type errorLogger struct{ l *slog.Logger }
+
+func (h errorLogger) Handle(ctx context.Context, err error) {
+	if fault.As(err).HTTPStatus() < 500 {
+		return
+	}
+	h.l.ErrorContext(ctx, "request failed", "error", err.Error(), "kind", fault.KindOf(err).String(), "request_id", requestid.FromContext(ctx))
+}
+
+// Binder is implemented by request types that take values from the URL:
+// path wildcards (r.PathValue) and query parameters. Decoders call BindHTTP
+// after reading the body. An error that is not a [*fault.Error] is reported
+// to the client as a 400 with the error's text as the detail, so say what
+// was wrong and what is expected.
+type Binder interface {
+	BindHTTP(r *http.Request) error
+}
+
+// Validator is implemented by request types that check themselves after
+// decoding. An error that is not a [*fault.Error] is reported as 422
+// Unprocessable Content with the error's text as the detail; return
+// [fault.Invalid] to list field violations.
+type Validator interface {
+	Validate() error
+}
+
+// DecodeOption configures [DecodeJSON].
+type DecodeOption func(*decodeConfig)
+
+type decodeConfig struct {
+	maxBytes      int64
+	allowUnknown  bool
+	strictContent bool
+}
+
+// MaxBodyBytes sets the largest body accepted; a larger one is answered
+// with 413. The default is [DefaultMaxBodyBytes].
+func MaxBodyBytes(n int64) DecodeOption {
+	return func(c *decodeConfig) { c.maxBytes = n }
+}
+
+// AllowUnknownFields accepts JSON objects with fields the request type does
+// not have. By default such a field is a 400 that names it, so a client's
+// typo never goes unnoticed.
+func AllowUnknownFields() DecodeOption {
+	return func(c *decodeConfig) { c.allowUnknown = true }
+}
+
+// StrictContentType also rejects bodies sent as
+// application/x-www-form-urlencoded (see [DecodeJSON]). Use it for
+// endpoints that browsers reach with cookies, where a cross-site form post
+// must never be read as JSON.
+func StrictContentType() DecodeOption {
+	return func(c *decodeConfig) { c.strictContent = true }
+}
+
+// DecodeJSON returns a go-kit decoder that reads the body as JSON into a
+// new T, then calls T's [Binder] and [Validator] methods if it has them, and
+// hands the endpoint a *T. [tailor.Endpoint] takes a *Req as well as a Req,
+// so a typed endpoint sees its own request type; a pointer spares an
+// allocation per request.
+//
+// Bad input is answered, as problem+json, with:
+//   - 415 when Content-Type names a media type other than application/json
+//     or application/*+json. A missing Content-Type, and
+//     application/x-www-form-urlencoded (what curl -d sends unless told
+//     otherwise), are read as JSON unless [StrictContentType] is given;
+//   - 413 when the body exceeds the limit ([MaxBodyBytes]);
+//   - 400 for an empty body, malformed JSON, a value of the wrong type, an
+//     unknown field ([AllowUnknownFields]) or data after the JSON value, with
+//     a detail that names the problem and where it is;
+//   - 422 when validation fails.
+func DecodeJSON[T any](opts ...DecodeOption) kithttp.DecodeRequestFunc {
+	cfg := decodeConfig{maxBytes: DefaultMaxBodyBytes}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return func(_ context.Context, r *http.Request) (any, error) {
+		if err := checkContentType(r.Header.Get("Content-Type"), cfg.strictContent); err != nil {
+			return nil, err
+		}
+		v := new(T)
+		if err := decodeBody(r.Body, cfg, v); err != nil {
+			return nil, err
+		}
+		if err := bindAndValidate(r, v); err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
+}
+
+// DecodeRequest returns a go-kit decoder for requests without a body (GET,
+// DELETE): it makes a T, calls its [Binder] and [Validator] methods if it
+// has them, and hands the endpoint a *T (see [DecodeJSON]).
+func DecodeRequest[T any]() kithttp.DecodeRequestFunc {
+	return func(_ context.Context, r *http.Request) (any, error) {
+		v := new(T)
+		if err := bindAndValidate(r, v); err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
+}
+
+func bindAndValidate(r *http.Request, v any) error {
+	if b, ok := v.(Binder); ok {
+		if err := b.BindHTTP(r); err != nil {
+			var fe *fault.Error
+			if errors.As(err, &fe) {
+				return err
+			}
+			return &fault.Error{Kind: fault.InvalidArgument, Detail: err.Error(), Cause: err}
+		}
+	}
+	if val, ok := v.(Validator); ok {
+		if err := val.Validate(); err != nil {
+			var fe *fault.Error
+			if errors.As(err, &fe) {
+				return err
+			}
+			return &fault.Error{Kind: fault.InvalidArgument, Status: http.StatusUnprocessableEntity, Detail: err.Error(), Cause: err}
+		}
+	}
+	return nil
+}
+
+func checkContentType(ct string, strict bool) error {
+	if ct == "" {
+		return nil
+	}
+	// The media type is what comes before any parameters; compared without
+	// mime.ParseMediaType, which allocates for every request.
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.TrimSpace(mt)
+	sub, isApp := cutPrefixFold(mt, "application/")
+	switch {
+	case !isApp:
+	case strings.EqualFold(sub, "json"), len(sub) > 5 && strings.EqualFold(sub[len(sub)-5:], "+json") && validToken(sub[:len(sub)-5]):
+		return nil
+	case strings.EqualFold(sub, "x-www-form-urlencoded") && !strict:
+		return nil
+	}
+	return &fault.Error{
+		Kind:   fault.InvalidArgument,
+		Status: http.StatusUnsupportedMediaType,
+		Detail: fmt.Sprintf("the request body has content type %q; send JSON with Content-Type: application/json", ct),
+	}
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
+}
+
+// validToken reports whether s is a non-empty RFC 9110 token.
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeBody reads one JSON value from body into v and classifies every
+// failure for the client.
+func decodeBody(body io.Reader, cfg decodeConfig, v any) error {
+	lr := limitedReaders.Get().(*limitedReader)
+	*lr = limitedReader{r: body, n: cfg.maxBytes}
+	defer func() {
+		*lr = limitedReader{}
+		limitedReaders.Put(lr)
+	}()
+	dec := json.NewDecoder(lr)
+	if !cfg.allowUnknown {
+		dec.DisallowUnknownFields()
+	}
+	err := dec.Decode(v)
+	if err == nil {
+		// Anything but white space after the value is an error.
+		if _, err2 := dec.Token(); err2 != io.EOF {
+			err = errTrailing
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	if lr.exceeded {
+		return &fault.Error{
+			Kind:   fault.InvalidArgument,
+			Status: http.StatusRequestEntityTooLarge,
+			Detail: fmt.Sprintf("the request body is larger than %d bytes; send a smaller one", cfg.maxBytes),
+		}
+	}
+	return &fault.Error{Kind: fault.InvalidArgument, Detail: jsonErrorDetail(err, dec.InputOffset()), Cause: err}
+}
+
+var errTrailing = errors.New("data after the JSON value")
+
+func jsonErrorDetail(err error, offset int64) string {
+	var (
+		syntax    *json.SyntaxError
+		unmarshal *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.Is(err, io.EOF):
+		return "the request body is empty; send a JSON object"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the request body ends in the middle of a JSON value; send complete JSON"
+	case errors.Is(err, errTrailing):
+		return fmt.Sprintf("the request body has data after the JSON value (at byte %d); send exactly one JSON value", offset)
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("the request body is not valid JSON: %s (at byte %d)", strings.TrimPrefix(syntax.Error(), "json: "), syntax.Offset)
+	case errors.As(err, &unmarshal):
+		field := unmarshal.Field
+		if field == "" {
+			return fmt.Sprintf("the request body is a JSON %s; send a JSON %s", unmarshal.Value, jsonKind(unmarshal.Type.Kind().String()))
+		}
+		return fmt.Sprintf("field %q is a JSON %s; it must be a %s", field, unmarshal.Value, jsonKind(unmarshal.Type.Kind().String()))
+	}
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if f, ok := strings.CutPrefix(msg, "unknown field "); ok {
+		return fmt.Sprintf("the request body has an unknown field %s; check its spelling against the API", f)
+	}
+	return "the request body is not valid JSON: " + msg
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "struct", "map":
+		return "object"
+	case "slice", "array":
+		return "array"
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	}
+	if strings.HasPrefix(goKind, "int") || strings.HasPrefix(goKind, "uint") || strings.HasPrefix(goKind, "float") {
+		return "number"
+	}
+	return goKind
+}
+
+// limitedReaders recycles limitedReaders: a decoder keeps none once done.
+var limitedReaders = sync.Pool{New: func() any { return new(limitedReader) }}
+
+// limitedReader is io.LimitedReader that remembers whether the limit was
+// crossed, so a too-large body is told apart from a malformed one.
+type limitedReader struct {
+	r        io.Reader
+	n        int64
+	exceeded bool
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n < 0 {
+		l.exceeded = true
+		return 0, io.ErrUnexpectedEOF
+	}
+	if int64(len(p)) > l.n+1 {
+		p = p[:l.n+1]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	if l.n < 0 {
+		l.exceeded = true
+		return 0, io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// EncodeJSON returns a go-kit encoder that writes the response as JSON with
+// the given status. A response that implements go-kit's
+// [kithttp.StatusCoder] or [kithttp.Headerer] sets its own status or
+// headers. A nil response, or status 204, sends no body.
+func EncodeJSON(status int) kithttp.EncodeResponseFunc {
+	return func(_ context.Context, w http.ResponseWriter, response any) error {
+		h := w.Header()
+		if hr, ok := response.(kithttp.Headerer); ok {
+			for k, vs := range hr.Headers() {
+				for _, v := range vs {
+					h.Add(k, v)
+				}
+			}
+		}
+		code := status
+		if sc, ok := response.(kithttp.StatusCoder); ok {
+			code = sc.StatusCode()
+		}
+		if response == nil || code == http.StatusNoContent {
+			w.WriteHeader(code)
+			return nil
+		}
+		h.Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		return json.NewEncoder(w).Encode(response)
+	}
+}
+
+// readBounded reads at most limit bytes of r and discards the rest (up to a
+// bound), so the connection can be reused.
+func readBounded(r io.Reader, limit int64) ([]byte, error) {
+	var buf bytes.Buffer
+	_, err := io.Copy(&buf, io.LimitReader(r, limit))
+	drain(r)
+	return buf.Bytes(), err
+}
+
+// drain discards up to 256 KiB left in r: enough to reuse a keep-alive
+// connection after the usual short trailing data, without reading an
+// endless stream.
+func drain(r io.Reader) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(r, 256<<10))
+}

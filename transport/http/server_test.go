@@ -1,0 +1,259 @@
+package http_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/tailorkit/tailor"
+	"github.com/tailorkit/tailor/fault"
+	thttp "github.com/tailorkit/tailor/transport/http"
+)
+
+type greetRequest struct {
+	Name  string `json:"name"`
+	Times int    `json:"times"`
+}
+
+func (r greetRequest) Validate() error {
+	if r.Times < 0 {
+		return fault.Invalid(fault.Violation{Field: "times", Description: "must be zero or more"})
+	}
+	if r.Name == "nobody" {
+		return errors.New("name must not be nobody")
+	}
+	return nil
+}
+
+type greetResponse struct {
+	Greeting string `json:"greeting"`
+}
+
+func greet(_ context.Context, req greetRequest) (greetResponse, error) {
+	switch req.Name {
+	case "missing":
+		return greetResponse{}, fault.New(fault.NotFound, `no one is called "missing"`)
+	case "broken":
+		return greetResponse{}, fault.Wrap(errors.New("secret database password wrong"), fault.Internal, "db failed")
+	case "panic":
+		panic("boom")
+	}
+	return greetResponse{Greeting: strings.Repeat("hello "+req.Name+"! ", max(1, req.Times))}, nil
+}
+
+func newGreetServer(t testing.TB, opts ...thttp.DecodeOption) *httptest.Server {
+	t.Helper()
+	r := thttp.NewRouter()
+	r.Handle("POST /greet", thttp.NewServer(tailor.Endpoint(greet), thttp.DecodeJSON[greetRequest](opts...), thttp.EncodeJSON(http.StatusOK)))
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func readProblem(t *testing.T, resp *http.Response) thttp.Problem {
+	t.Helper()
+	if ct := resp.Header.Get("Content-Type"); ct != thttp.ProblemContentType {
+		t.Fatalf("Content-Type = %q, want %q", ct, thttp.ProblemContentType)
+	}
+	var p thttp.Problem
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+		t.Fatalf("decode problem: %v", err)
+	}
+	if p.Status != resp.StatusCode {
+		t.Errorf("problem status %d, response status %d: want them equal", p.Status, resp.StatusCode)
+	}
+	return p
+}
+
+func TestDecodeJSONOverHTTP(t *testing.T) {
+	srv := newGreetServer(t, thttp.MaxBodyBytes(64))
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		wantStatus  int
+		wantDetail  string // substring of the problem detail
+	}{
+		{"valid", "application/json", `{"name":"ann"}`, 200, ""},
+		{"json with charset", "application/json; charset=utf-8", `{"name":"ann"}`, 200, ""},
+		{"problem-style json type", "application/vnd.api+json", `{"name":"ann"}`, 200, ""},
+		{"no content type", "", `{"name":"ann"}`, 200, ""},
+		{"curl's default form type", "application/x-www-form-urlencoded", `{"name":"ann"}`, 200, ""},
+		{"trailing white space", "application/json", "{\"name\":\"ann\"}\n\n ", 200, ""},
+		{"malformed", "application/json", `{bad`, 400, "not valid JSON"},
+		{"malformed via curl default", "application/x-www-form-urlencoded", `{bad`, 400, "not valid JSON"},
+		{"empty", "application/json", ``, 400, "empty"},
+		{"truncated", "application/json", `{"name":"an`, 400, "ends in the middle"},
+		{"wrong type", "application/json", `{"name":42}`, 400, `field "name"`},
+		{"not an object", "application/json", `[1,2]`, 400, "array"},
+		{"unknown field", "application/json", `{"nmae":"ann"}`, 400, `unknown field "nmae"`},
+		{"two values", "application/json", `{"name":"a"}{"name":"b"}`, 400, "after the JSON value"},
+		{"too large", "application/json", `{"name":"` + strings.Repeat("x", 100) + `"}`, 413, "larger than 64 bytes"},
+		{"text content type", "text/plain", `{"name":"ann"}`, 415, "application/json"},
+		{"xml content type", "application/xml", `<name>ann</name>`, 415, `"application/xml"`},
+		{"bad content type", "%%%", `{"name":"ann"}`, 415, "application/json"},
+		{"field violation", "application/json", `{"name":"ann","times":-1}`, 422, "times: must be zero or more"},
+		{"plain validation error", "application/json", `{"name":"nobody"}`, 422, "must not be nobody"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", srv.URL+"/greet", strings.NewReader(tt.body))
+			if tt.contentType != "" {
+				req.Header.Set("Content-Type", tt.contentType)
+			}
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus {
+				b, _ := io.ReadAll(resp.Body)
+				t.Fatalf("status = %d, want %d (body %s)", resp.StatusCode, tt.wantStatus, b)
+			}
+			if tt.wantStatus == 200 {
+				var g greetResponse
+				if err := json.NewDecoder(resp.Body).Decode(&g); err != nil || g.Greeting != "hello ann! " {
+					t.Fatalf("greeting = %q, %v; want %q", g.Greeting, err, "hello ann! ")
+				}
+				return
+			}
+			p := readProblem(t, resp)
+			if !strings.Contains(p.Detail, tt.wantDetail) {
+				t.Errorf("detail = %q, want it to contain %q", p.Detail, tt.wantDetail)
+			}
+			if p.Kind != "invalid_argument" {
+				t.Errorf("kind = %q, want invalid_argument", p.Kind)
+			}
+			if p.RequestID == "" || p.RequestID != resp.Header.Get("X-Request-Id") {
+				t.Errorf("problem request_id = %q, header %q: want the same, non-empty", p.RequestID, resp.Header.Get("X-Request-Id"))
+			}
+		})
+	}
+}
+
+func TestStrictContentTypeRejectsForms(t *testing.T) {
+	srv := newGreetServer(t, thttp.StrictContentType())
+	resp, err := http.Post(srv.URL+"/greet", "application/x-www-form-urlencoded", strings.NewReader(`{"name":"ann"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Fatalf("status = %d, want 415", resp.StatusCode)
+	}
+}
+
+func TestEndpointErrorsBecomeProblems(t *testing.T) {
+	srv := newGreetServer(t)
+	tests := []struct {
+		name, body string
+		wantStatus int
+		wantKind   string
+		wantDetail string
+		forbidden  string
+	}{
+		{"not found", `{"name":"missing"}`, 404, "not_found", `no one is called "missing"`, ""},
+		{"internal hides cause", `{"name":"broken"}`, 500, "internal", "request id", "password"},
+		{"panic", `{"name":"panic"}`, 500, "internal", "request id", "boom"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := http.Post(srv.URL+"/greet", "application/json", strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status = %d, want %d", resp.StatusCode, tt.wantStatus)
+			}
+			p := readProblem(t, resp)
+			if p.Kind != tt.wantKind || !strings.Contains(p.Detail, tt.wantDetail) {
+				t.Errorf("problem = %+v, want kind %q and detail containing %q", p, tt.wantKind, tt.wantDetail)
+			}
+			if tt.forbidden != "" && strings.Contains(p.Detail+p.Title, tt.forbidden) {
+				t.Errorf("problem %+v leaks %q", p, tt.forbidden)
+			}
+		})
+	}
+	// The server survived the panic.
+	resp, err := http.Post(srv.URL+"/greet", "application/json", strings.NewReader(`{"name":"ann"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("after a panic: status = %d, want 200", resp.StatusCode)
+	}
+}
+
+func TestEncodeErrorRetryAfter(t *testing.T) {
+	rec := httptest.NewRecorder()
+	thttp.EncodeError(context.Background(), &fault.Error{Kind: fault.ResourceExhausted, Detail: "slow down", RetryAfter: 1500e6}, rec)
+	if rec.Code != 429 || rec.Header().Get("Retry-After") != "2" {
+		t.Fatalf("status %d, Retry-After %q; want 429 and 2", rec.Code, rec.Header().Get("Retry-After"))
+	}
+}
+
+func TestEncodeJSONStatusCoderAndNil(t *testing.T) {
+	enc := thttp.EncodeJSON(http.StatusCreated)
+	rec := httptest.NewRecorder()
+	if err := enc(context.Background(), rec, nil); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Code != http.StatusCreated || rec.Body.Len() != 0 {
+		t.Fatalf("nil response: status %d body %q; want 201 and no body", rec.Code, rec.Body.String())
+	}
+	rec = httptest.NewRecorder()
+	if err := enc(context.Background(), rec, accepted{}); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Code != http.StatusAccepted || rec.Header().Get("Location") != "/jobs/1" {
+		t.Fatalf("StatusCoder response: status %d Location %q; want 202 and /jobs/1", rec.Code, rec.Header().Get("Location"))
+	}
+}
+
+type accepted struct{}
+
+func (accepted) StatusCode() int              { return http.StatusAccepted }
+func (accepted) Headers() http.Header         { return http.Header{"Location": {"/jobs/1"}} }
+func (accepted) MarshalJSON() ([]byte, error) { return []byte(`{"job":1}`), nil }
+
+func FuzzDecodeJSON(f *testing.F) {
+	f.Add("application/json", []byte(`{"name":"ann","times":2}`))
+	f.Add("application/json", []byte(`{bad`))
+	f.Add("application/x-www-form-urlencoded", []byte(`{"name":"nobody"}`))
+	f.Add("text/plain", []byte(`{}`))
+	f.Add("", []byte(`{"name":"x"} {"name":"y"}`))
+	f.Add("application/json", []byte(`{"times":-1}`))
+	f.Add("application/json", []byte(`{"name":"`+strings.Repeat("é", 40)+`"}`))
+	dec := thttp.DecodeJSON[greetRequest](thttp.MaxBodyBytes(64))
+	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
+		req := httptest.NewRequest("POST", "/greet", strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", contentType)
+		v, err := dec(context.Background(), req)
+		if err == nil {
+			if _, ok := v.(*greetRequest); !ok {
+				t.Fatalf("decoded %T, want *greetRequest", v)
+			}
+			if len(body) > 64 {
+				t.Fatalf("accepted a %d-byte body over the 64-byte limit", len(body))
+			}
+			return
+		}
+		fe := fault.As(err)
+		if fe.Kind != fault.InvalidArgument {
+			t.Fatalf("kind = %v, want invalid_argument for %q", fe.Kind, body)
+		}
+		if s := fe.HTTPStatus(); s < 400 || s >= 500 {
+			t.Fatalf("status = %d, want a 4xx", s)
+		}
+		if fe.Detail == "" {
+			t.Fatal("empty detail")
+		}
+	})
+}
