@@ -1,0 +1,240 @@
+// Package catalog is the shop's product catalog: products with a name, a
+// description and a price, kept in the service's own database.
+//
+// [Service] holds the business rules and is written with typed endpoints;
+// [RegisterHTTP] exposes it over HTTP:
+//
+//	GET  /v1/products?limit=20&cursor=...  -> {"items": [...], "next_cursor": "..."}
+//	GET  /v1/products/{id}
+//	POST /v1/products {"name": "...", "description": "...", "price": {"amount": 1999, "currency": "EUR"}} -> 201
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/tailorkit/tailor/fault"
+)
+
+// Money is an amount in a currency's minor units (cents for EUR).
+type Money struct {
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+// Product is one thing the shop sells.
+type Product struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Price       Money     `json:"price"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Limits on input.
+const (
+	MaxNameLen        = 200
+	MaxDescriptionLen = 4000
+	DefaultPageSize   = 20
+	MaxPageSize       = 100
+)
+
+// CreateProductRequest is the body of POST /v1/products.
+type CreateProductRequest struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Price       Money  `json:"price"`
+}
+
+// Validate lists every problem with the request at once.
+func (r CreateProductRequest) Validate() error {
+	var v []fault.Violation
+	name := strings.TrimSpace(r.Name)
+	switch {
+	case name == "":
+		v = append(v, fault.Violation{Field: "name", Description: "is required"})
+	case utf8.RuneCountInString(name) > MaxNameLen:
+		v = append(v, fault.Violation{Field: "name", Description: fmt.Sprintf("must be at most %d characters", MaxNameLen)})
+	}
+	if utf8.RuneCountInString(r.Description) > MaxDescriptionLen {
+		v = append(v, fault.Violation{Field: "description", Description: fmt.Sprintf("must be at most %d characters", MaxDescriptionLen)})
+	}
+	if r.Price.Amount < 0 {
+		v = append(v, fault.Violation{Field: "price.amount", Description: "must be zero or more (minor units, such as cents)"})
+	}
+	if !isCurrency(r.Price.Currency) {
+		v = append(v, fault.Violation{Field: "price.currency", Description: "must be a three-letter ISO 4217 code such as EUR"})
+	}
+	if len(v) > 0 {
+		return fault.Invalid(v...)
+	}
+	return nil
+}
+
+func isCurrency(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// GetProductRequest names one product.
+type GetProductRequest struct {
+	ID string
+}
+
+// BindHTTP takes the ID from the path.
+func (r *GetProductRequest) BindHTTP(req *http.Request) error {
+	r.ID = req.PathValue("id")
+	return nil
+}
+
+// ListProductsRequest asks for one page of products, oldest first.
+type ListProductsRequest struct {
+	// Limit is the page size: 1 to MaxPageSize, 0 for DefaultPageSize.
+	Limit int
+	// Cursor continues from a previous page's NextCursor; empty for the
+	// first page.
+	Cursor string
+}
+
+// BindHTTP reads limit and cursor from the query.
+func (r *ListProductsRequest) BindHTTP(req *http.Request) error {
+	q := req.URL.Query()
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxPageSize {
+			return fault.Invalid(fault.Violation{Field: "limit", Description: fmt.Sprintf("must be a whole number from 1 to %d, got %q", MaxPageSize, s)})
+		}
+		r.Limit = n
+	}
+	r.Cursor = q.Get("cursor")
+	return nil
+}
+
+// ListProductsResponse is one page of products.
+type ListProductsResponse struct {
+	Items      []Product `json:"items"`
+	NextCursor string    `json:"next_cursor,omitempty"`
+}
+
+// Service is the catalog's business logic over its database. It is safe
+// for concurrent use.
+type Service struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+// NewService returns a catalog over db, whose schema [Migrate] has set up.
+func NewService(db *sql.DB) *Service {
+	return &Service{db: db, now: time.Now}
+}
+
+// CreateProduct stores a new product and returns it with its ID.
+func (s *Service) CreateProduct(ctx context.Context, req CreateProductRequest) (Product, error) {
+	if err := req.Validate(); err != nil {
+		return Product{}, err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return Product{}, fault.Wrap(err, fault.Internal, "could not make a product id")
+	}
+	p := Product{
+		ID:          id.String(),
+		Name:        strings.TrimSpace(req.Name),
+		Description: req.Description,
+		Price:       req.Price,
+		CreatedAt:   s.now().UTC().Truncate(time.Microsecond),
+	}
+	_, err = s.db.ExecContext(ctx,
+		`INSERT INTO products (id, name, description, price_amount, price_currency, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		p.ID, p.Name, p.Description, p.Price.Amount, p.Price.Currency, p.CreatedAt)
+	if err != nil {
+		return Product{}, fault.Wrap(err, fault.Internal, "could not store the product")
+	}
+	return p, nil
+}
+
+// GetProduct returns one product, or a NotFound error.
+func (s *Service) GetProduct(ctx context.Context, req GetProductRequest) (Product, error) {
+	if _, err := uuid.Parse(req.ID); err != nil {
+		return Product{}, fault.New(fault.NotFound, fmt.Sprintf("no product has id %q; product ids look like 0190d9a4-7c1e-7b5e-8f3a-2b1c4d5e6f70", req.ID))
+	}
+	row := s.db.QueryRowContext(ctx,
+		`SELECT id, name, description, price_amount, price_currency, created_at FROM products WHERE id = $1`, req.ID)
+	p, err := scanProduct(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Product{}, fault.New(fault.NotFound, fmt.Sprintf("no product has id %q", req.ID))
+	}
+	if err != nil {
+		return Product{}, fault.Wrap(err, fault.Internal, "could not read the product")
+	}
+	return p, nil
+}
+
+// ListProducts returns a page of products in the order they were created.
+func (s *Service) ListProducts(ctx context.Context, req ListProductsRequest) (ListProductsResponse, error) {
+	limit := req.Limit
+	if limit == 0 {
+		limit = DefaultPageSize
+	}
+	if limit < 1 || limit > MaxPageSize {
+		return ListProductsResponse{}, fault.Invalid(fault.Violation{Field: "limit", Description: fmt.Sprintf("must be from 1 to %d", MaxPageSize)})
+	}
+	after := ""
+	if req.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(req.Cursor)
+		if err != nil || uuid.Validate(string(b)) != nil {
+			return ListProductsResponse{}, fault.Invalid(fault.Violation{Field: "cursor", Description: "is not a cursor this API gave out; pass next_cursor from the previous page, or none for the first page"})
+		}
+		after = string(b)
+	}
+	// Version 7 UUIDs sort by creation time, so the id is the cursor.
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT id, name, description, price_amount, price_currency, created_at FROM products WHERE id > $1 ORDER BY id LIMIT $2`,
+		after, limit+1)
+	if err != nil {
+		return ListProductsResponse{}, fault.Wrap(err, fault.Internal, "could not list products")
+	}
+	defer rows.Close()
+	resp := ListProductsResponse{Items: make([]Product, 0, limit)}
+	for rows.Next() {
+		p, err := scanProduct(rows)
+		if err != nil {
+			return ListProductsResponse{}, fault.Wrap(err, fault.Internal, "could not read a product")
+		}
+		resp.Items = append(resp.Items, p)
+	}
+	if err := rows.Err(); err != nil {
+		return ListProductsResponse{}, fault.Wrap(err, fault.Internal, "could not list products")
+	}
+	if len(resp.Items) > limit {
+		resp.Items = resp.Items[:limit]
+		resp.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(resp.Items[limit-1].ID))
+	}
+	return resp, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanProduct(sc scanner) (Product, error) {
+	var p Product
+	err := sc.Scan(&p.ID, &p.Name, &p.Description, &p.Price.Amount, &p.Price.Currency, &p.CreatedAt)
+	p.CreatedAt = p.CreatedAt.UTC()
+	return p, err
+}

@@ -1,0 +1,180 @@
+package catalog_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tailorkit/tailor/examples/shop/catalog"
+	"github.com/tailorkit/tailor/service"
+	"github.com/tailorkit/tailor/sqlite"
+	thttp "github.com/tailorkit/tailor/transport/http"
+)
+
+// startCatalog runs the catalog as a real service on a random loopback
+// port with its own SQLite database, and returns its base URL.
+func startCatalog(t *testing.T) string {
+	t.Helper()
+	db, err := sqlite.Open(t.TempDir() + "/catalog.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := catalog.Migrate(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := service.New(service.Config{Name: "catalog", HTTPAddr: "127.0.0.1:0"},
+		service.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), service.WithoutSignals())
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog.RegisterHTTP(svc.Router(), catalog.NewService(db))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	})
+	select {
+	case <-svc.Started():
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("catalog did not start")
+	}
+	return "http://" + svc.HTTPAddr().String()
+}
+
+func do(t *testing.T, method, url, contentType, body string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func TestCatalogOverHTTP(t *testing.T) {
+	base := startCatalog(t)
+
+	// Create three products.
+	var created []catalog.Product
+	for i := range 3 {
+		resp, body := do(t, "POST", base+"/v1/products", "application/json",
+			fmt.Sprintf(`{"name":"Mug %d","description":"Blue","price":{"amount":%d,"currency":"EUR"}}`, i, 1000+i))
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("create: %d %s, want 201", resp.StatusCode, body)
+		}
+		var p catalog.Product
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.ID == "" || p.Name != fmt.Sprintf("Mug %d", i) || p.Price.Amount != int64(1000+i) || p.Price.Currency != "EUR" {
+			t.Fatalf("created %+v, want the sent fields and an id", p)
+		}
+		created = append(created, p)
+	}
+
+	// Get one back.
+	resp, body := do(t, "GET", base+"/v1/products/"+created[1].ID, "", "")
+	var got catalog.Product
+	if err := json.Unmarshal(body, &got); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("get: %d %s", resp.StatusCode, body)
+	}
+	if got.ID != created[1].ID || got.Name != created[1].Name || !got.CreatedAt.Equal(created[1].CreatedAt) {
+		t.Fatalf("get = %+v, want %+v", got, created[1])
+	}
+
+	// List in pages of two: all three, in creation order, then no cursor.
+	var ids []string
+	url := base + "/v1/products?limit=2"
+	for page := 0; ; page++ {
+		resp, body := do(t, "GET", url, "", "")
+		if resp.StatusCode != 200 {
+			t.Fatalf("list: %d %s", resp.StatusCode, body)
+		}
+		var lp struct {
+			Items      []catalog.Product `json:"items"`
+			NextCursor *string           `json:"next_cursor"`
+		}
+		if err := json.Unmarshal(body, &lp); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range lp.Items {
+			ids = append(ids, p.ID)
+		}
+		if lp.NextCursor == nil {
+			break
+		}
+		if page > 3 {
+			t.Fatal("pagination does not end")
+		}
+		url = base + "/v1/products?limit=2&cursor=" + *lp.NextCursor
+	}
+	if len(ids) != 3 || ids[0] != created[0].ID || ids[1] != created[1].ID || ids[2] != created[2].ID {
+		t.Fatalf("listed ids %q, want the three created in order", ids)
+	}
+}
+
+func TestCatalogBadInput(t *testing.T) {
+	base := startCatalog(t)
+	tests := []struct {
+		name, method, path, contentType, body string
+		wantStatus                            int
+		wantDetail                            string
+	}{
+		{"malformed JSON", "POST", "/v1/products", "application/json", `{bad`, 400, "not valid JSON"},
+		{"malformed JSON as curl sends it", "POST", "/v1/products", "application/x-www-form-urlencoded", `{bad`, 400, "not valid JSON"},
+		{"body over the limit", "POST", "/v1/products", "application/json", `{"name":"` + strings.Repeat("x", 2<<20) + `"}`, 413, "larger than"},
+		{"wrong content type", "POST", "/v1/products", "text/csv", `name,price`, 415, "application/json"},
+		{"missing fields", "POST", "/v1/products", "application/json", `{"price":{"amount":-1,"currency":"euro"}}`, 422, "name: is required"},
+		{"unknown field", "POST", "/v1/products", "application/json", `{"title":"Mug"}`, 400, `"title"`},
+		{"unknown product", "GET", "/v1/products/0190d9a4-7c1e-7b5e-8f3a-2b1c4d5e6f70", "", "", 404, "no product has id"},
+		{"malformed id", "GET", "/v1/products/nope", "", "", 404, `"nope"`},
+		{"bad limit", "GET", "/v1/products?limit=1000", "", "", 422, "limit"},
+		{"bad cursor", "GET", "/v1/products?cursor=zzz", "", "", 422, "cursor"},
+		{"method not allowed", "DELETE", "/v1/products", "", "", 405, "DELETE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := do(t, tt.method, base+tt.path, tt.contentType, tt.body)
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status = %d (%s), want %d", resp.StatusCode, body, tt.wantStatus)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != thttp.ProblemContentType {
+				t.Fatalf("Content-Type = %q, want %q", ct, thttp.ProblemContentType)
+			}
+			var p thttp.Problem
+			if err := json.NewDecoder(bytes.NewReader(body)).Decode(&p); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(p.Detail, tt.wantDetail) {
+				t.Errorf("detail = %q, want it to contain %q", p.Detail, tt.wantDetail)
+			}
+		})
+	}
+	// Nothing bad was stored.
+	resp, body := do(t, "GET", base+"/v1/products", "", "")
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"items":[]`) {
+		t.Fatalf("list after bad input: %d %s, want 200 and no items", resp.StatusCode, body)
+	}
+}

@@ -1,0 +1,91 @@
+// Command shop runs the example e-commerce system built on tailor.
+//
+//	go run ./examples/shop [-addr 127.0.0.1:8080] [-data DIR]
+//
+// It serves the public API at -addr and keeps each service's data under
+// -data (by default a folder in the user's cache directory). Ctrl-C or
+// SIGTERM stops it gracefully; it exits 0 after a clean stop.
+//
+// Today the shop is its catalog:
+//
+//	curl -s http://127.0.0.1:8080/v1/products
+//	curl -s -X POST -H 'Content-Type: application/json' \
+//	  -d '{"name":"Mug","description":"Blue","price":{"amount":1299,"currency":"EUR"}}' \
+//	  http://127.0.0.1:8080/v1/products
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tailorkit/tailor/examples/shop/catalog"
+	"github.com/tailorkit/tailor/service"
+	"github.com/tailorkit/tailor/sqlite"
+	thttp "github.com/tailorkit/tailor/transport/http"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "shop:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the shop and blocks until ctx ends or a signal arrives.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("shop", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "host:port to serve the public API on")
+	data := fs.String("data", defaultDataDir(), "folder for the services' data")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long in-flight requests may take to finish on shutdown")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q; see -help", fs.Args())
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	dbPath := filepath.Join(*data, "catalog.db")
+	db, err := sqlite.Open(dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := catalog.Migrate(ctx, db); err != nil {
+		return fmt.Errorf("catalog database %s: %w", dbPath, err)
+	}
+
+	svc, err := service.New(service.Config{Name: "catalog", HTTPAddr: *addr, ShutdownTimeout: *shutdownTimeout}, service.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+	catalog.RegisterHTTP(svc.Router(), catalog.NewService(db), thttp.ErrorLogger(svc.Logger()))
+	svc.AddCheck("database", db.PingContext)
+	// Components start once the listener is bound, so the address is known.
+	svc.Add(service.Hook{Name: "banner", OnStart: func(context.Context) error {
+		fmt.Fprintf(stdout, "shop: serving the catalog at http://%s/v1/products (data in %s); Ctrl-C stops it\n", svc.HTTPAddr(), *data)
+		return nil
+	}})
+	return svc.Run(ctx)
+}
+
+// defaultDataDir is a folder in the user's cache directory, or in the
+// temporary directory where there is none.
+func defaultDataDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "tailor-shop")
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestShopBinary builds the shop, runs it as a user would, sends it the
+// request from the README, and stops it with SIGTERM: it must answer 400
+// problem+json and exit 0 within the drain deadline.
+func TestShopBinary(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "shop")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-shutdown-timeout", "5s")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var banner string
+	select {
+	case banner = <-lines:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the shop printed nothing within 30s")
+	}
+	m := regexp.MustCompile(`http://(127\.0\.0\.1:\d+)/`).FindStringSubmatch(banner)
+	if m == nil {
+		t.Fatalf("banner %q does not say where the shop serves", banner)
+	}
+	addr := m[1]
+
+	// curl -X POST -d '{bad' http://ADDR/v1/products
+	resp, err := http.Post("http://"+addr+"/v1/products", "application/x-www-form-urlencoded", strings.NewReader("{bad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("POST {bad = %d %q %s; want 400 application/problem+json", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("shop exited with %v after SIGTERM, want 0", err)
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("shop did not exit within 10s of SIGTERM (drain deadline 5s)")
+	}
+}
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	var out, errOut strings.Builder
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-addr", "nonsense"}, `"nonsense"`},
+		{[]string{"extra"}, "unexpected arguments"},
+		{[]string{"-no-such-flag"}, "no-such-flag"},
+	}
+	for _, tt := range tests {
+		err := run(context.Background(), append(tt.args, "-data", t.TempDir()), &out, &errOut)
+		if err == nil || !strings.Contains(err.Error()+errOut.String(), tt.want) {
+			t.Errorf("run(%q) = %v, want an error mentioning %s", tt.args, err, tt.want)
+		}
+	}
+}

@@ -1,0 +1,499 @@
+// Package service runs one microservice: its configuration, HTTP and gRPC
+// listeners, health endpoints, components and graceful shutdown.
+//
+// Start with [New] and [Service.Run]:
+//
+//	svc, err := service.New(service.Config{Name: "catalog", HTTPAddr: ":8080"})
+//	...
+//	svc.Router().Handle("GET /v1/products", productsHandler)
+//	svc.AddCheck("db", db.PingContext)
+//	svc.Add(outboxRelay) // a Component: started in order, stopped in reverse
+//	err = svc.Run(ctx)   // returns nil after a clean shutdown
+//
+// Run binds the listeners (a bad address or a port in use fails at once,
+// naming the setting and the value), starts the components, serves, and
+// reports ready. On SIGINT, SIGTERM or the end of ctx it shuts down in this
+// order:
+//
+//  1. report not ready: /readyz answers 503 and gRPC health NOT_SERVING;
+//  2. call Drain on components that have it (deregistration goes here);
+//  3. wait [Config.ShutdownDelay] while still serving;
+//  4. stop accepting and let in-flight requests finish, up to
+//     [Config.ShutdownTimeout];
+//  5. stop the components in reverse order.
+//
+// Every service answers GET /healthz (alive: 200 while the process runs)
+// and GET /readyz (ready: 200 only when serving and every check passes,
+// with a JSON body naming each check).
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+
+	tgrpc "github.com/tailorkit/tailor/transport/grpc"
+	thttp "github.com/tailorkit/tailor/transport/http"
+)
+
+// Component is a part of a service with a life of its own: a message
+// consumer, an outbox relay, a telemetry exporter, a database pool. Start
+// may block only to get going (it must return once started); Stop must
+// undo Start and return once done or when ctx ends.
+type Component interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+}
+
+// Drainer is a [Component] that wants a word at the start of shutdown,
+// right after the service reports not ready and before it stops accepting:
+// a registry registration deregisters here, so callers stop sending before
+// the service stops answering.
+type Drainer interface {
+	Drain(ctx context.Context) error
+}
+
+// Hook is a [Component] made of functions; either may be nil. Name appears
+// in logs and errors.
+type Hook struct {
+	Name    string
+	OnStart func(ctx context.Context) error
+	OnStop  func(ctx context.Context) error
+}
+
+// Start calls h.OnStart if set.
+func (h Hook) Start(ctx context.Context) error {
+	if h.OnStart == nil {
+		return nil
+	}
+	return h.OnStart(ctx)
+}
+
+// Stop calls h.OnStop if set.
+func (h Hook) Stop(ctx context.Context) error {
+	if h.OnStop == nil {
+		return nil
+	}
+	return h.OnStop(ctx)
+}
+
+func (h Hook) String() string { return h.Name }
+
+// Check reports whether a dependency the service needs is usable, such as
+// a database ping. It must respect ctx.
+type Check func(ctx context.Context) error
+
+// Option configures a [Service].
+type Option func(*Service)
+
+// WithLogger sets the logger for lifecycle events and recovered panics.
+// The default writes JSON to standard error.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Service) { s.log = l }
+}
+
+// WithGRPCServerOptions adds options to the gRPC server (used only when
+// [Config.GRPCAddr] is set). tailor's interceptors (request ID, panic
+// recovery, error mapping) always run first.
+func WithGRPCServerOptions(opts ...grpc.ServerOption) Option {
+	return func(s *Service) { s.grpcOpts = append(s.grpcOpts, opts...) }
+}
+
+// WithoutSignals stops Run from reacting to SIGINT and SIGTERM; only the
+// end of its context stops it. For tests and for programs that own signal
+// handling.
+func WithoutSignals() Option {
+	return func(s *Service) { s.noSignals = true }
+}
+
+// Service is one running microservice; see the package doc. Register
+// routes, checks and components before calling Run. Its methods are safe
+// for concurrent use.
+type Service struct {
+	cfg       Config
+	log       *slog.Logger
+	grpcOpts  []grpc.ServerOption
+	noSignals bool
+
+	router *thttp.Router
+	grpc   *grpc.Server
+	health *tgrpc.Health
+
+	mu         sync.Mutex
+	checks     []namedCheck
+	components []Component
+	running    bool
+
+	state    atomic.Int32 // a lifecycle value
+	httpAddr atomic.Pointer[net.TCPAddr]
+	grpcAddr atomic.Pointer[net.TCPAddr]
+	started  chan struct{}
+}
+
+type namedCheck struct {
+	name  string
+	check Check
+}
+
+// Lifecycle states, as /readyz reports them.
+const (
+	stateStarting int32 = iota
+	stateReady
+	stateDraining
+	stateStopped
+)
+
+var stateNames = [...]string{"starting", "ready", "draining", "stopped"}
+
+// New validates cfg and returns a service ready to take routes, checks and
+// components. An invalid setting is an error that names it and its value.
+func New(cfg Config, opts ...Option) (*Service, error) {
+	cfg.applyDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, started: make(chan struct{})}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	s.log = s.log.With("service", cfg.Name)
+	s.router = thttp.NewRouter(thttp.WithLogger(s.log))
+	s.router.HandleFunc("GET /healthz", s.serveHealthz)
+	s.router.HandleFunc("GET /readyz", s.serveReadyz)
+	if cfg.GRPCAddr != "" {
+		opts := append([]grpc.ServerOption{
+			grpc.ChainUnaryInterceptor(tgrpc.UnaryServerInterceptor(tgrpc.WithLogger(s.log))),
+			grpc.ChainStreamInterceptor(tgrpc.StreamServerInterceptor(tgrpc.WithLogger(s.log))),
+		}, s.grpcOpts...)
+		s.grpc = grpc.NewServer(opts...)
+		s.health = tgrpc.NewHealth(s.grpc)
+	}
+	return s, nil
+}
+
+// Config returns the service's configuration with defaults applied.
+func (s *Service) Config() Config { return s.cfg }
+
+// Logger returns the service's logger.
+func (s *Service) Logger() *slog.Logger { return s.log }
+
+// Router returns the HTTP router; register routes on it before Run.
+func (s *Service) Router() *thttp.Router { return s.router }
+
+// GRPCServer returns the gRPC server to register services on before Run,
+// or nil when [Config.GRPCAddr] is empty.
+func (s *Service) GRPCServer() *grpc.Server { return s.grpc }
+
+// AddCheck adds a readiness check: /readyz answers 200 only when every
+// check passes within [Config.CheckTimeout].
+func (s *Service) AddCheck(name string, check Check) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checks = append(s.checks, namedCheck{name, check})
+}
+
+// Add adds components; Run starts them in the order added and stops them
+// in reverse.
+func (s *Service) Add(c ...Component) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.components = append(s.components, c...)
+}
+
+// Started is closed once Run has bound its listeners, started every
+// component and begun serving.
+func (s *Service) Started() <-chan struct{} { return s.started }
+
+// HTTPAddr returns the address the HTTP listener is bound to, or nil before
+// Run has bound it. With port 0 in the config, this tells the port picked.
+func (s *Service) HTTPAddr() *net.TCPAddr { return s.httpAddr.Load() }
+
+// GRPCAddr returns the address the gRPC listener is bound to, or nil.
+func (s *Service) GRPCAddr() *net.TCPAddr { return s.grpcAddr.Load() }
+
+// Run runs the service until ctx ends or, unless [WithoutSignals], the
+// process gets SIGINT or SIGTERM, then shuts down gracefully (see the
+// package doc). It returns nil after a clean shutdown, and an error if a
+// listener cannot be bound, a component fails to start, a server fails, or
+// the drain or a component's stop fails. Run may be called once.
+func (s *Service) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.running {
+		s.mu.Unlock()
+		return errors.New("service: Run called twice; make a new Service for each run")
+	}
+	s.running = true
+	components := append([]Component(nil), s.components...)
+	s.mu.Unlock()
+
+	if !s.noSignals {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
+
+	httpLn, err := listen(settingHTTPAddr, s.cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	s.httpAddr.Store(httpLn.Addr().(*net.TCPAddr))
+	var grpcLn net.Listener
+	if s.grpc != nil {
+		grpcLn, err = listen(settingGRPCAddr, s.cfg.GRPCAddr)
+		if err != nil {
+			httpLn.Close()
+			return err
+		}
+		s.grpcAddr.Store(grpcLn.Addr().(*net.TCPAddr))
+	}
+
+	startedN, err := s.startComponents(ctx, components)
+	if err != nil {
+		httpLn.Close()
+		if grpcLn != nil {
+			grpcLn.Close()
+		}
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+		defer cancel()
+		return errors.Join(err, s.stopComponents(stopCtx, components[:startedN]))
+	}
+
+	srv := &http.Server{
+		Handler:           s.router,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	serveErr := make(chan error, 2)
+	go func() { serveErr <- srv.Serve(httpLn) }()
+	if s.grpc != nil {
+		go func() { serveErr <- s.grpc.Serve(grpcLn) }()
+	}
+
+	s.setState(stateReady)
+	close(s.started)
+	pollCtx, stopPoll := context.WithCancel(ctx)
+	pollDone := make(chan struct{})
+	go func() {
+		defer close(pollDone)
+		s.pollHealth(pollCtx)
+	}()
+	attrs := []any{"http", s.HTTPAddr().String()}
+	if s.grpc != nil {
+		attrs = append(attrs, "grpc", s.GRPCAddr().String())
+	}
+	s.log.Info("serving", attrs...)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		s.log.Info("shutting down", "reason", context.Cause(ctx).Error())
+	case err := <-serveErr:
+		runErr = fmt.Errorf("service: %s server stopped: %w", s.cfg.Name, err)
+		s.log.Error("server failed; shutting down", "error", err.Error())
+	}
+	stopPoll()
+	<-pollDone
+	return errors.Join(runErr, s.shutdown(context.WithoutCancel(ctx), srv, components))
+}
+
+// pollHealth keeps gRPC health in step with the readiness checks, which
+// gRPC clients cannot run through /readyz, every [Config.CheckInterval].
+func (s *Service) pollHealth(ctx context.Context) {
+	if s.health == nil {
+		return
+	}
+	t := time.NewTicker(s.cfg.CheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			ok, _ := s.ready(ctx)
+			if ctx.Err() == nil {
+				s.health.SetServing(ok)
+			}
+		}
+	}
+}
+
+func listen(s setting, addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("service: cannot listen on %q (%s): %w; is another process using the port? pick a free one with %s", addr, s, err, s)
+	}
+	return ln, nil
+}
+
+func (s *Service) startComponents(ctx context.Context, cs []Component) (int, error) {
+	for i, c := range cs {
+		if err := c.Start(ctx); err != nil {
+			return i, fmt.Errorf("service: start %s: %w", componentName(c), err)
+		}
+	}
+	return len(cs), nil
+}
+
+// stopComponents stops cs in reverse order, each even if another failed.
+func (s *Service) stopComponents(ctx context.Context, cs []Component) error {
+	var errs []error
+	for i := len(cs) - 1; i >= 0; i-- {
+		if err := cs[i].Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("service: stop %s: %w", componentName(cs[i]), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func componentName(c Component) string {
+	if s, ok := c.(fmt.Stringer); ok && s.String() != "" {
+		return s.String()
+	}
+	return fmt.Sprintf("%T", c)
+}
+
+func (s *Service) shutdown(ctx context.Context, srv *http.Server, components []Component) error {
+	s.setState(stateDraining)
+	var errs []error
+
+	drainCtx, cancelDrain := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+	defer cancelDrain()
+	for _, c := range components {
+		if d, ok := c.(Drainer); ok {
+			if err := d.Drain(drainCtx); err != nil {
+				errs = append(errs, fmt.Errorf("service: drain %s: %w", componentName(c), err))
+			}
+		}
+	}
+	if s.cfg.ShutdownDelay > 0 {
+		t := time.NewTimer(s.cfg.ShutdownDelay)
+		<-t.C
+	}
+
+	httpCtx, cancelHTTP := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+	defer cancelHTTP()
+	var wg sync.WaitGroup
+	if s.grpc != nil {
+		wg.Go(func() { s.stopGRPC(httpCtx) })
+	}
+	if err := srv.Shutdown(httpCtx); err != nil {
+		errs = append(errs, fmt.Errorf("service: in-flight HTTP requests did not finish within %s (%s); raise it or find the slow handler: %w", s.cfg.ShutdownTimeout, settingShutdownTimeout, err))
+		srv.Close()
+	}
+	wg.Wait()
+
+	stopCtx, cancelStop := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+	defer cancelStop()
+	if err := s.stopComponents(stopCtx, components); err != nil {
+		errs = append(errs, err)
+	}
+	s.setState(stateStopped)
+	if s.health != nil {
+		s.health.Shutdown()
+	}
+	if len(errs) == 0 {
+		s.log.Info("stopped")
+	}
+	return errors.Join(errs...)
+}
+
+// stopGRPC drains gRPC calls until ctx ends, then cuts the rest.
+func (s *Service) stopGRPC(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.grpc.Stop()
+		<-done
+	}
+}
+
+func (s *Service) setState(st int32) {
+	s.state.Store(st)
+	if s.health != nil {
+		s.health.SetServing(st == stateReady)
+	}
+}
+
+func (s *Service) serveHealthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"status":"alive"}` + "\n"))
+}
+
+// checkResult is one check in the /readyz body.
+type checkResult struct {
+	Name   string `json:"name"`
+	Status string `json:"status"` // "pass" or "fail"
+	Error  string `json:"error,omitempty"`
+}
+
+type readiness struct {
+	Service string        `json:"service"`
+	Status  string        `json:"status"` // "ready" or the lifecycle state
+	Checks  []checkResult `json:"checks"`
+}
+
+// Ready runs every check (concurrently, each bounded by
+// [Config.CheckTimeout]) and reports whether the service is serving and
+// all checks pass, with each check's result.
+func (s *Service) ready(ctx context.Context) (bool, readiness) {
+	s.mu.Lock()
+	checks := append([]namedCheck(nil), s.checks...)
+	s.mu.Unlock()
+	st := s.state.Load()
+	rd := readiness{Service: s.cfg.Name, Status: stateNames[st], Checks: make([]checkResult, len(checks))}
+	var wg sync.WaitGroup
+	for i, c := range checks {
+		wg.Go(func() {
+			cctx, cancel := context.WithTimeout(ctx, s.cfg.CheckTimeout)
+			defer cancel()
+			res := checkResult{Name: c.name, Status: "pass"}
+			if err := c.check(cctx); err != nil {
+				res.Status, res.Error = "fail", err.Error()
+			}
+			rd.Checks[i] = res
+		})
+	}
+	wg.Wait()
+	ok := st == stateReady
+	for _, c := range rd.Checks {
+		if c.Status != "pass" {
+			ok = false
+		}
+	}
+	if st == stateReady && !ok {
+		rd.Status = "not_ready"
+	}
+	return ok, rd
+}
+
+func (s *Service) serveReadyz(w http.ResponseWriter, r *http.Request) {
+	ok, rd := s.ready(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if !ok {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(rd)
+}

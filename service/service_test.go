@@ -1,0 +1,341 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/tailorkit/tailor/service"
+)
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// start runs svc in the background and returns a function that waits for
+// Run's result.
+func start(t *testing.T, svc *service.Service, ctx context.Context) func() error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	select {
+	case <-svc.Started():
+	case err := <-done:
+		t.Fatalf("Run returned before starting: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("service did not start within 10s")
+	}
+	return func() error {
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(30 * time.Second):
+			t.Fatal("Run did not return within 30s")
+			return nil
+		}
+	}
+}
+
+func newService(t *testing.T, cfg service.Config) *service.Service {
+	t.Helper()
+	if cfg.HTTPAddr == "" {
+		cfg.HTTPAddr = "127.0.0.1:0"
+	}
+	svc, err := service.New(cfg, service.WithLogger(quietLogger()), service.WithoutSignals())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	svc := newService(t, service.Config{Name: "probe"})
+	var dbDown atomic.Bool
+	svc.AddCheck("database", func(ctx context.Context) error {
+		if dbDown.Load() {
+			return errors.New("connection refused")
+		}
+		return nil
+	})
+	svc.AddCheck("cache", func(ctx context.Context) error { return nil })
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := start(t, svc, ctx)
+	base := "http://" + svc.HTTPAddr().String()
+
+	if code, _ := get(t, base+"/healthz"); code != 200 {
+		t.Fatalf("/healthz = %d, want 200", code)
+	}
+	code, body := get(t, base+"/readyz")
+	if code != 200 || !strings.Contains(body, `"status":"ready"`) || !strings.Contains(body, `"name":"database","status":"pass"`) {
+		t.Fatalf("/readyz = %d %s, want 200, ready, database pass", code, body)
+	}
+	dbDown.Store(true)
+	code, body = get(t, base+"/readyz")
+	var rd struct {
+		Status string
+		Checks []struct{ Name, Status, Error string }
+	}
+	if err := json.Unmarshal([]byte(body), &rd); err != nil {
+		t.Fatal(err)
+	}
+	if code != 503 || rd.Status != "not_ready" || len(rd.Checks) != 2 || rd.Checks[0].Status != "fail" || rd.Checks[0].Error != "connection refused" || rd.Checks[1].Status != "pass" {
+		t.Fatalf("/readyz with a failing check = %d %+v; want 503 naming the failing database check", code, rd)
+	}
+	if code, _ := get(t, base+"/healthz"); code != 200 {
+		t.Fatalf("/healthz with a failing check = %d, want 200 (alive)", code)
+	}
+	cancel()
+	if err := wait(); err != nil {
+		t.Fatalf("Run = %v, want nil", err)
+	}
+}
+
+func TestPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	svc := newService(t, service.Config{HTTPAddr: ln.Addr().String()})
+	err = svc.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), ln.Addr().String()) || !strings.Contains(err.Error(), "-http-addr") {
+		t.Fatalf("Run = %v, want an error naming the address and the setting", err)
+	}
+}
+
+// recorder notes lifecycle calls in order.
+type recorder struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (r *recorder) add(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, s)
+}
+
+func (r *recorder) list() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.calls)
+}
+
+type part struct {
+	name     string
+	rec      *recorder
+	startErr error
+}
+
+func (p part) Start(context.Context) error { p.rec.add("start " + p.name); return p.startErr }
+func (p part) Stop(context.Context) error  { p.rec.add("stop " + p.name); return nil }
+func (p part) String() string              { return p.name }
+
+type drainingPart struct {
+	part
+	readyz func() int
+}
+
+func (p drainingPart) Drain(context.Context) error {
+	p.rec.add(fmt.Sprintf("drain %s (readyz %d)", p.name, p.readyz()))
+	return nil
+}
+
+func TestComponentsStartInOrderStopInReverse(t *testing.T) {
+	rec := &recorder{}
+	svc := newService(t, service.Config{})
+	readyz := func() int { code, _ := get(t, "http://"+svc.HTTPAddr().String()+"/readyz"); return code }
+	svc.Add(part{"a", rec, nil}, drainingPart{part{"registry", rec, nil}, readyz}, part{"c", rec, nil})
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := start(t, svc, ctx)
+	cancel()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"start a", "start registry", "start c", "drain registry (readyz 503)", "stop c", "stop registry", "stop a"}
+	if got := rec.list(); !slices.Equal(got, want) {
+		t.Fatalf("calls = %q, want %q", got, want)
+	}
+}
+
+func TestFailedStartStopsWhatStarted(t *testing.T) {
+	rec := &recorder{}
+	svc := newService(t, service.Config{})
+	svc.Add(part{"a", rec, nil}, part{"b", rec, nil}, part{"broker", rec, errors.New("no route to broker")}, part{"d", rec, nil})
+	err := svc.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "start broker") || !strings.Contains(err.Error(), "no route to broker") {
+		t.Fatalf("Run = %v, want an error naming the broker component and its cause", err)
+	}
+	want := []string{"start a", "start b", "start broker", "stop b", "stop a"}
+	if got := rec.list(); !slices.Equal(got, want) {
+		t.Fatalf("calls = %q, want %q", got, want)
+	}
+}
+
+// TestGracefulShutdown cancels a service with requests in flight: /readyz
+// must turn 503 at once, every in-flight request must complete, new
+// connections must be refused after the drain, and Run must return nil.
+func TestGracefulShutdown(t *testing.T) {
+	const inFlight = 20
+	svc := newService(t, service.Config{ShutdownDelay: 300 * time.Millisecond, ShutdownTimeout: 10 * time.Second})
+	entered := make(chan struct{}, inFlight)
+	release := make(chan struct{})
+	svc.Router().HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		<-release
+		_, _ = w.Write([]byte("done"))
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := start(t, svc, ctx)
+	addr := svc.HTTPAddr().String()
+
+	var completed, dropped atomic.Int32
+	var wg sync.WaitGroup
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: inFlight}}
+	for range inFlight {
+		wg.Go(func() {
+			resp, err := client.Get("http://" + addr + "/slow")
+			if err != nil {
+				dropped.Add(1)
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 && string(b) == "done" {
+				completed.Add(1)
+			} else {
+				dropped.Add(1)
+			}
+		})
+	}
+	for range inFlight {
+		<-entered
+	}
+
+	cancel()
+	// Not ready at once, while the listener still accepts (the delay).
+	deadline := time.Now().Add(250 * time.Millisecond)
+	var code int
+	for time.Now().Before(deadline) {
+		if code, _ = get(t, "http://"+addr+"/readyz"); code == 503 {
+			break
+		}
+	}
+	if code != 503 {
+		t.Fatalf("/readyz during shutdown = %d, want 503", code)
+	}
+	// Let the in-flight requests finish only after the listener closed.
+	go func() {
+		for {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err != nil {
+				break
+			}
+			c.Close()
+			time.Sleep(10 * time.Millisecond)
+		}
+		close(release)
+	}()
+	err := wait()
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("Run = %v, want nil", err)
+	}
+	if completed.Load() != inFlight || dropped.Load() != 0 {
+		t.Fatalf("completed %d, dropped %d; want %d and 0", completed.Load(), dropped.Load(), inFlight)
+	}
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Fatal("a new connection was accepted after the drain; want it refused")
+	}
+}
+
+func TestShutdownTimeoutReported(t *testing.T) {
+	svc := newService(t, service.Config{ShutdownTimeout: 100 * time.Millisecond})
+	entered := make(chan struct{})
+	svc.Router().HandleFunc("GET /stuck", func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		time.Sleep(2 * time.Second)
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := start(t, svc, ctx)
+	go func() { _, _ = http.Get("http://" + svc.HTTPAddr().String() + "/stuck") }()
+	<-entered
+	cancel()
+	err := wait()
+	if err == nil || !strings.Contains(err.Error(), "did not finish within 100ms") {
+		t.Fatalf("Run = %v, want an error saying the drain ran out of time", err)
+	}
+}
+
+func TestGRPCHealthFollowsLifecycle(t *testing.T) {
+	svc := newService(t, service.Config{GRPCAddr: "127.0.0.1:0", ShutdownDelay: 500 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := start(t, svc, ctx)
+	conn, err := grpc.NewClient(svc.GRPCAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	hc := healthpb.NewHealthClient(conn)
+	check := func() healthpb.HealthCheckResponse_ServingStatus {
+		resp, err := hc.Check(context.Background(), &healthpb.HealthCheckRequest{})
+		if err != nil {
+			t.Fatalf("health check: %v", err)
+		}
+		return resp.GetStatus()
+	}
+	if st := check(); st != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health while running = %v, want SERVING", st)
+	}
+	cancel()
+	deadline := time.Now().Add(400 * time.Millisecond)
+	st := check()
+	for st != healthpb.HealthCheckResponse_NOT_SERVING && time.Now().Before(deadline) {
+		st = check()
+	}
+	if st != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("health while draining = %v, want NOT_SERVING", st)
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRunTwice(t *testing.T) {
+	svc := newService(t, service.Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := start(t, svc, ctx)
+	if err := svc.Run(ctx); err == nil || !strings.Contains(err.Error(), "twice") {
+		t.Fatalf("second Run = %v, want an error", err)
+	}
+	cancel()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+}
