@@ -1,0 +1,151 @@
+package fault_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/tailorkit/tailor/fault"
+)
+
+func TestKindTable(t *testing.T) {
+	tests := []struct {
+		kind      fault.Kind
+		name      string
+		status    int
+		code      codes.Code
+		retryable bool
+	}{
+		{fault.Internal, "internal", 500, codes.Internal, false},
+		{fault.InvalidArgument, "invalid_argument", 400, codes.InvalidArgument, false},
+		{fault.Unauthenticated, "unauthenticated", 401, codes.Unauthenticated, false},
+		{fault.PermissionDenied, "permission_denied", 403, codes.PermissionDenied, false},
+		{fault.NotFound, "not_found", 404, codes.NotFound, false},
+		{fault.Conflict, "conflict", 409, codes.AlreadyExists, false},
+		{fault.FailedPrecondition, "failed_precondition", 412, codes.FailedPrecondition, false},
+		{fault.ResourceExhausted, "resource_exhausted", 429, codes.ResourceExhausted, true},
+		{fault.Canceled, "canceled", 499, codes.Canceled, false},
+		{fault.Unavailable, "unavailable", 503, codes.Unavailable, true},
+		{fault.DeadlineExceeded, "deadline_exceeded", 504, codes.DeadlineExceeded, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := tt.kind
+			if k.String() != tt.name || k.HTTPStatus() != tt.status || k.GRPCCode() != tt.code || k.Retryable() != tt.retryable {
+				t.Fatalf("got %s %d %v %v; want %s %d %v %v", k, k.HTTPStatus(), k.GRPCCode(), k.Retryable(), tt.name, tt.status, tt.code, tt.retryable)
+			}
+			if got := fault.FromHTTPStatus(tt.status); got != k {
+				t.Errorf("FromHTTPStatus(%d) = %v, want %v", tt.status, got, k)
+			}
+			if got := fault.FromGRPCCode(tt.code); got != k {
+				t.Errorf("FromGRPCCode(%v) = %v, want %v", tt.code, got, k)
+			}
+			if got, ok := fault.ParseKind(tt.name); !ok || got != k {
+				t.Errorf("ParseKind(%q) = %v, %v; want %v", tt.name, got, ok, k)
+			}
+		})
+	}
+}
+
+func TestNearestKinds(t *testing.T) {
+	if got := fault.FromHTTPStatus(http.StatusUnprocessableEntity); got != fault.InvalidArgument {
+		t.Errorf("422 -> %v, want invalid_argument", got)
+	}
+	if got := fault.FromHTTPStatus(http.StatusBadGateway); got != fault.Unavailable {
+		t.Errorf("502 -> %v, want unavailable", got)
+	}
+	if got := fault.FromGRPCCode(codes.Aborted); got != fault.Conflict {
+		t.Errorf("ABORTED -> %v, want conflict", got)
+	}
+	if got := fault.FromGRPCCode(codes.Unknown); got != fault.Internal {
+		t.Errorf("UNKNOWN -> %v, want internal", got)
+	}
+}
+
+func TestErrorsIsAndAs(t *testing.T) {
+	cause := io.ErrUnexpectedEOF
+	err := fmt.Errorf("loading product: %w", fault.Wrap(cause, fault.Unavailable, "the store is down"))
+	if !errors.Is(err, fault.Unavailable) || errors.Is(err, fault.NotFound) {
+		t.Fatal("errors.Is does not see the kind through wrapping")
+	}
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatal("errors.Is does not see the cause")
+	}
+	var fe *fault.Error
+	if !errors.As(err, &fe) || fe.Detail != "the store is down" {
+		t.Fatalf("errors.As = %+v", fe)
+	}
+	if !fault.IsRetryable(err) || fault.IsRetryable(fault.New(fault.NotFound, "x")) || fault.IsRetryable(nil) {
+		t.Fatal("IsRetryable wrong")
+	}
+	if fault.Wrap(nil, fault.Internal, "x") != nil {
+		t.Fatal("Wrap(nil) must be nil")
+	}
+}
+
+func TestKindOf(t *testing.T) {
+	tests := []struct {
+		err  error
+		want fault.Kind
+	}{
+		{fault.New(fault.Conflict, "x"), fault.Conflict},
+		{context.DeadlineExceeded, fault.DeadlineExceeded},
+		{fmt.Errorf("call: %w", context.Canceled), fault.Canceled},
+		{fault.NotFound, fault.NotFound},
+		{errors.New("plain"), fault.Internal},
+	}
+	for _, tt := range tests {
+		if got := fault.KindOf(tt.err); got != tt.want {
+			t.Errorf("KindOf(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestPublicDetailNeverLeaksServerErrors(t *testing.T) {
+	err := fault.Wrap(errors.New("pq: password authentication failed"), fault.Internal, "db query failed: SELECT secret")
+	if d := err.(*fault.Error).PublicDetail(); strings.Contains(d, "secret") || strings.Contains(d, "password") {
+		t.Fatalf("PublicDetail = %q leaks", d)
+	}
+	client := fault.Errorf(fault.NotFound, "no product %q", "p1")
+	if client.PublicDetail() != `no product "p1"` {
+		t.Fatalf("PublicDetail = %q, want the detail", client.PublicDetail())
+	}
+	overridden := &fault.Error{Kind: fault.InvalidArgument, Status: 503, Detail: "inner"}
+	if overridden.PublicDetail() == "inner" {
+		t.Fatal("a 5xx status override must hide the detail too")
+	}
+}
+
+func TestInvalidListsViolations(t *testing.T) {
+	err := fault.Invalid(fault.Violation{Field: "name", Description: "is required"}, fault.Violation{Field: "price.amount", Description: "must be positive"})
+	if err.HTTPStatus() != 422 || err.Detail != "the request failed validation: name: is required; price.amount: must be positive" {
+		t.Fatalf("got %d %q", err.HTTPStatus(), err.Detail)
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	err := fmt.Errorf("wrapped: %w", &fault.Error{Kind: fault.ResourceExhausted, RetryAfter: 2 * time.Second})
+	if fault.RetryAfter(err) != 2*time.Second || fault.RetryAfter(errors.New("x")) != 0 {
+		t.Fatal("RetryAfter wrong")
+	}
+}
+
+func ExampleKind_Error() {
+	err := fmt.Errorf("get product: %w", fault.New(fault.NotFound, `no product has id "p1"`))
+	fmt.Println(errors.Is(err, fault.NotFound), fault.KindOf(err).HTTPStatus(), fault.KindOf(err).Retryable())
+	// Output: true 404 false
+}
+
+func ExampleWrap() {
+	err := fault.Wrap(errors.New("dial tcp 10.0.0.7:5432: connection refused"), fault.Unavailable, "the product store is unavailable")
+	fe := fault.As(err)
+	fmt.Println(fe.Kind, "|", fe.PublicDetail(), "|", fe.Error())
+	// Output: unavailable | the service is unavailable; retry later | unavailable: the product store is unavailable: dial tcp 10.0.0.7:5432: connection refused
+}
