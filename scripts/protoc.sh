@@ -22,6 +22,7 @@ PROTOC_VERSION=3.21.12
 # here; scripts/check-generated.sh fails on any .proto missing from this list.
 PROTOS=(
 	transport/grpc/internal/testpb/echo.proto
+	examples/shop/catalog/catalogpb/catalog.proto
 )
 
 root=$(git rev-parse --show-toplevel)
