@@ -1,9 +1,10 @@
 // Command shop runs the example e-commerce system built on tailor.
 //
-//	go run ./examples/shop [-addr 127.0.0.1:8080] [-data DIR]
+//	go run ./examples/shop [-addr 127.0.0.1:8080] [-grpc-addr 127.0.0.1:9090] [-data DIR]
 //
-// It serves the public API at -addr and keeps each service's data under
-// -data (by default a folder in the user's cache directory). Ctrl-C or
+// It serves the public API at -addr, the catalog's gRPC API at -grpc-addr
+// when given, and keeps each service's data under -data (by default a
+// folder in the user's cache directory). Ctrl-C or
 // SIGTERM stops it gracefully; it exits 0 after a clean stop.
 //
 // Today the shop is its catalog:
@@ -46,6 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("shop", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "host:port to serve the public API on")
+	grpcAddr := fs.String("grpc-addr", "", "host:port to serve the catalog's gRPC API on (empty: no gRPC)")
 	data := fs.String("data", defaultDataDir(), "folder for the services' data")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long in-flight requests may take to finish on shutdown")
 	if err := fs.Parse(args); err != nil {
@@ -66,15 +68,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("catalog database %s: %w", dbPath, err)
 	}
 
-	svc, err := service.New(service.Config{Name: "catalog", HTTPAddr: *addr, ShutdownTimeout: *shutdownTimeout}, service.WithLogger(logger))
+	svc, err := service.New(service.Config{Name: "catalog", HTTPAddr: *addr, GRPCAddr: *grpcAddr, ShutdownTimeout: *shutdownTimeout}, service.WithLogger(logger))
 	if err != nil {
 		return err
 	}
-	catalog.RegisterHTTP(svc.Router(), catalog.NewService(db), thttp.ErrorLogger(svc.Logger()))
+	products := catalog.NewService(db)
+	catalog.RegisterHTTP(svc.Router(), products, thttp.ErrorLogger(svc.Logger()))
+	if g := svc.GRPCServer(); g != nil {
+		catalog.RegisterGRPC(g, products)
+	}
 	svc.AddCheck("database", db.PingContext)
 	// Components start once the listener is bound, so the address is known.
 	svc.Add(service.Hook{Name: "banner", OnStart: func(context.Context) error {
 		fmt.Fprintf(stdout, "shop: serving the catalog at http://%s/v1/products (data in %s); Ctrl-C stops it\n", svc.HTTPAddr(), *data)
+		if a := svc.GRPCAddr(); a != nil {
+			fmt.Fprintf(stdout, "shop: serving the catalog over gRPC at %s (tailor.shop.catalog.v1.CatalogService)\n", a)
+		}
 		return nil
 	}})
 	return svc.Run(ctx)

@@ -25,7 +25,7 @@ func TestShopBinary(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-shutdown-timeout", "5s")
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0", "-data", t.TempDir(), "-shutdown-timeout", "5s")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +55,14 @@ func TestShopBinary(t *testing.T) {
 		t.Fatalf("banner %q does not say where the shop serves", banner)
 	}
 	addr := m[1]
+	select {
+	case line := <-lines:
+		if !strings.Contains(line, "gRPC at 127.0.0.1:") {
+			t.Fatalf("second banner line %q, want the gRPC address", line)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the shop did not say where it serves gRPC")
+	}
 
 	// curl -X POST -d '{bad' http://ADDR/v1/products
 	resp, err := http.Post("http://"+addr+"/v1/products", "application/x-www-form-urlencoded", strings.NewReader("{bad"))

@@ -113,7 +113,10 @@ func (rt *Router) unmatched(w http.ResponseWriter, r *http.Request) {
 // ServeHTTP gives the request its ID and recovery, then routes it.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := &requestState{ResponseWriter: w, Context: r.Context(), logger: rt.logger}
-	id := r.Header.Get(requestid.Header)
+	var id string
+	if v := r.Header[requestid.Header]; len(v) > 0 { // the constant is in canonical form
+		id = v[0]
+	}
 	if !requestid.Valid(id) {
 		b := requestid.Append(st.idBuf[:0])
 		// The buffer lives as long as st and is never written again.

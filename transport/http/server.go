@@ -118,7 +118,7 @@ func DecodeJSON[T any](opts ...DecodeOption) kithttp.DecodeRequestFunc {
 		o(&cfg)
 	}
 	return func(_ context.Context, r *http.Request) (any, error) {
-		if err := checkContentType(r.Header.Get("Content-Type"), cfg.strictContent); err != nil {
+		if err := checkContentType(r.Header["Content-Type"], cfg.strictContent); err != nil {
 			return nil, err
 		}
 		v := new(T)
@@ -167,10 +167,11 @@ func bindAndValidate(r *http.Request, v any) error {
 	return nil
 }
 
-func checkContentType(ct string, strict bool) error {
-	if ct == "" {
+func checkContentType(values []string, strict bool) error {
+	if len(values) == 0 || values[0] == "" || values[0] == "application/json" {
 		return nil
 	}
+	ct := values[0]
 	// The media type is what comes before any parameters; compared without
 	// mime.ParseMediaType, which allocates for every request.
 	mt, _, _ := strings.Cut(ct, ";")

@@ -2,7 +2,8 @@
 // description and a price, kept in the service's own database.
 //
 // [Service] holds the business rules and is written with typed endpoints;
-// [RegisterHTTP] exposes it over HTTP:
+// [RegisterGRPC] serves it over gRPC (tailor.shop.catalog.v1.CatalogService,
+// with [NewGRPCClient] for callers) and [RegisterHTTP] over HTTP:
 //
 //	GET  /v1/products?limit=20&cursor=...  -> {"items": [...], "next_cursor": "..."}
 //	GET  /v1/products/{id}
