@@ -11,12 +11,14 @@
 //	err = svc.Run(ctx)   // returns nil after a clean shutdown
 //
 // Run binds the listeners (a bad address or a port in use fails at once,
-// naming the setting and the value), starts the components, serves, and
-// reports ready. On SIGINT, SIGTERM or the end of ctx it shuts down in this
+// naming the setting and the value), starts the components, serves,
+// reports ready, and then calls Announce on components that have it
+// (registration in a registry goes there). On SIGINT, SIGTERM or the end of ctx it shuts down in this
 // order:
 //
 //  1. report not ready: /readyz answers 503 and gRPC health NOT_SERVING;
-//  2. call Drain on components that have it (deregistration goes here);
+//  2. call Drain on components that have it (deregistration goes here, so
+//     callers stop sending before the service stops answering);
 //  3. wait [Config.ShutdownDelay] while still serving;
 //  4. stop accepting and let in-flight requests finish, up to
 //     [Config.ShutdownTimeout];
@@ -63,6 +65,14 @@ type Component interface {
 // the service stops answering.
 type Drainer interface {
 	Drain(ctx context.Context) error
+}
+
+// Announcer is a [Component] that wants a word once the service is
+// serving and ready: a registry registration registers here, so no caller
+// is sent to an instance that cannot answer yet. Its pair is [Drainer]. An
+// error from Announce shuts the service down and Run returns it.
+type Announcer interface {
+	Announce(ctx context.Context) error
 }
 
 // Hook is a [Component] made of functions; either may be nil. Name appears
@@ -301,12 +311,17 @@ func (s *Service) Run(ctx context.Context) error {
 	s.log.Info("serving", attrs...)
 
 	var runErr error
-	select {
-	case <-ctx.Done():
-		s.log.Info("shutting down", "reason", context.Cause(ctx).Error())
-	case err := <-serveErr:
-		runErr = fmt.Errorf("service: %s server stopped: %w", s.cfg.Name, err)
-		s.log.Error("server failed; shutting down", "error", err.Error())
+	if err := s.announce(ctx, components); err != nil {
+		runErr = err
+		s.log.Error("announce failed; shutting down", "error", err.Error())
+	} else {
+		select {
+		case <-ctx.Done():
+			s.log.Info("shutting down", "reason", context.Cause(ctx).Error())
+		case err := <-serveErr:
+			runErr = fmt.Errorf("service: %s server stopped: %w", s.cfg.Name, err)
+			s.log.Error("server failed; shutting down", "error", err.Error())
+		}
 	}
 	stopPoll()
 	<-pollDone
@@ -332,6 +347,17 @@ func (s *Service) pollHealth(ctx context.Context) {
 			}
 		}
 	}
+}
+
+func (s *Service) announce(ctx context.Context, cs []Component) error {
+	for _, c := range cs {
+		if a, ok := c.(Announcer); ok {
+			if err := a.Announce(ctx); err != nil {
+				return fmt.Errorf("service: announce %s: %w", componentName(c), err)
+			}
+		}
+	}
+	return nil
 }
 
 func listen(s setting, addr string) (net.Listener, error) {

@@ -156,9 +156,16 @@ func (p part) Start(context.Context) error { p.rec.add("start " + p.name); retur
 func (p part) Stop(context.Context) error  { p.rec.add("stop " + p.name); return nil }
 func (p part) String() string              { return p.name }
 
+// drainingPart stands for a registry registration: it announces once the
+// service is ready and withdraws when it starts to drain.
 type drainingPart struct {
 	part
 	readyz func() int
+}
+
+func (p drainingPart) Announce(context.Context) error {
+	p.rec.add(fmt.Sprintf("announce %s (readyz %d)", p.name, p.readyz()))
+	return nil
 }
 
 func (p drainingPart) Drain(context.Context) error {
@@ -173,11 +180,14 @@ func TestComponentsStartInOrderStopInReverse(t *testing.T) {
 	svc.Add(part{"a", rec, nil}, drainingPart{part{"registry", rec, nil}, readyz}, part{"c", rec, nil})
 	ctx, cancel := context.WithCancel(context.Background())
 	wait := start(t, svc, ctx)
+	for !slices.Contains(rec.list(), "announce registry (readyz 200)") {
+		time.Sleep(time.Millisecond)
+	}
 	cancel()
 	if err := wait(); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"start a", "start registry", "start c", "drain registry (readyz 503)", "stop c", "stop registry", "stop a"}
+	want := []string{"start a", "start registry", "start c", "announce registry (readyz 200)", "drain registry (readyz 503)", "stop c", "stop registry", "stop a"}
 	if got := rec.list(); !slices.Equal(got, want) {
 		t.Fatalf("calls = %q, want %q", got, want)
 	}
@@ -200,6 +210,24 @@ func TestFailedStartStopsWhatStarted(t *testing.T) {
 // TestGracefulShutdown cancels a service with requests in flight: /readyz
 // must turn 503 at once, every in-flight request must complete, new
 // connections must be refused after the drain, and Run must return nil.
+type failingAnnouncer struct{ part }
+
+func (failingAnnouncer) Announce(context.Context) error { return errors.New("registry refused") }
+
+func TestFailedAnnounceShutsDown(t *testing.T) {
+	rec := &recorder{}
+	svc := newService(t, service.Config{})
+	svc.Add(part{"a", rec, nil}, failingAnnouncer{part{"registry", rec, nil}})
+	err := svc.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "announce registry: registry refused") {
+		t.Fatalf("Run = %v, want the announce error", err)
+	}
+	want := []string{"start a", "start registry", "stop registry", "stop a"}
+	if got := rec.list(); !slices.Equal(got, want) {
+		t.Fatalf("calls = %q, want %q", got, want)
+	}
+}
+
 func TestGracefulShutdown(t *testing.T) {
 	const inFlight = 20
 	svc := newService(t, service.Config{ShutdownDelay: 300 * time.Millisecond, ShutdownTimeout: 10 * time.Second})
