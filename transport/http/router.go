@@ -35,8 +35,10 @@ import (
 // value is not usable; call [NewRouter]. A Router is safe for concurrent
 // use; register every route before serving.
 type Router struct {
-	mux    *http.ServeMux
-	logger *slog.Logger
+	mux     *http.ServeMux
+	handler http.Handler // mux, wrapped by WithMiddleware
+	logger  *slog.Logger
+	wrap    []func(http.Handler) http.Handler
 
 	mu      sync.RWMutex
 	paths   *http.ServeMux      // path-only patterns, to tell 405 from 404
@@ -52,6 +54,17 @@ func WithLogger(logger *slog.Logger) RouterOption {
 	return func(rt *Router) { rt.logger = logger }
 }
 
+// WithMiddleware runs mw around routing, inside the request ID and panic
+// recovery: mw sees the request ID in the context, and once its next
+// handler returns, the request's Pattern holds the route that matched
+// ("GET /v1/products/{id}", or "/" for requests no route took), which is
+// what tracing and metrics need to name a route without its raw path.
+// Middlewares given in several options run in the order given, the first
+// outermost.
+func WithMiddleware(mw func(http.Handler) http.Handler) RouterOption {
+	return func(rt *Router) { rt.wrap = append(rt.wrap, mw) }
+}
+
 // NewRouter returns an empty Router.
 func NewRouter(opts ...RouterOption) *Router {
 	rt := &Router{mux: http.NewServeMux(), paths: http.NewServeMux(), methods: map[string][]string{}}
@@ -59,6 +72,10 @@ func NewRouter(opts ...RouterOption) *Router {
 		o(rt)
 	}
 	rt.mux.HandleFunc("/", rt.unmatched)
+	rt.handler = rt.mux
+	for i := len(rt.wrap) - 1; i >= 0; i-- {
+		rt.handler = rt.wrap[i](rt.handler)
+	}
 	return rt
 }
 
@@ -126,7 +143,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header()[requestid.Header] = st.hdr[:]
 	r = r.WithContext(st)
 	defer st.recover(r)
-	rt.mux.ServeHTTP(st, r)
+	rt.handler.ServeHTTP(st, r)
 }
 
 // requestState is the Router's own allocation per request: the response
