@@ -3,6 +3,8 @@ package resilience
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -299,5 +301,37 @@ func TestFallback(t *testing.T) {
 	})((&stub{err: fault.New(fault.Unavailable, "down")}).endpoint)
 	if r, err := e(context.Background(), "req"); r != "cached" || err != nil {
 		t.Errorf("got %v, %v; want cached, nil", r, err)
+	}
+}
+
+func TestHandlersAnswerProblemJSON(t *testing.T) {
+	shed := NewShedder("api", ShedConfig{InitialLimit: 4, MinLimit: 4})
+	for range 4 {
+		_, _ = shed.admit()
+	}
+	limit := NewRateLimiter("api", RateLimitConfig{Rate: 1, Burst: 1})
+	_ = limit.Allow(context.Background(), nil)
+	tests := []struct {
+		name       string
+		handler    http.Handler
+		wantStatus int
+	}{
+		{"shed", shed.Handler(http.NotFoundHandler()), http.StatusServiceUnavailable},
+		{"rate limited", limit.Handler(http.NotFoundHandler()), http.StatusTooManyRequests},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			tt.handler.ServeHTTP(w, httptest.NewRequest("POST", "/orders", nil))
+			if w.Code != tt.wantStatus {
+				t.Errorf("got status %d, want %d", w.Code, tt.wantStatus)
+			}
+			if got := w.Header().Get("Content-Type"); got != "application/problem+json" {
+				t.Errorf("got Content-Type %q, want application/problem+json", got)
+			}
+			if got := w.Header().Get("Retry-After"); got != "1" {
+				t.Errorf("got Retry-After %q, want 1", got)
+			}
+		})
 	}
 }
