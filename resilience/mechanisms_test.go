@@ -219,7 +219,7 @@ func TestShedderAdapts(t *testing.T) {
 		wantLimit func(int) bool
 	}{
 		{"grows while latency holds", 10, func(int) time.Duration { return 10 * time.Millisecond }, 100,
-			func(l int) bool { return l >= 50 }},
+			func(l int) bool { return l >= 40 }},
 		{"shrinks when latency rises", 100, func(n int) time.Duration { return time.Duration(n) * time.Millisecond }, 100,
 			func(l int) bool { return l <= 50 }},
 	}

@@ -3,7 +3,6 @@ package resilience
 import (
 	"context"
 	"fmt"
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,7 +14,7 @@ import (
 
 // ShedConfig configures a [Shedder]. The zero value starts at a limit of 20
 // concurrent requests, adapts between 4 and 1000 every 100 ms, and treats
-// latency above 1.5 × the baseline as congestion.
+// latency above 1.25 × the baseline as congestion.
 type ShedConfig struct {
 	// InitialLimit is the concurrency limit before any measurement.
 	// Default 20.
@@ -23,7 +22,7 @@ type ShedConfig struct {
 	// MinLimit and MaxLimit bound the limit. Defaults 4 and 1000.
 	MinLimit, MaxLimit int
 	// Tolerance is how much slower than the baseline the average latency
-	// of a window may be before the limit comes down. Default 1.5.
+	// of a window may be before the limit comes down. Default 1.25.
 	Tolerance float64
 	// Window is how often the limit is revised, given at least 10
 	// completed requests. Default 100 ms.
@@ -48,7 +47,7 @@ func (c ShedConfig) withDefaults() ShedConfig {
 	}
 	c.InitialLimit = min(max(c.InitialLimit, c.MinLimit), c.MaxLimit)
 	if c.Tolerance <= 1 {
-		c.Tolerance = 1.5
+		c.Tolerance = 1.25
 	}
 	if c.Window <= 0 {
 		c.Window = 100 * time.Millisecond
@@ -78,7 +77,8 @@ const minWindowSamples = 10
 // latency exceeds Tolerance × the baseline, the limit is multiplied by
 // baseline ÷ average (at least ½), which brings the queue back to what the
 // server can drain; otherwise, if the window used at least half the limit,
-// it grows by √limit. The baseline is the lowest window average of the last
+// it grows by one, the additive increase of concurrency-limits' AIMDLimit.
+// The baseline is the lowest window average of the last
 // Baseline windows, so it tracks a server that gets slower for good.
 //
 // A shed request fails with a [fault.Unavailable] error (HTTP 503) whose
@@ -167,7 +167,7 @@ func (s *Shedder) revise(now time.Time) {
 	case float64(avg) > s.cfg.Tolerance*float64(baseline):
 		limit *= max(0.5, float64(baseline)/float64(avg))
 	case float64(s.peak) >= limit/2:
-		limit += math.Sqrt(limit)
+		limit++
 	}
 	s.fLimit = min(max(limit, float64(s.cfg.MinLimit)), float64(s.cfg.MaxLimit))
 	s.limit.Store(int64(s.fLimit))
