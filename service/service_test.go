@@ -230,7 +230,7 @@ func TestFailedAnnounceShutsDown(t *testing.T) {
 
 func TestGracefulShutdown(t *testing.T) {
 	const inFlight = 20
-	svc := newService(t, service.Config{ShutdownDelay: 300 * time.Millisecond, ShutdownTimeout: 10 * time.Second})
+	svc := newService(t, service.Config{ShutdownDelay: 2 * time.Second, ShutdownTimeout: 10 * time.Second})
 	entered := make(chan struct{}, inFlight)
 	release := make(chan struct{})
 	svc.Router().HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
@@ -267,7 +267,7 @@ func TestGracefulShutdown(t *testing.T) {
 
 	cancel()
 	// Not ready at once, while the listener still accepts (the delay).
-	deadline := time.Now().Add(250 * time.Millisecond)
+	deadline := time.Now().Add(time.Second)
 	var code int
 	for time.Now().Before(deadline) {
 		if code, _ = get(t, "http://"+addr+"/readyz"); code == 503 {
@@ -322,7 +322,7 @@ func TestShutdownTimeoutReported(t *testing.T) {
 }
 
 func TestGRPCHealthFollowsLifecycle(t *testing.T) {
-	svc := newService(t, service.Config{GRPCAddr: "127.0.0.1:0", ShutdownDelay: 500 * time.Millisecond})
+	svc := newService(t, service.Config{GRPCAddr: "127.0.0.1:0", ShutdownDelay: 2 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	wait := start(t, svc, ctx)
 	conn, err := grpc.NewClient(svc.GRPCAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -342,7 +342,7 @@ func TestGRPCHealthFollowsLifecycle(t *testing.T) {
 		t.Fatalf("health while running = %v, want SERVING", st)
 	}
 	cancel()
-	deadline := time.Now().Add(400 * time.Millisecond)
+	deadline := time.Now().Add(time.Second)
 	st := check()
 	for st != healthpb.HealthCheckResponse_NOT_SERVING && time.Now().Before(deadline) {
 		st = check()
