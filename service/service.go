@@ -27,6 +27,23 @@
 // Every service answers GET /healthz (alive: 200 while the process runs)
 // and GET /readyz (ready: 200 only when serving and every check passes,
 // with a JSON body naming each check).
+//
+// # Telemetry
+//
+// Every service is traced, measured and logged without code. New sets up
+// OpenTelemetry from the standard OTEL_* environment (see
+// [github.com/tailorkit/tailor/observability/telemetry]: OTLP export when
+// OTEL_EXPORTER_OTLP_ENDPOINT is set, 1% of new traces sampled), serves
+// the metrics in Prometheus format at GET /metrics on the HTTP listener,
+// and puts [github.com/tailorkit/tailor/observability]'s middleware in the
+// HTTP router and its interceptors in the gRPC server: a span and RED
+// metrics per request, named by route template or gRPC method. Its logger
+// writes JSON to standard error at level Info and adds trace_id, span_id
+// and request_id to every record logged with a request's context;
+// TAILOR_LOG_LEVEL, TAILOR_LOG_FORMAT (json or text) and TAILOR_ACCESS_LOG
+// (true logs every request) change that. Run flushes the last spans on
+// the way out. [Service.Telemetry] gives the instrumentation to client
+// code; [WithTelemetry] supplies providers of one's own.
 package service
 
 import (
@@ -46,6 +63,8 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/tailorkit/tailor/observability"
+	"github.com/tailorkit/tailor/observability/telemetry"
 	tgrpc "github.com/tailorkit/tailor/transport/grpc"
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
@@ -108,10 +127,20 @@ type Check func(ctx context.Context) error
 // Option configures a [Service].
 type Option func(*Service)
 
-// WithLogger sets the logger for lifecycle events and recovered panics.
-// The default writes JSON to standard error.
+// WithLogger sets the logger for lifecycle events, recovered panics and
+// the access log; its records get trace_id, span_id and request_id (see
+// [observability.NewLogHandler]). The default writes JSON to standard
+// error as TAILOR_LOG_LEVEL and TAILOR_LOG_FORMAT say
+// ([observability.LogConfigFromEnv]).
 func WithLogger(l *slog.Logger) Option {
 	return func(s *Service) { s.log = l }
+}
+
+// WithTelemetry makes the service report to p instead of providers it
+// builds from the environment. The caller owns p and shuts it down; the
+// service only uses it.
+func WithTelemetry(p *telemetry.Providers) Option {
+	return func(s *Service) { s.tel = p }
 }
 
 // WithGRPCServerOptions adds options to the gRPC server (used only when
@@ -136,6 +165,9 @@ type Service struct {
 	log       *slog.Logger
 	grpcOpts  []grpc.ServerOption
 	noSignals bool
+	tel       *telemetry.Providers
+	ownTel    bool // New built tel, so Run shuts it down
+	inst      *observability.Instrumentation
 
 	router *thttp.Router
 	grpc   *grpc.Server
@@ -178,23 +210,61 @@ func New(cfg Config, opts ...Option) (*Service, error) {
 	for _, o := range opts {
 		o(s)
 	}
-	if s.log == nil {
-		s.log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := s.setupTelemetry(); err != nil {
+		return nil, err
 	}
-	s.log = s.log.With("service", cfg.Name)
-	s.router = thttp.NewRouter(thttp.WithLogger(s.log))
+	s.router = thttp.NewRouter(thttp.WithLogger(s.log), thttp.WithMiddleware(s.inst.HTTPMiddleware))
 	s.router.HandleFunc("GET /healthz", s.serveHealthz)
 	s.router.HandleFunc("GET /readyz", s.serveReadyz)
+	s.router.Handle("GET /metrics", s.tel.MetricsHandler())
 	if cfg.GRPCAddr != "" {
 		opts := append([]grpc.ServerOption{
-			grpc.ChainUnaryInterceptor(tgrpc.UnaryServerInterceptor(tgrpc.WithLogger(s.log))),
-			grpc.ChainStreamInterceptor(tgrpc.StreamServerInterceptor(tgrpc.WithLogger(s.log))),
+			grpc.ChainUnaryInterceptor(tgrpc.UnaryServerInterceptor(tgrpc.WithLogger(s.log)), s.inst.UnaryServerInterceptor()),
+			grpc.ChainStreamInterceptor(tgrpc.StreamServerInterceptor(tgrpc.WithLogger(s.log)), s.inst.StreamServerInterceptor()),
 		}, s.grpcOpts...)
 		s.grpc = grpc.NewServer(opts...)
 		s.health = tgrpc.NewHealth(s.grpc)
 	}
 	return s, nil
 }
+
+// setupTelemetry makes the logger, the providers and the instrumentation
+// (see the package doc).
+func (s *Service) setupTelemetry() error {
+	logCfg, err := observability.LogConfigFromEnv(os.LookupEnv)
+	if err != nil {
+		return fmt.Errorf("service: %w", err)
+	}
+	if s.log == nil {
+		s.log = observability.NewLogger(os.Stderr, logCfg)
+	} else {
+		s.log = slog.New(observability.NewLogHandler(s.log.Handler()))
+	}
+	s.log = s.log.With("service", s.cfg.Name)
+	if s.tel == nil {
+		s.tel, err = telemetry.New(context.Background(), telemetry.Config{ServiceName: s.cfg.Name})
+		if err != nil {
+			return fmt.Errorf("service: %w", err)
+		}
+		s.ownTel = true
+	}
+	s.inst, err = observability.New(observability.Config{
+		TracerProvider: s.tel.TracerProvider(),
+		MeterProvider:  s.tel.MeterProvider(),
+		Logger:         s.log,
+		AccessLog:      logCfg.AccessLog,
+	})
+	if err != nil {
+		return fmt.Errorf("service: cannot make the telemetry instruments: %w", err)
+	}
+	return nil
+}
+
+// Telemetry returns the service's instrumentation, for the clients it
+// makes ([observability.Instrumentation.HTTPClientOptions],
+// [observability.Instrumentation.UnaryClientInterceptor]) and its
+// resilience policies.
+func (s *Service) Telemetry() *observability.Instrumentation { return s.inst }
 
 // Config returns the service's configuration with defaults applied.
 func (s *Service) Config() Config { return s.cfg }
@@ -280,7 +350,11 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 		defer cancel()
-		return errors.Join(err, s.stopComponents(stopCtx, components[:startedN]))
+		err = errors.Join(err, s.stopComponents(stopCtx, components[:startedN]))
+		if s.ownTel {
+			err = errors.Join(err, s.tel.Shutdown(stopCtx))
+		}
+		return err
 	}
 
 	srv := &http.Server{
@@ -429,6 +503,11 @@ func (s *Service) shutdown(ctx context.Context, srv *http.Server, components []C
 	defer cancelStop()
 	if err := s.stopComponents(stopCtx, components); err != nil {
 		errs = append(errs, err)
+	}
+	if s.ownTel {
+		if err := s.tel.Shutdown(stopCtx); err != nil {
+			errs = append(errs, fmt.Errorf("service: %w", err))
+		}
 	}
 	s.setState(stateStopped)
 	if s.health != nil {

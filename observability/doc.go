@@ -1,0 +1,42 @@
+// Package observability instruments tailor services with OpenTelemetry
+// traces and metrics and with trace-aware [log/slog] logs, on the OTel API
+// alone: it compiles no SDK and no exporter. Package
+// [github.com/tailorkit/tailor/observability/telemetry] builds the SDK
+// providers from the standard OTEL_* environment, and package
+// [github.com/tailorkit/tailor/service] wires both into every service, so a
+// service built on tailor is traced, measured and logged without code.
+//
+// Start with [New], which takes the providers in a [Config] and returns an
+// [Instrumentation]. Its parts, each optional:
+//
+//   - server side: [Instrumentation.HTTPMiddleware] (pass it to the Router
+//     with transport/http's WithMiddleware, so it sees the route template)
+//     and [Instrumentation.UnaryServerInterceptor] /
+//     [Instrumentation.StreamServerInterceptor] for gRPC: one span per
+//     request with OTel semantic-convention attributes, W3C trace context
+//     and baggage taken from the caller, RED metrics
+//     (http.server.request.duration, rpc.server.call.duration), and an
+//     optional access log;
+//   - client side: [Instrumentation.HTTPClientOptions] (go-kit client
+//     options) and [Instrumentation.UnaryClientInterceptor] (a gRPC dial
+//     option's interceptor): a client span per attempt, the trace context
+//     sent on, http.client.request.duration and rpc.client.call.duration;
+//   - resilience: [Instrumentation.BreakerStateChange] for
+//     resilience.WithStateChange, and [Instrumentation.CallMiddleware] with
+//     [Instrumentation.AttemptMiddleware] around a resilience.Policy:
+//     breaker state and transitions, retries and rejections as metrics and
+//     as span events;
+//   - logs: [NewLogger] and [NewLogHandler] add trace_id, span_id and
+//     request_id to every record logged with a request's context;
+//   - messages: [Instrumentation.Inject] and [Instrumentation.Extract] move
+//     the trace context through any [propagation.TextMapCarrier], such as
+//     message headers.
+//
+// Errors follow tailor's error model ([github.com/tailorkit/tailor/fault]):
+// on server spans only the server's faults (5xx, and the gRPC codes that
+// map to them) set the span status to Error; a 4xx is the client's
+// business and leaves it unset. Client spans mark every failed call.
+//
+// Metric attributes are bounded: routes are templates (never raw paths),
+// methods outside the standard set are "_OTHER", and peers are host:port.
+package observability

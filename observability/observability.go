@@ -1,0 +1,182 @@
+package observability
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+)
+
+// ScopeName is the instrumentation scope of every span and instrument this
+// package makes.
+const ScopeName = "github.com/tailorkit/tailor/observability"
+
+// Config says where an [Instrumentation] sends what it observes. The zero
+// value observes nothing and costs next to nothing: every field's default
+// is in its doc.
+type Config struct {
+	// TracerProvider makes the spans. Default: none (no spans, no trace
+	// context taken or sent).
+	TracerProvider trace.TracerProvider
+	// MeterProvider makes the instruments. Default: none (no metrics).
+	MeterProvider metric.MeterProvider
+	// Propagator reads and writes the trace context on the wire. Default:
+	// W3C trace context and baggage.
+	Propagator propagation.TextMapPropagator
+	// Logger receives the access log. Default: none.
+	Logger *slog.Logger
+	// AccessLog logs one record per server request at level Info (method,
+	// route, status, duration, bytes) to Logger. Default false: off.
+	AccessLog bool
+}
+
+// Instrumentation makes the middlewares, interceptors and hooks that
+// observe a service. Build one with [New]; the zero value is not usable.
+// It is safe for concurrent use.
+type Instrumentation struct {
+	tracer     trace.Tracer
+	tracing    bool
+	propagator propagation.TextMapPropagator
+	logger     *slog.Logger
+	accessLog  bool
+
+	httpServer, httpClient metric.Float64Histogram
+	rpcServer, rpcClient   metric.Float64Histogram
+	breakerState           metric.Int64Gauge
+	breakerTransitions     metric.Int64Counter
+	rejections             metric.Int64Counter
+	retries                metric.Int64Counter
+
+	attrs attrCache
+}
+
+// New returns an Instrumentation for cfg. It fails only when the meter
+// provider refuses to make an instrument.
+func New(cfg Config) (*Instrumentation, error) {
+	in := &Instrumentation{propagator: cfg.Propagator, logger: cfg.Logger, accessLog: cfg.AccessLog && cfg.Logger != nil}
+	if in.propagator == nil {
+		in.propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+	}
+	tp := cfg.TracerProvider
+	if tp != nil {
+		_, isNoop := tp.(tracenoop.TracerProvider)
+		in.tracing = !isNoop
+	} else {
+		tp = tracenoop.NewTracerProvider()
+	}
+	in.tracer = tp.Tracer(ScopeName)
+	mp := cfg.MeterProvider
+	if mp == nil {
+		mp = metricnoop.NewMeterProvider()
+	}
+	if err := in.makeInstruments(mp.Meter(ScopeName)); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// durationBuckets are the semantic conventions' advice for request
+// durations, in seconds.
+var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+
+func (in *Instrumentation) makeInstruments(m metric.Meter) error {
+	var errs [8]error
+	hist := func(name, desc string, err *error) metric.Float64Histogram {
+		h, e := m.Float64Histogram(name, metric.WithUnit("s"), metric.WithDescription(desc), metric.WithExplicitBucketBoundaries(durationBuckets...))
+		*err = e
+		return h
+	}
+	in.httpServer = hist("http.server.request.duration", "Duration of HTTP server requests.", &errs[0])
+	in.httpClient = hist("http.client.request.duration", "Duration of HTTP client requests.", &errs[1])
+	in.rpcServer = hist("rpc.server.call.duration", "Duration of gRPC server calls.", &errs[2])
+	in.rpcClient = hist("rpc.client.call.duration", "Duration of gRPC client calls.", &errs[3])
+	in.breakerState, errs[4] = m.Int64Gauge("tailor.breaker.state", metric.WithUnit("{state}"),
+		metric.WithDescription("1 for a circuit breaker's current state, 0 for the others."))
+	in.breakerTransitions, errs[5] = m.Int64Counter("tailor.breaker.transitions", metric.WithUnit("{transition}"),
+		metric.WithDescription("Circuit breaker state changes."))
+	in.rejections, errs[6] = m.Int64Counter("tailor.resilience.rejections", metric.WithUnit("{call}"),
+		metric.WithDescription("Calls refused by a resilience mechanism: open breaker, full bulkhead, rate limit or load shedding."))
+	in.retries, errs[7] = m.Int64Counter("tailor.retry.attempts", metric.WithUnit("{attempt}"),
+		metric.WithDescription("Attempts after the first, made by retries and hedges."))
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Inject writes the trace context and baggage of ctx into carrier, for a
+// message about to be sent: message headers, a map, or http.Header through
+// [propagation.HeaderCarrier].
+func (in *Instrumentation) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
+	in.propagator.Inject(ctx, carrier)
+}
+
+// Extract returns ctx with the trace context and baggage found in carrier,
+// for a message just received; start the consumer's span from it.
+func (in *Instrumentation) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+	return in.propagator.Extract(ctx, carrier)
+}
+
+// Tracer returns the tracer the Instrumentation makes its spans with, for
+// spans of a service's own.
+func (in *Instrumentation) Tracer() trace.Tracer { return in.tracer }
+
+// attrCache keeps one measurement option per distinct attribute set, so a
+// request records its metrics without allocating. Keys are bounded by the
+// callers (route templates, known methods, status codes); past maxCached
+// sets the options are made afresh each time rather than kept.
+type attrCache struct {
+	mu sync.RWMutex
+	m  map[attrKey]metric.MeasurementOption
+}
+
+const maxCached = 4096
+
+// attrKey is what varies between measurements of one instrument.
+type attrKey struct {
+	kind   uint8 // which instrument family
+	method string
+	route  string // route template, gRPC method or peer
+	status int
+	peer   string
+}
+
+func (c *attrCache) get(k attrKey, build func() []attribute.KeyValue) metric.MeasurementOption {
+	c.mu.RLock()
+	opt, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return opt
+	}
+	opt = metric.WithAttributeSet(attribute.NewSet(build()...))
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = make(map[attrKey]metric.MeasurementOption)
+	}
+	if len(c.m) < maxCached {
+		c.m[k] = opt
+	}
+	c.mu.Unlock()
+	return opt
+}
+
+// knownMethod returns m when it is a standard HTTP method and "_OTHER"
+// otherwise, as the semantic conventions ask, so a client cannot mint
+// label values.
+func knownMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return "_OTHER"
+}

@@ -1,0 +1,105 @@
+package observability
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+
+	"github.com/go-kit/kit/endpoint"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tailorkit/tailor/resilience"
+)
+
+var breakerStates = [...]resilience.State{resilience.StateClosed, resilience.StateHalfOpen, resilience.StateOpen, resilience.StateThrottling}
+
+// BreakerStateChange records a circuit breaker's change of state: the
+// gauge tailor.breaker.state (1 for the new state, 0 for the others, by
+// breaker and state) and the counter tailor.breaker.transitions (by
+// breaker, from and to). Pass it to the breaker:
+//
+//	resilience.NewPolicy(cfg, resilience.WithStateChange(inst.BreakerStateChange))
+//
+// In Prometheus, tailor_breaker_state{state="open"} == 1 finds open
+// breakers.
+func (in *Instrumentation) BreakerStateChange(e resilience.StateChange) {
+	ctx := context.Background()
+	for _, s := range breakerStates {
+		v := int64(0)
+		if s == e.To {
+			v = 1
+		}
+		in.breakerState.Record(ctx, v, metric.WithAttributes(attribute.String("breaker", e.Breaker), attribute.String("state", s.String())))
+	}
+	in.breakerTransitions.Add(ctx, 1, metric.WithAttributes(attribute.String("breaker", e.Breaker),
+		attribute.String("from", e.From.String()), attribute.String("to", e.To.String())))
+}
+
+type callKey struct{}
+
+// call is one call through a [Instrumentation.CallMiddleware]: the
+// attempts its [Instrumentation.AttemptMiddleware] has seen.
+type call struct{ attempts atomic.Int32 }
+
+// CallMiddleware observes calls to the callee name through a resilience
+// policy (or any chain of resilience mechanisms); wrap it outside them, and
+// [Instrumentation.AttemptMiddleware] inside:
+//
+//	e = inst.CallMiddleware("inventory")(policy.Middleware()(inst.AttemptMiddleware("inventory")(client)))
+//
+// A call refused by a mechanism (an open breaker, a full bulkhead, a rate
+// limit or load shedding: a [resilience.Rejection]) adds the span event
+// "resilience.rejected" to the context's span and counts
+// tailor.resilience.rejections by name and reason.
+func (in *Instrumentation) CallMiddleware(name string) endpoint.Middleware {
+	return func(next endpoint.Endpoint) endpoint.Endpoint {
+		return func(ctx context.Context, request any) (any, error) {
+			ctx = context.WithValue(ctx, callKey{}, &call{})
+			response, err := next(ctx, request)
+			var rej resilience.Rejection
+			if err != nil && errors.As(err, &rej) {
+				reason := rejectionReason(rej)
+				trace.SpanFromContext(ctx).AddEvent("resilience.rejected", trace.WithAttributes(
+					keyResilienceName.String(name), attribute.String("tailor.resilience.reason", reason)))
+				in.rejections.Add(ctx, 1, metric.WithAttributes(attribute.String("name", name), attribute.String("reason", reason)))
+			}
+			return response, err
+		}
+	}
+}
+
+// AttemptMiddleware observes each attempt a retry or a hedge makes; wrap
+// it inside them, around the transport client (see
+// [Instrumentation.CallMiddleware], without which it counts nothing). An
+// attempt after the first adds the span event "retry" with its number
+// (tailor.retry.attempt) and counts tailor.retry.attempts by name.
+func (in *Instrumentation) AttemptMiddleware(name string) endpoint.Middleware {
+	return func(next endpoint.Endpoint) endpoint.Endpoint {
+		return func(ctx context.Context, request any) (any, error) {
+			if c, ok := ctx.Value(callKey{}).(*call); ok {
+				if n := int(c.attempts.Add(1)); n > 1 {
+					trace.SpanFromContext(ctx).AddEvent("retry", trace.WithAttributes(
+						keyResilienceName.String(name), attribute.Int("tailor.retry.attempt", n)))
+					in.retries.Add(ctx, 1, metric.WithAttributes(attribute.String("name", name)))
+				}
+			}
+			return next(ctx, request)
+		}
+	}
+}
+
+func rejectionReason(r resilience.Rejection) string {
+	switch r {
+	case resilience.ErrOpen:
+		return "circuit_open"
+	case resilience.ErrBulkheadFull:
+		return "bulkhead_full"
+	case resilience.ErrRateLimited:
+		return "rate_limited"
+	case resilience.ErrShed:
+		return "load_shed"
+	}
+	return "other"
+}

@@ -1,0 +1,508 @@
+// Package telemetry sets up OpenTelemetry for one service in one call,
+// from the standard OTEL_* environment: a tracer provider that exports to
+// OTLP when an endpoint is set, a meter provider whose metrics are served
+// in Prometheus format (and pushed over OTLP when an endpoint is set), and
+// a resource naming the service, its version and its instance.
+//
+// Start with [New]; hand its providers to
+// [github.com/tailorkit/tailor/observability.New], and call
+// [Providers.Shutdown] on the way out so the last spans are flushed.
+// Package [github.com/tailorkit/tailor/service] does all of this for every
+// service. New sets no global provider: pass the providers where they are
+// needed, or set them globally yourself with otel.SetTracerProvider if a
+// library wants them there.
+//
+// # Environment
+//
+//	OTEL_SDK_DISABLED                 true: no spans and no metrics (/metrics serves an empty registry)
+//	OTEL_SERVICE_NAME                 service.name; beats OTEL_RESOURCE_ATTRIBUTES and Config.ServiceName
+//	OTEL_RESOURCE_ATTRIBUTES          key=value,... added to the resource (values URL-decoded)
+//	OTEL_EXPORTER_OTLP_ENDPOINT       base URL of an OTLP receiver, such as http://127.0.0.1:4318; unset: no OTLP export
+//	OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT
+//	                                  full URL per signal; beats the base URL
+//	OTEL_EXPORTER_OTLP_PROTOCOL       http/protobuf (default) or grpc; also _TRACES_PROTOCOL, _METRICS_PROTOCOL
+//	OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT, _COMPRESSION, _CERTIFICATE and the per-signal forms
+//	                                  read by the OTLP exporters themselves
+//	OTEL_TRACES_EXPORTER              otlp (default when an endpoint is set), console (stdout) or none
+//	OTEL_METRICS_EXPORTER             otlp (default when an endpoint is set) or none; /metrics is always served
+//	OTEL_METRIC_EXPORT_INTERVAL       milliseconds between OTLP metric pushes; default 60000
+//	OTEL_TRACES_SAMPLER               always_on, always_off, traceidratio, parentbased_always_on,
+//	                                  parentbased_always_off, parentbased_traceidratio (default)
+//	OTEL_TRACES_SAMPLER_ARG           the ratio for the traceidratio samplers; default 0.01 (1%)
+//	OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_EXPORT_TIMEOUT
+//	                                  the batch span processor; defaults below
+//
+// # Batching, and tail latency
+//
+// Spans are exported by a batch span processor whose defaults differ from
+// the SDK's, because the SDK's cost tail latency under load; see
+// [DefaultBatch] for the settings and the reason.
+package telemetry
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+)
+
+// DefaultSampleRatio is the share of new traces sampled when
+// OTEL_TRACES_SAMPLER_ARG does not say: 1%. Traces started upstream keep
+// their caller's decision.
+const DefaultSampleRatio = 0.01
+
+// Batch configures the batch span processor.
+type Batch struct {
+	// Delay is the longest a span waits before it is exported
+	// (OTEL_BSP_SCHEDULE_DELAY, milliseconds).
+	Delay time.Duration
+	// MaxBatch is the most spans in one export
+	// (OTEL_BSP_MAX_EXPORT_BATCH_SIZE); a full batch is exported at once.
+	MaxBatch int
+	// MaxQueue is the most spans waiting (OTEL_BSP_MAX_QUEUE_SIZE); more
+	// are dropped, never waited for.
+	MaxQueue int
+	// Timeout bounds one export (OTEL_BSP_EXPORT_TIMEOUT, milliseconds).
+	Timeout time.Duration
+}
+
+// DefaultBatch is the batch span processor's configuration unless the
+// OTEL_BSP_* variables say otherwise.
+//
+// The SDK's own defaults (512-span batches, 5 s delay, 2048-span queue)
+// make every export a burst: at a few thousand requests a second a batch
+// fills every ~100-200 ms and is marshalled and sent in one go, and the
+// export goroutine then holds a core for milliseconds while the queue
+// holds up to 2048 finished spans (each a few KiB with its attributes) as
+// live heap. On a small machine that burst, and the garbage collection
+// its allocations bring forward (with mark assists charged to request
+// goroutines), is what requests behind it wait for: the stalls that lift
+// p99. Smaller, more frequent batches spread the same work evenly, keep
+// the queue's heap small, and leave requests nothing to queue behind:
+// 128-span batches at most 200 ms apart, a 4096-span queue so bursts drop
+// nothing, and a 10 s export timeout so a slow receiver cannot hold spans
+// for long.
+var DefaultBatch = Batch{Delay: 200 * time.Millisecond, MaxBatch: 128, MaxQueue: 4096, Timeout: 10 * time.Second}
+
+// Config configures [New]. The zero value reads the process environment
+// and exports nothing unless it names an OTLP endpoint: every field's
+// default is in its doc.
+type Config struct {
+	// ServiceName is service.name unless OTEL_SERVICE_NAME or
+	// OTEL_RESOURCE_ATTRIBUTES sets it. Default "unknown_service" plus the
+	// executable's name, as the OTel specification says.
+	ServiceName string
+	// ServiceVersion is service.version. Default: the main module's
+	// version from the build information, when it has one.
+	ServiceVersion string
+	// InstanceID is service.instance.id. Default: a random UUID per
+	// process.
+	InstanceID string
+	// LookupEnv reads the environment. Default [os.LookupEnv].
+	LookupEnv func(string) (string, bool)
+	// SpanExporter, when set, receives the spans instead of the exporter
+	// the environment names (tests pass an in-memory exporter). It is
+	// batched like any other.
+	SpanExporter sdktrace.SpanExporter
+	// Batch overrides [DefaultBatch] for the fields it sets; OTEL_BSP_*
+	// variables beat both.
+	Batch Batch
+}
+
+// Providers are a service's OpenTelemetry providers. Build them with
+// [New]. They are safe for concurrent use.
+type Providers struct {
+	tracer   *sdktrace.TracerProvider // nil when disabled
+	meter    *sdkmetric.MeterProvider // nil when disabled
+	registry *prometheus.Registry
+	res      *resource.Resource
+	metrics  http.Handler
+}
+
+// New builds the providers that cfg and the environment describe. An
+// environment value it cannot use is an error that names the variable and
+// says what it takes. New starts no goroutine that outlives
+// [Providers.Shutdown].
+func New(ctx context.Context, cfg Config) (*Providers, error) {
+	env := cfg.LookupEnv
+	if env == nil {
+		env = os.LookupEnv
+	}
+	get := func(k string) string {
+		v, _ := env(k)
+		return strings.TrimSpace(v)
+	}
+	p := &Providers{registry: prometheus.NewRegistry()}
+	p.metrics = promhttp.HandlerFor(p.registry, promhttp.HandlerOpts{})
+	if disabled, _ := strconv.ParseBool(get("OTEL_SDK_DISABLED")); disabled {
+		return p, nil
+	}
+
+	res, err := buildResource(ctx, cfg, get)
+	if err != nil {
+		return nil, err
+	}
+	p.res = res
+
+	sampler, err := samplerFromEnv(get)
+	if err != nil {
+		return nil, err
+	}
+	exporter := cfg.SpanExporter
+	if exporter == nil {
+		if exporter, err = spanExporterFromEnv(ctx, get); err != nil {
+			return nil, err
+		}
+	}
+	topts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(sampler)}
+	if exporter != nil {
+		b, err := batchFromEnv(cfg.Batch, get)
+		if err != nil {
+			return nil, err
+		}
+		topts = append(topts, sdktrace.WithBatcher(exporter,
+			sdktrace.WithBatchTimeout(b.Delay), sdktrace.WithMaxExportBatchSize(b.MaxBatch),
+			sdktrace.WithMaxQueueSize(b.MaxQueue), sdktrace.WithExportTimeout(b.Timeout)))
+	}
+	p.tracer = sdktrace.NewTracerProvider(topts...)
+
+	p.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	promExporter, err := otelprom.New(otelprom.WithRegisterer(p.registry))
+	if err != nil {
+		_ = p.tracer.Shutdown(ctx)
+		return nil, fmt.Errorf("telemetry: cannot make the Prometheus exporter: %w", err)
+	}
+	mopts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(promExporter)}
+	reader, err := metricReaderFromEnv(ctx, get)
+	if err != nil {
+		_ = p.tracer.Shutdown(ctx)
+		return nil, err
+	}
+	if reader != nil {
+		mopts = append(mopts, sdkmetric.WithReader(reader))
+	}
+	p.meter = sdkmetric.NewMeterProvider(mopts...)
+	return p, nil
+}
+
+// TracerProvider returns the tracer provider; a no-op one when
+// OTEL_SDK_DISABLED is true.
+func (p *Providers) TracerProvider() trace.TracerProvider {
+	if p.tracer == nil {
+		return tracenoop.NewTracerProvider()
+	}
+	return p.tracer
+}
+
+// MeterProvider returns the meter provider; a no-op one when
+// OTEL_SDK_DISABLED is true.
+func (p *Providers) MeterProvider() metric.MeterProvider {
+	if p.meter == nil {
+		return metricnoop.NewMeterProvider()
+	}
+	return p.meter
+}
+
+// MetricsHandler serves the metrics in the Prometheus exposition format,
+// with the Go runtime's and the process's own; mount it at GET /metrics.
+func (p *Providers) MetricsHandler() http.Handler { return p.metrics }
+
+// Resource returns the resource that describes the service, or nil when
+// disabled.
+func (p *Providers) Resource() *resource.Resource { return p.res }
+
+// ForceFlush exports every finished span and pushes the metrics now,
+// waiting until done or until ctx ends.
+func (p *Providers) ForceFlush(ctx context.Context) error {
+	var errs []error
+	if p.tracer != nil {
+		errs = append(errs, p.tracer.ForceFlush(ctx))
+	}
+	if p.meter != nil {
+		errs = append(errs, p.meter.ForceFlush(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// Shutdown flushes what is left and stops the providers; spans started
+// afterwards are dropped. It waits until done or until ctx ends.
+func (p *Providers) Shutdown(ctx context.Context) error {
+	var errs []error
+	if p.tracer != nil {
+		if err := p.tracer.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("telemetry: flush spans: %w", err))
+		}
+	}
+	if p.meter != nil {
+		if err := p.meter.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("telemetry: flush metrics: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func buildResource(ctx context.Context, cfg Config, get func(string) string) (*resource.Resource, error) {
+	attrs := map[string]string{}
+	if ra := get("OTEL_RESOURCE_ATTRIBUTES"); ra != "" {
+		for _, kv := range strings.Split(ra, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			k = strings.TrimSpace(k)
+			if !ok || k == "" {
+				return nil, fmt.Errorf("telemetry: OTEL_RESOURCE_ATTRIBUTES=%q has %q, which is not key=value; use a form like deployment.environment=prod,team=shop", ra, kv)
+			}
+			dv, err := url.PathUnescape(strings.TrimSpace(v))
+			if err != nil {
+				return nil, fmt.Errorf("telemetry: OTEL_RESOURCE_ATTRIBUTES=%q has a badly escaped value in %q; percent-encode commas and equals signs", ra, kv)
+			}
+			attrs[k] = dv
+		}
+	}
+	name := get("OTEL_SERVICE_NAME")
+	if name == "" {
+		name = attrs["service.name"]
+	}
+	if name == "" {
+		name = cfg.ServiceName
+	}
+	if name == "" {
+		name = "unknown_service:" + exeName()
+	}
+	attrs["service.name"] = name
+	if _, ok := attrs["service.version"]; !ok {
+		v := cfg.ServiceVersion
+		if v == "" {
+			if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+				v = bi.Main.Version
+			}
+		}
+		if v != "" {
+			attrs["service.version"] = v
+		}
+	}
+	if _, ok := attrs["service.instance.id"]; !ok {
+		id := cfg.InstanceID
+		if id == "" {
+			id = newUUID()
+		}
+		attrs["service.instance.id"] = id
+	}
+	kvs := make([]attribute.KeyValue, 0, len(attrs))
+	for k, v := range attrs {
+		kvs = append(kvs, attribute.String(k, v))
+	}
+	res, err := resource.New(ctx, resource.WithTelemetrySDK(), resource.WithHost(), resource.WithProcessPID(),
+		resource.WithProcessRuntimeName(), resource.WithProcessRuntimeVersion(), resource.WithAttributes(kvs...))
+	if err != nil && res == nil {
+		return nil, fmt.Errorf("telemetry: cannot describe the service: %w", err)
+	}
+	return res, nil // a partial resource (some detector failed) is still useful
+}
+
+func exeName() string {
+	if len(os.Args) > 0 {
+		s := os.Args[0]
+		if i := strings.LastIndexAny(s, `/\`); i >= 0 {
+			s = s[i+1:]
+		}
+		return s
+	}
+	return "go"
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func samplerFromEnv(get func(string) string) (sdktrace.Sampler, error) {
+	name := strings.ToLower(get("OTEL_TRACES_SAMPLER"))
+	arg := get("OTEL_TRACES_SAMPLER_ARG")
+	ratio := DefaultSampleRatio
+	if arg != "" && strings.HasSuffix(name, "traceidratio") || arg != "" && name == "" {
+		r, err := strconv.ParseFloat(arg, 64)
+		if err != nil || r < 0 || r > 1 {
+			return nil, fmt.Errorf("telemetry: OTEL_TRACES_SAMPLER_ARG=%q is not a ratio; use a number from 0 to 1, such as 0.01 for 1%%", arg)
+		}
+		ratio = r
+	}
+	switch name {
+	case "always_on":
+		return sdktrace.AlwaysSample(), nil
+	case "always_off":
+		return sdktrace.NeverSample(), nil
+	case "traceidratio":
+		return sdktrace.TraceIDRatioBased(ratio), nil
+	case "parentbased_always_on":
+		return sdktrace.ParentBased(sdktrace.AlwaysSample()), nil
+	case "parentbased_always_off":
+		return sdktrace.ParentBased(sdktrace.NeverSample()), nil
+	case "", "parentbased_traceidratio":
+		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio)), nil
+	}
+	return nil, fmt.Errorf("telemetry: OTEL_TRACES_SAMPLER=%q is not a sampler tailor knows; use always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio", name)
+}
+
+// otlpTarget returns the URL and protocol of the OTLP receiver for a
+// signal ("traces", "metrics"), or "" when none is set.
+func otlpTarget(get func(string) string, signal string) (endpoint, protocol string, err error) {
+	up := strings.ToUpper(signal)
+	protocol = get("OTEL_EXPORTER_OTLP_" + up + "_PROTOCOL")
+	if protocol == "" {
+		protocol = get("OTEL_EXPORTER_OTLP_PROTOCOL")
+	}
+	if protocol == "" {
+		protocol = "http/protobuf"
+	}
+	if protocol != "http/protobuf" && protocol != "grpc" {
+		return "", "", fmt.Errorf("telemetry: OTLP protocol %q (OTEL_EXPORTER_OTLP_PROTOCOL) is not supported; use http/protobuf or grpc", protocol)
+	}
+	endpoint = get("OTEL_EXPORTER_OTLP_" + up + "_ENDPOINT")
+	if endpoint == "" {
+		if base := get("OTEL_EXPORTER_OTLP_ENDPOINT"); base != "" {
+			endpoint = base
+			if protocol == "http/protobuf" {
+				endpoint = strings.TrimSuffix(base, "/") + "/v1/" + signal
+			}
+		}
+	}
+	if endpoint != "" {
+		u, err := url.Parse(endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return "", "", fmt.Errorf("telemetry: OTLP endpoint %q is not an http:// or https:// URL; use a form like http://127.0.0.1:4318", endpoint)
+		}
+	}
+	return endpoint, protocol, nil
+}
+
+func spanExporterFromEnv(ctx context.Context, get func(string) string) (sdktrace.SpanExporter, error) {
+	kind := strings.ToLower(get("OTEL_TRACES_EXPORTER"))
+	switch kind {
+	case "none":
+		return nil, nil
+	case "console":
+		return stdouttrace.New()
+	case "", "otlp":
+	default:
+		return nil, fmt.Errorf("telemetry: OTEL_TRACES_EXPORTER=%q is not supported; use otlp, console or none", kind)
+	}
+	endpoint, protocol, err := otlpTarget(get, "traces")
+	if err != nil || endpoint == "" {
+		return nil, err
+	}
+	var exp sdktrace.SpanExporter
+	if protocol == "grpc" {
+		exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpointURL(endpoint))
+	} else {
+		exp, err = otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: cannot make the OTLP span exporter for %s: %w", endpoint, err)
+	}
+	return exp, nil
+}
+
+func metricReaderFromEnv(ctx context.Context, get func(string) string) (sdkmetric.Reader, error) {
+	kind := strings.ToLower(get("OTEL_METRICS_EXPORTER"))
+	switch kind {
+	case "none", "prometheus":
+		return nil, nil
+	case "", "otlp":
+	default:
+		return nil, fmt.Errorf("telemetry: OTEL_METRICS_EXPORTER=%q is not supported; use otlp or none (Prometheus /metrics is always served)", kind)
+	}
+	endpoint, protocol, err := otlpTarget(get, "metrics")
+	if err != nil || endpoint == "" {
+		return nil, err
+	}
+	var exp sdkmetric.Exporter
+	if protocol == "grpc" {
+		exp, err = otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpointURL(endpoint))
+	} else {
+		exp, err = otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(endpoint))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: cannot make the OTLP metric exporter for %s: %w", endpoint, err)
+	}
+	var opts []sdkmetric.PeriodicReaderOption
+	if v := get("OTEL_METRIC_EXPORT_INTERVAL"); v != "" {
+		ms, err := strconv.Atoi(v)
+		if err != nil || ms <= 0 {
+			return nil, fmt.Errorf("telemetry: OTEL_METRIC_EXPORT_INTERVAL=%q is not a positive number of milliseconds", v)
+		}
+		opts = append(opts, sdkmetric.WithInterval(time.Duration(ms)*time.Millisecond))
+	}
+	return sdkmetric.NewPeriodicReader(exp, opts...), nil
+}
+
+func batchFromEnv(b Batch, get func(string) string) (Batch, error) {
+	d := DefaultBatch
+	if b.Delay > 0 {
+		d.Delay = b.Delay
+	}
+	if b.MaxBatch > 0 {
+		d.MaxBatch = b.MaxBatch
+	}
+	if b.MaxQueue > 0 {
+		d.MaxQueue = b.MaxQueue
+	}
+	if b.Timeout > 0 {
+		d.Timeout = b.Timeout
+	}
+	for _, f := range []struct {
+		env string
+		ms  bool
+		dur *time.Duration
+		n   *int
+	}{
+		{"OTEL_BSP_SCHEDULE_DELAY", true, &d.Delay, nil},
+		{"OTEL_BSP_EXPORT_TIMEOUT", true, &d.Timeout, nil},
+		{"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", false, nil, &d.MaxBatch},
+		{"OTEL_BSP_MAX_QUEUE_SIZE", false, nil, &d.MaxQueue},
+	} {
+		v := get(f.env)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return d, fmt.Errorf("telemetry: %s=%q is not a positive whole number", f.env, v)
+		}
+		if f.ms {
+			*f.dur = time.Duration(n) * time.Millisecond
+		} else {
+			*f.n = n
+		}
+	}
+	if d.MaxBatch > d.MaxQueue {
+		d.MaxBatch = d.MaxQueue
+	}
+	return d, nil
+}
