@@ -37,8 +37,8 @@ const penalty = float64(time.Second)
 // circuit breaker and the load figures balancers read. Nodes are made by
 // the Client; their methods are safe for concurrent use.
 type Node struct {
-	inst     Instance
-	endpoint endpoint.Endpoint // breaker ▸ transport
+	inst     atomic.Pointer[Instance] // replaced when its tags or metadata change
+	endpoint endpoint.Endpoint        // breaker ▸ transport
 	breaker  *resilience.Breaker
 	closer   io.Closer
 	clock    resilience.Clock
@@ -57,7 +57,7 @@ type Node struct {
 func (n *Node) elapsed() int64 { return int64(n.clock.Now().Sub(n.epoch)) }
 
 // Instance returns the instance the node calls.
-func (n *Node) Instance() Instance { return n.inst }
+func (n *Node) Instance() Instance { return *n.inst.Load() }
 
 // InFlight returns how many calls the node is serving now.
 func (n *Node) InFlight() int { return int(n.inFlight.Load()) }

@@ -20,7 +20,8 @@ func testNodes(clock resilience.Clock, ids ...string) []*Node {
 	epoch := clock.Now()
 	nodes := make([]*Node, len(ids))
 	for k, id := range ids {
-		nodes[k] = &Node{inst: Instance{ID: id, Service: "s", Address: "127.0.0.1", Port: 8000 + k}, clock: clock, epoch: epoch}
+		nodes[k] = &Node{clock: clock, epoch: epoch}
+		nodes[k].inst.Store(&Instance{ID: id, Service: "s", Address: "127.0.0.1", Port: 8000 + k})
 	}
 	return nodes
 }
@@ -40,7 +41,7 @@ func skipNone(*Node) bool { return false }
 func skipIDs(ids ...string) func(*Node) bool {
 	return func(n *Node) bool {
 		for _, id := range ids {
-			if n.inst.ID == id {
+			if n.Instance().ID == id {
 				return true
 			}
 		}
@@ -88,7 +89,7 @@ func idOf(n *Node) string {
 	if n == nil {
 		return ""
 	}
-	return n.inst.ID
+	return n.Instance().ID
 }
 
 func TestLatencyEstimate(t *testing.T) {

@@ -212,7 +212,7 @@ func (c *Client) Instances() []Instance {
 	set := c.set.Load()
 	out := make([]Instance, len(set.nodes))
 	for k, n := range set.nodes {
-		out[k] = n.inst
+		out[k] = n.Instance()
 	}
 	return out
 }
@@ -257,7 +257,7 @@ func (c *Client) update(st State) {
 	for _, inst := range st.Instances {
 		key := inst.ID + "\x00" + inst.HostPort() + "\x00" + string(protocolOf(inst))
 		if n, ok := old.byKey[key]; ok {
-			n.inst = inst
+			n.inst.Store(&inst)
 			next.byKey[key] = n
 			next.nodes = append(next.nodes, n)
 			continue
@@ -274,7 +274,7 @@ func (c *Client) update(st State) {
 	c.set.Store(next)
 	for key, n := range old.byKey {
 		if _, ok := next.byKey[key]; !ok {
-			c.cfg.logger.Info("discovery: instance left", "service", c.service, "instance", n.inst.ID, "addr", n.inst.HostPort())
+			c.cfg.logger.Info("discovery: instance left", "service", c.service, "instance", n.Instance().ID, "addr", n.Instance().HostPort())
 			n.retireNode()
 		}
 	}
@@ -289,7 +289,8 @@ func (c *Client) newNode(inst Instance) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{inst: inst, closer: closer, clock: c.cfg.clock, epoch: c.epoch}
+	n := &Node{closer: closer, clock: c.cfg.clock, epoch: c.epoch}
+	n.inst.Store(&inst)
 	name := c.service + "/" + inst.HostPort()
 	n.breaker = resilience.NewBreaker(name, c.cfg.breaker,
 		resilience.WithClock(c.cfg.clock),

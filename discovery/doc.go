@@ -11,9 +11,11 @@
 //     both: [github.com/tailorkit/tailor/discovery/consul] on a real Consul
 //     agent, and [github.com/tailorkit/tailor/discovery/memory] in-process,
 //     for a single binary and for tests.
+//
 //   - Balancing. A [Balancer] picks one [Node] per call: [P2C] (the default:
 //     power of two random choices over a peak-EWMA of latency times the
 //     calls in flight), [RoundRobin] and [Random].
+//
 //   - The client. [NewClient] gives one go-kit endpoint that calls a service
 //     by name:
 //
