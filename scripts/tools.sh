@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs the tools the checks need, at pinned versions, into .tools/bin
 # (ignored by git): staticcheck from the Go module proxy, and protoc from
-# Debian's protobuf-compiler when it is missing and the script runs as root.
-# The protoc plugins are installed by scripts/protoc.sh.
+# Debian's protobuf-compiler when it is missing and the script runs as root,
+# and Prometheus with promtool from Debian's prometheus package likewise
+# (the observability tests start their own Prometheus on loopback; the
+# package's system service is stopped and disabled so nothing is left
+# listening on :9090). The protoc plugins are installed by scripts/protoc.sh.
 set -euo pipefail
 
 STATICCHECK_VERSION=v0.8.2
@@ -25,4 +28,32 @@ if ! command -v protoc >/dev/null 2>&1; then
 		exit 1
 	fi
 fi
-echo "tools: staticcheck $("$bin/staticcheck" -version | awk '{print $2}'), $(protoc --version)"
+if ! command -v promtool >/dev/null 2>&1; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		apt-get update -qq
+		# The package starts prometheus.service where an init system runs;
+		# policy-rc.d forbids that, and the lines after undo it where it
+		# happened anyway.
+		made_policy=
+		if [ ! -e /usr/sbin/policy-rc.d ]; then
+			printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+			chmod +x /usr/sbin/policy-rc.d
+			made_policy=1
+		fi
+		status=0
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null || status=$?
+		if [ -n "$made_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
+		[ "$status" -eq 0 ] || exit "$status"
+	else
+		echo "tools.sh: promtool not found; install it (Debian/Ubuntu: sudo apt-get install prometheus) and rerun" >&2
+		exit 1
+	fi
+fi
+# Whoever installed the package, its service must not be left running.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+	systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi
+if command -v service >/dev/null 2>&1 && service prometheus status >/dev/null 2>&1; then
+	service prometheus stop >/dev/null 2>&1 || true
+fi
+echo "tools: staticcheck $("$bin/staticcheck" -version | awk '{print $2}'), $(protoc --version), $(promtool --version 2>&1 | head -1)"
