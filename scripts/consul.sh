@@ -115,7 +115,7 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 start() {
 	local dir=${1:-$root/.tools/consul-run}
-	build >/dev/null
+	(build >/dev/null)
 	mkdir -p "$dir"
 	if [ -f "$dir/consul.pid" ] && kill -0 "$(cat "$dir/consul.pid")" 2>/dev/null; then
 		cat "$dir/consul.addr"

@@ -293,7 +293,10 @@ func checkID(instanceID string) string { return "service:" + instanceID + ":tail
 // Deregister removes the instance with inst's ID and stops its heartbeat.
 func (r *Registry) Deregister(ctx context.Context, inst discovery.Instance) error {
 	r.stopHeartbeat(inst.ID)
-	if err := r.api.deregister(ctx, inst.ID); err != nil {
+	var status api.StatusError
+	if err := r.api.deregister(ctx, inst.ID); errors.As(err, &status) && status.Code == http.StatusNotFound {
+		return nil // not registered (any more): the goal is reached
+	} else if err != nil {
 		return fmt.Errorf("consul: deregistering instance %q of %q from the agent at %s: %w; it leaves once its check fails for %s", inst.ID, inst.Service, r.address(), err, r.cfg.Check.DeregisterCriticalAfter)
 	}
 	return nil
