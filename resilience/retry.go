@@ -125,8 +125,11 @@ func (r *Retry) attempt(ctx context.Context, request any, next endpoint.Endpoint
 	if r.cfg.AttemptTimeout <= 0 {
 		return next(ctx, request)
 	}
-	actx, cancel := context.WithTimeout(ctx, r.cfg.AttemptTimeout)
-	defer cancel()
+	actx := newDeadlineContext(ctx, time.Now().Add(r.cfg.AttemptTimeout))
+	if actx == nil {
+		return next(ctx, request)
+	}
+	defer actx.end()
 	return next(actx, request)
 }
 
