@@ -35,8 +35,8 @@
 // # Batching, and tail latency
 //
 // Spans are exported by a batch span processor whose defaults differ from
-// the SDK's, because the SDK's cost tail latency under load; see
-// [DefaultBatch] for the settings and the reason.
+// the SDK's, because the SDK's cost tail latency under load; see [Batch]
+// for the settings and the reason.
 package telemetry
 
 import (
@@ -76,38 +76,48 @@ import (
 // their caller's decision.
 const DefaultSampleRatio = 0.01
 
-// Batch configures the batch span processor.
+// Defaults of the batch span processor, unless [Config.Batch] or the
+// OTEL_BSP_* variables say otherwise. They differ from the SDK's (512-span
+// batches, 5 s delay, 2048-span queue, 30 s timeout), which cost tail
+// latency under load; see [Batch].
+const (
+	DefaultBatchDelay    = 200 * time.Millisecond
+	DefaultMaxBatch      = 128
+	DefaultMaxQueue      = 4096
+	DefaultExportTimeout = 10 * time.Second
+)
+
+// Batch configures the batch span processor. The zero value is tailor's
+// defaults.
+//
+// Why not the SDK's: with 512-span batches every export is a burst. At a
+// few thousand requests a second a batch fills every few milliseconds to
+// a few hundred, and the export goroutine then marshals and sends it in
+// one go, holding a core for milliseconds and allocating a request body of
+// hundreds of KiB, while the 2048-span queue keeps finished spans (a few
+// KiB each with their attributes) alive on the heap. On a small machine
+// requests wait behind that burst, and the collections its allocations
+// bring forward charge mark assists to request goroutines: those are the
+// export stalls that lift p99 with tracing at 100%. Smaller batches spread
+// the same work evenly and keep the heap small; a larger queue absorbs
+// bursts without dropping; a shorter export timeout keeps a slow receiver
+// from holding spans for long. Spans are never waited for: a full queue
+// drops them.
 type Batch struct {
 	// Delay is the longest a span waits before it is exported
-	// (OTEL_BSP_SCHEDULE_DELAY, milliseconds).
+	// (OTEL_BSP_SCHEDULE_DELAY, milliseconds). Default [DefaultBatchDelay].
 	Delay time.Duration
 	// MaxBatch is the most spans in one export
 	// (OTEL_BSP_MAX_EXPORT_BATCH_SIZE); a full batch is exported at once.
+	// Default [DefaultMaxBatch].
 	MaxBatch int
 	// MaxQueue is the most spans waiting (OTEL_BSP_MAX_QUEUE_SIZE); more
-	// are dropped, never waited for.
+	// are dropped. Default [DefaultMaxQueue].
 	MaxQueue int
 	// Timeout bounds one export (OTEL_BSP_EXPORT_TIMEOUT, milliseconds).
+	// Default [DefaultExportTimeout].
 	Timeout time.Duration
 }
-
-// DefaultBatch is the batch span processor's configuration unless the
-// OTEL_BSP_* variables say otherwise.
-//
-// The SDK's own defaults (512-span batches, 5 s delay, 2048-span queue)
-// make every export a burst: at a few thousand requests a second a batch
-// fills every ~100-200 ms and is marshalled and sent in one go, and the
-// export goroutine then holds a core for milliseconds while the queue
-// holds up to 2048 finished spans (each a few KiB with its attributes) as
-// live heap. On a small machine that burst, and the garbage collection
-// its allocations bring forward (with mark assists charged to request
-// goroutines), is what requests behind it wait for: the stalls that lift
-// p99. Smaller, more frequent batches spread the same work evenly, keep
-// the queue's heap small, and leave requests nothing to queue behind:
-// 128-span batches at most 200 ms apart, a 4096-span queue so bursts drop
-// nothing, and a 10 s export timeout so a slow receiver cannot hold spans
-// for long.
-var DefaultBatch = Batch{Delay: 200 * time.Millisecond, MaxBatch: 128, MaxQueue: 4096, Timeout: 10 * time.Second}
 
 // Config configures [New]. The zero value reads the process environment
 // and exports nothing unless it names an OTLP endpoint: every field's
@@ -129,8 +139,8 @@ type Config struct {
 	// the environment names (tests pass an in-memory exporter). It is
 	// batched like any other.
 	SpanExporter sdktrace.SpanExporter
-	// Batch overrides [DefaultBatch] for the fields it sets; OTEL_BSP_*
-	// variables beat both.
+	// Batch configures the batch span processor; OTEL_BSP_* variables
+	// beat it. The zero value is tailor's defaults (see [Batch]).
 	Batch Batch
 }
 
@@ -463,7 +473,7 @@ func metricReaderFromEnv(ctx context.Context, get func(string) string) (sdkmetri
 }
 
 func batchFromEnv(b Batch, get func(string) string) (Batch, error) {
-	d := DefaultBatch
+	d := Batch{Delay: DefaultBatchDelay, MaxBatch: DefaultMaxBatch, MaxQueue: DefaultMaxQueue, Timeout: DefaultExportTimeout}
 	if b.Delay > 0 {
 		d.Delay = b.Delay
 	}
