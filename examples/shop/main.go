@@ -7,6 +7,11 @@
 // folder in the user's cache directory). Ctrl-C or
 // SIGTERM stops it gracefully; it exits 0 after a clean stop.
 //
+// Every service is traced, measured and logged by package service: set
+// OTEL_EXPORTER_OTLP_ENDPOINT to export traces, scrape /metrics with
+// Prometheus using the alerting rules in alerts.yml, and set
+// TAILOR_LOG_LEVEL, TAILOR_LOG_FORMAT and TAILOR_ACCESS_LOG for the logs.
+//
 // Today the shop is its catalog:
 //
 //	curl -s http://127.0.0.1:8080/v1/products
@@ -21,12 +26,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/tailorkit/tailor/examples/shop/catalog"
+	"github.com/tailorkit/tailor/observability"
 	"github.com/tailorkit/tailor/service"
 	"github.com/tailorkit/tailor/sqlite"
 	thttp "github.com/tailorkit/tailor/transport/http"
@@ -56,7 +61,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q; see -help", fs.Args())
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// Logs: text for a terminal unless TAILOR_LOG_FORMAT says otherwise;
+	// TAILOR_LOG_LEVEL and TAILOR_ACCESS_LOG as for every service.
+	logCfg, err := observability.LogConfigFromEnv(os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	if _, set := os.LookupEnv(observability.EnvLogFormat); !set {
+		logCfg.Text = true
+	}
+	logger := observability.NewLogger(stderr, logCfg)
 
 	dbPath := filepath.Join(*data, "catalog.db")
 	db, err := sqlite.Open(dbPath)
@@ -84,6 +98,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if a := svc.GRPCAddr(); a != nil {
 			fmt.Fprintf(stdout, "shop: serving the catalog over gRPC at %s (tailor.shop.catalog.v1.CatalogService)\n", a)
 		}
+		fmt.Fprintf(stdout, "shop: metrics at http://%s/metrics; traces go to OTEL_EXPORTER_OTLP_ENDPOINT when set\n", svc.HTTPAddr())
 		return nil
 	}})
 	return svc.Run(ctx)
