@@ -78,7 +78,7 @@ func (r *rig) histogram(t *testing.T, name string) map[attribute.Distinct]metric
 func attrOf(kvs []attribute.KeyValue, key string) string {
 	for _, kv := range kvs {
 		if string(kv.Key) == key {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""
