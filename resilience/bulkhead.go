@@ -31,11 +31,12 @@ type BulkheadConfig struct {
 // A refused call fails with a [fault.ResourceExhausted] error whose Cause is
 // [ErrBulkheadFull].
 type Bulkhead struct {
-	name    string
-	cfg     BulkheadConfig
-	clock   Clock
-	slots   chan struct{}
-	waiting atomic.Int64
+	name     string
+	cfg      BulkheadConfig
+	clock    Clock
+	inFlight atomic.Int64  // when no call may wait: the calls holding a slot
+	slots    chan struct{} // when calls may wait: the slots, which they wait on
+	waiting  atomic.Int64
 }
 
 // NewBulkhead returns a bulkhead named name (for its errors). It reads the
@@ -48,11 +49,22 @@ func NewBulkhead(name string, cfg BulkheadConfig, opts ...Option) *Bulkhead {
 	if cfg.MaxWaiting < 0 {
 		cfg.MaxWaiting = 0
 	}
-	return &Bulkhead{name: name, cfg: cfg, clock: o.clock, slots: make(chan struct{}, cfg.MaxConcurrent)}
+	b := &Bulkhead{name: name, cfg: cfg, clock: o.clock}
+	if cfg.MaxWaiting > 0 {
+		// A counter costs a quarter of a channel's send and receive, but
+		// only a channel lets a call wait for a slot.
+		b.slots = make(chan struct{}, cfg.MaxConcurrent)
+	}
+	return b
 }
 
 // InFlight returns how many calls hold a slot now.
-func (b *Bulkhead) InFlight() int { return len(b.slots) }
+func (b *Bulkhead) InFlight() int {
+	if b.slots == nil {
+		return int(b.inFlight.Load())
+	}
+	return len(b.slots)
+}
 
 // Middleware returns the bulkhead as an endpoint middleware.
 func (b *Bulkhead) Middleware() endpoint.Middleware {
@@ -68,13 +80,17 @@ func (b *Bulkhead) Middleware() endpoint.Middleware {
 }
 
 func (b *Bulkhead) acquire(ctx context.Context) error {
+	if b.slots == nil {
+		if b.inFlight.Add(1) > int64(b.cfg.MaxConcurrent) {
+			b.inFlight.Add(-1)
+			return b.full()
+		}
+		return nil
+	}
 	select {
 	case b.slots <- struct{}{}:
 		return nil
 	default:
-	}
-	if b.cfg.MaxWaiting == 0 {
-		return b.full()
 	}
 	if b.waiting.Add(1) > int64(b.cfg.MaxWaiting) {
 		b.waiting.Add(-1)
@@ -97,7 +113,13 @@ func (b *Bulkhead) acquire(ctx context.Context) error {
 	}
 }
 
-func (b *Bulkhead) release() { <-b.slots }
+func (b *Bulkhead) release() {
+	if b.slots == nil {
+		b.inFlight.Add(-1)
+		return
+	}
+	<-b.slots
+}
 
 func (b *Bulkhead) full() error {
 	return &fault.Error{
