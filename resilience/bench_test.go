@@ -78,3 +78,7 @@ func BenchmarkGoKitRetry(b *testing.B) {
 	balancer := lb.NewRoundRobin(sd.FixedEndpointer{bare})
 	runBench(b, lb.Retry(3, time.Second, balancer))
 }
+
+func BenchmarkTimeout(b *testing.B) {
+	runBench(b, Timeout(time.Second)(bare))
+}

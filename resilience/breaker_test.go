@@ -396,3 +396,70 @@ func TestThrottleRecoversWithinWindow(t *testing.T) {
 		t.Errorf("got events %q, want %q", got, want)
 	}
 }
+
+// A success resets the count of failures in a row.
+func TestBreakerSuccessResetsConsecutiveFailures(t *testing.T) {
+	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 3, FailureRatio: -1}, WithClock(newFakeClock()))
+	s := &stub{}
+	e := b.Middleware()(s.endpoint)
+	down := fault.New(fault.Unavailable, "down")
+	for i, fail := range []bool{true, true, false, true, true} {
+		s.err = nil
+		if fail {
+			s.err = down
+		}
+		_ = call(e)
+		if got := b.State(); got != StateClosed {
+			t.Fatalf("after call %d: got state %v, want %v", i, got, StateClosed)
+		}
+	}
+	s.err = down
+	_ = call(e)
+	if got := b.State(); got != StateOpen {
+		t.Errorf("after 3 failures in a row: got state %v, want %v", got, StateOpen)
+	}
+}
+
+// A panic in the endpoint counts as a failure, as gobreaker counts it.
+func TestBreakerCountsPanics(t *testing.T) {
+	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 1}, WithClock(newFakeClock()))
+	e := b.Middleware()(func(context.Context, any) (any, error) { panic("boom") })
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("got no panic, want it passed on")
+			}
+		}()
+		_ = call(e)
+	}()
+	if got := b.State(); got != StateOpen {
+		t.Errorf("got state %v, want %v", got, StateOpen)
+	}
+}
+
+// A call that began before the breaker changed state is not counted, as
+// gobreaker counts none from an earlier generation.
+func TestBreakerIgnoresOutcomesOfEarlierGenerations(t *testing.T) {
+	clock := newFakeClock()
+	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 1, OpenTimeout: time.Second}, WithClock(clock))
+	down := fault.New(fault.Unavailable, "down")
+	var e endpoint.Endpoint
+	depth := 0
+	e = b.Middleware()(func(ctx context.Context, _ any) (any, error) {
+		depth++
+		switch depth {
+		case 1: // the slow call: meanwhile the breaker opens and closes again
+			_, _ = e(ctx, nil)
+			clock.Advance(time.Second)
+			_, _ = e(ctx, nil)
+			return nil, down
+		case 2: // opens the breaker
+			return nil, down
+		}
+		return "ok", nil // the probe that closes it
+	})
+	_, _ = e(context.Background(), nil)
+	if got := b.State(); got != StateClosed {
+		t.Errorf("got state %v, want %v: the slow call's failure belongs to an earlier generation", got, StateClosed)
+	}
+}

@@ -59,10 +59,11 @@ func (c RetryConfig) withDefaults() RetryConfig {
 // is. Each retry calls next again, so a balancer below may pick another
 // instance.
 type Retry struct {
-	cfg    RetryConfig
-	clock  Clock
-	random func() float64
-	budget *Budget
+	cfg       RetryConfig
+	clock     Clock
+	random    func() float64
+	budget    *Budget
+	deadlines anchoredClock // for AttemptTimeout, which contexts enforce by the system clock
 }
 
 // NewRetry returns a retry. It reads the options [WithClock] and
@@ -125,7 +126,7 @@ func (r *Retry) attempt(ctx context.Context, request any, next endpoint.Endpoint
 	if r.cfg.AttemptTimeout <= 0 {
 		return next(ctx, request)
 	}
-	actx := newDeadlineContext(ctx, time.Now().Add(r.cfg.AttemptTimeout))
+	actx := newDeadlineContext(ctx, r.deadlines.now().Add(r.cfg.AttemptTimeout))
 	if actx == nil {
 		return next(ctx, request)
 	}

@@ -20,14 +20,17 @@ import (
 // Deadlines belong to contexts, which read the system clock, so Timeout
 // takes no [Clock]. The context it passes on starts no timer until
 // something waits on its Done channel, so a call that never waits costs
-// one allocation instead of context.WithDeadline's four and a timer.
+// one allocation instead of context.WithDeadline's four and a timer, and
+// its deadline is read from the monotonic clock (see the package
+// documentation, "Cost").
 func Timeout(d time.Duration) endpoint.Middleware {
 	return func(next endpoint.Endpoint) endpoint.Endpoint {
 		if d <= 0 {
 			return next
 		}
+		var clock anchoredClock
 		return func(ctx context.Context, request any) (any, error) {
-			cctx := newDeadlineContext(ctx, time.Now().Add(d))
+			cctx := newDeadlineContext(ctx, clock.now().Add(d))
 			if cctx == nil {
 				return next(ctx, request)
 			}

@@ -3,18 +3,19 @@ package resilience
 import "time"
 
 // window counts two quantities (a and b) over a rolling span of time, in
-// buckets. It is not safe for concurrent use; its owner locks it.
+// buckets. Times are offsets from an epoch of the owner's (see [stopwatch]).
+// It is not safe for concurrent use; its owner locks it.
 type window struct {
 	bucket  time.Duration
 	buckets []pair
-	head    int       // index of the current bucket
-	headAt  time.Time // start of the current bucket
+	head    int           // index of the current bucket
+	headAt  time.Duration // start of the current bucket
 	sum     pair
 }
 
 type pair struct{ a, b int64 }
 
-func newWindow(span time.Duration, n int, now time.Time) *window {
+func newWindow(span time.Duration, n int, now time.Duration) *window {
 	if n < 1 {
 		n = 1
 	}
@@ -26,8 +27,8 @@ func newWindow(span time.Duration, n int, now time.Time) *window {
 }
 
 // advance drops the buckets that are older than the span at now.
-func (w *window) advance(now time.Time) {
-	elapsed := now.Sub(w.headAt)
+func (w *window) advance(now time.Duration) {
+	elapsed := now - w.headAt
 	if elapsed < w.bucket {
 		return
 	}
@@ -42,10 +43,10 @@ func (w *window) advance(now time.Time) {
 		w.sum.b -= w.buckets[w.head].b
 		w.buckets[w.head] = pair{}
 	}
-	w.headAt = w.headAt.Add(time.Duration(steps) * w.bucket)
+	w.headAt += time.Duration(steps) * w.bucket
 }
 
-func (w *window) add(now time.Time, a, b int64) {
+func (w *window) add(now time.Duration, a, b int64) {
 	w.advance(now)
 	w.buckets[w.head].a += a
 	w.buckets[w.head].b += b
@@ -53,12 +54,12 @@ func (w *window) add(now time.Time, a, b int64) {
 	w.sum.b += b
 }
 
-func (w *window) totals(now time.Time) pair {
+func (w *window) totals(now time.Duration) pair {
 	w.advance(now)
 	return w.sum
 }
 
-func (w *window) reset(now time.Time) {
+func (w *window) reset(now time.Duration) {
 	clear(w.buckets)
 	w.sum = pair{}
 	w.head = 0
