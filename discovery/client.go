@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -379,8 +380,10 @@ func (c *Client) noInstance(set *nodeSet, t *tries) error {
 type triesKey struct{ c *Client }
 
 // tries records the nodes one call has tried, so a retry goes elsewhere.
+// The first few fit without an allocation.
 type tries struct {
 	mu    sync.Mutex
+	first [4]*Node
 	nodes []*Node
 }
 
@@ -389,16 +392,14 @@ func (t *tries) skip(n *Node) bool { return n.Ejected() || t.has(n) }
 func (t *tries) has(n *Node) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, m := range t.nodes {
-		if m == n {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(t.nodes, n)
 }
 
 func (t *tries) add(n *Node) {
 	t.mu.Lock()
+	if t.nodes == nil {
+		t.nodes = t.first[:0]
+	}
 	t.nodes = append(t.nodes, n)
 	t.mu.Unlock()
 }

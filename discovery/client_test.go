@@ -381,3 +381,37 @@ func ExampleNoInstanceError() {
 	fmt.Println(err)
 	// Output: discovery: no healthy instance of "inventory" (3 registered, 3 failing checks); is the service running?
 }
+
+// BenchmarkClientCall measures the client's own work per call: policy,
+// balancer, per-instance breaker and bookkeeping, around an endpoint that
+// answers at once.
+func BenchmarkClientCall(b *testing.B) {
+	reg := memory.New()
+	for k, id := range []string{"a", "b", "c"} {
+		if err := reg.Register(context.Background(), discovery.Instance{ID: id, Service: "inventory", Port: 9000 + k}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	factory := func(inst discovery.Instance) (endpoint.Endpoint, io.Closer, error) {
+		return func(context.Context, any) (any, error) { return inst.ID, nil }, nil, nil
+	}
+	c, err := discovery.NewClient(reg, "inventory", factory)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	for len(c.Instances()) != 3 {
+		time.Sleep(time.Millisecond)
+	}
+	call := c.Endpoint()
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := call(ctx, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
