@@ -21,6 +21,7 @@ import (
 	"github.com/tailorkit/tailor/discovery"
 	"github.com/tailorkit/tailor/discovery/consul"
 	"github.com/tailorkit/tailor/discovery/internal/consultest"
+	tgrpc "github.com/tailorkit/tailor/transport/grpc"
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
 
@@ -264,4 +265,39 @@ func TestAgentOutage(t *testing.T) {
 	if !strings.Contains(text, "watch resumed") {
 		t.Errorf("no log of the watch resuming; logs:\n%s", text)
 	}
+}
+
+func TestAgentGRPCCheck(t *testing.T) {
+	addr := consultest.Addr(t)
+	service := fmt.Sprintf("grpc-%d", time.Now().UnixNano())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := tgrpc.NewServer()
+	health := tgrpc.NewHealth(srv)
+	health.SetServing(true)
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Stop()
+	inst := discovery.Instance{ID: service + "-1", Service: service, Address: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Protocol: discovery.ProtocolGRPC}
+
+	reg, err := consul.New(consul.Config{Address: addr, Check: consul.Check{Interval: time.Second, Timeout: time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	w, err := reg.Resolve(service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Register(context.Background(), inst); err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Deregister(context.Background(), inst)
+	st := waitFor(t, w, 5*time.Second, "the gRPC instance appearing", healthy(1))
+	if st.Instances[0].Protocol != discovery.ProtocolGRPC {
+		t.Errorf("got protocol %q, want grpc", st.Instances[0].Protocol)
+	}
+	health.SetServing(false)
+	waitFor(t, w, 10*time.Second, "the instance leaving once gRPC health says NOT_SERVING", healthy(0))
 }

@@ -171,27 +171,31 @@ func (r *Registry) notify(service string) {
 
 // Instancer is a watch of one service in a Registry. It implements
 // go-kit's sd.Instancer and [discovery.Instancer]; it is safe for
-// concurrent use.
+// concurrent use. Its State changes as soon as the registry does; its
+// subscribers hear of it on the watch's own goroutine, in order.
 type Instancer struct {
 	cache   *watch.Cache
 	r       *Registry
 	service string
 
 	mu      sync.Mutex
-	pending *discovery.State
+	pending bool
 	running bool
 	stopped bool
 }
 
-// push hands st to the watch's sender goroutine, so the registry's lock is
-// never held while a subscriber is slow to read.
+// push stores st and has the watch's sender goroutine notify subscribers,
+// so the registry's lock is never held while a subscriber is slow to read.
 func (w *Instancer) push(st discovery.State) {
+	if !w.cache.Set(st) {
+		return
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.stopped {
 		return
 	}
-	w.pending = &st
+	w.pending = true
 	if w.running {
 		return
 	}
@@ -202,15 +206,14 @@ func (w *Instancer) push(st discovery.State) {
 func (w *Instancer) send() {
 	for {
 		w.mu.Lock()
-		st := w.pending
-		w.pending = nil
-		if st == nil || w.stopped {
+		if !w.pending || w.stopped {
 			w.running = false
 			w.mu.Unlock()
 			return
 		}
+		w.pending = false
 		w.mu.Unlock()
-		w.cache.Update(*st)
+		w.cache.Broadcast()
 	}
 }
 

@@ -18,18 +18,16 @@ import (
 type Cache struct {
 	sendMu sync.Mutex // serialises sends, so subscribers see states in order
 
-	mu      sync.Mutex
-	state   discovery.State
-	subs    map[chan<- sd.Event]chan struct{} // closed on Deregister
-	changed chan struct{}                     // closed and replaced on each change
+	mu    sync.Mutex
+	state discovery.State
+	subs  map[chan<- sd.Event]chan struct{} // closed on Deregister
 }
 
 // New returns a cache for service, empty until the first Update.
 func New(service string) *Cache {
 	return &Cache{
-		state:   discovery.State{Service: service},
-		subs:    make(map[chan<- sd.Event]chan struct{}),
-		changed: make(chan struct{}),
+		state: discovery.State{Service: service},
+		subs:  make(map[chan<- sd.Event]chan struct{}),
 	}
 }
 
@@ -40,23 +38,26 @@ func (c *Cache) State() discovery.State {
 	return c.state
 }
 
-// Changed returns a channel closed at the next change of state.
-func (c *Cache) Changed() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.changed
-}
-
 // Update stores a successful answer from the registry: the healthy
 // instances and how many are registered. It notifies subscribers when the
 // answer differs from the last one.
 func (c *Cache) Update(st discovery.State) {
+	if c.Set(st) {
+		c.Broadcast()
+	}
+}
+
+// Set is Update without the notification: it stores st and reports
+// whether subscribers need to hear of it, so a backend can store under its
+// own lock and notify (Broadcast) outside it.
+func (c *Cache) Set(st discovery.State) bool {
 	st.Instances = slices.Clone(st.Instances)
 	slices.SortFunc(st.Instances, func(a, b discovery.Instance) int { return strings.Compare(a.ID, b.ID) })
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	st.Service = c.state.Service
 	st.Err, st.Failures = nil, 0
-	c.set(st)
+	return c.store(st)
 }
 
 // Fail records a failed query: the instances stay as they were, Err is
@@ -66,25 +67,25 @@ func (c *Cache) Fail(err error) discovery.State {
 	st := c.state
 	st.Err = err
 	st.Failures++
-	c.set(st)
+	changed := c.store(st)
+	c.mu.Unlock()
+	if changed {
+		c.Broadcast()
+	}
 	return st
 }
 
-// set stores st and notifies; c.mu must be held and is released.
-func (c *Cache) set(st discovery.State) {
+// store stores st and reports whether it differs from the last state in
+// what subscribers act on; c.mu must be held.
+func (c *Cache) store(st discovery.State) bool {
 	old := c.state
 	c.state = st
-	if old.Equal(st) && !(old.Updated.IsZero() && !st.Updated.IsZero()) {
-		c.mu.Unlock()
-		return
-	}
-	close(c.changed)
-	c.changed = make(chan struct{})
-	c.mu.Unlock()
-	c.broadcast()
+	return !old.Equal(st) || (old.Updated.IsZero() && !st.Updated.IsZero())
 }
 
-func (c *Cache) broadcast() {
+// Broadcast sends the current state to every subscriber, in order with
+// other broadcasts.
+func (c *Cache) Broadcast() {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	c.mu.Lock()

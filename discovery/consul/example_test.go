@@ -1,0 +1,39 @@
+package consul_test
+
+import (
+	"context"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/tailorkit/tailor/discovery"
+	"github.com/tailorkit/tailor/discovery/consul"
+	thttp "github.com/tailorkit/tailor/transport/http"
+)
+
+// The agent comes from the CONSUL_* environment; instances get a TTL check
+// kept alive by heartbeats, and Consul removes those that stay critical
+// for five minutes.
+func ExampleNew() {
+	reg, err := consul.New(consul.Config{
+		Check: consul.Check{TTL: 10 * time.Second, DeregisterCriticalAfter: 5 * time.Minute},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer reg.Close()
+
+	inst := discovery.Instance{ID: "orders-1", Service: "orders", Address: "10.0.0.7", Port: 8080, Zone: "eu-1a"}
+	if err := reg.Register(context.Background(), inst); err != nil {
+		log.Fatal(err)
+	}
+	defer reg.Deregister(context.Background(), inst)
+
+	payments, err := discovery.NewClient(reg, "payments",
+		discovery.HTTP(http.MethodPost, "/v1/charges", thttp.EncodeJSONRequest, thttp.DecodeJSONResponse[map[string]any]()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer payments.Close()
+	_ = payments.Endpoint() // wrap, adapt with tailor.Call, and call
+}

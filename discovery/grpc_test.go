@@ -1,0 +1,82 @@
+package discovery_test
+
+import (
+	"context"
+	"net"
+	"testing"
+
+	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/go-kit/kit/endpoint"
+
+	"github.com/tailorkit/tailor/discovery"
+	"github.com/tailorkit/tailor/discovery/memory"
+	tgrpc "github.com/tailorkit/tailor/transport/grpc"
+)
+
+// startGRPC serves grpc.health.v1 on loopback and returns its instance.
+func startGRPC(t *testing.T, service, id string) (discovery.Instance, *tgrpc.Health) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := tgrpc.NewServer()
+	health := tgrpc.NewHealth(srv)
+	health.SetServing(true)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(srv.Stop)
+	return discovery.Instance{ID: id, Service: service, Address: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Protocol: discovery.ProtocolGRPC}, health
+}
+
+// healthCheck is a gRPC endpoint factory for grpc.health.v1 Check: the
+// request is the service name, the response its status.
+func healthCheck(cc *grpc.ClientConn) endpoint.Endpoint {
+	return tgrpc.NewClient(cc, healthpb.Health_Check_FullMethodName,
+		func(_ context.Context, service string) (*healthpb.HealthCheckRequest, error) {
+			return &healthpb.HealthCheckRequest{Service: service}, nil
+		},
+		func(_ context.Context, reply *healthpb.HealthCheckResponse) (string, error) {
+			return reply.GetStatus().String(), nil
+		})
+}
+
+func TestClientCallsGRPCInstances(t *testing.T) {
+	reg := memory.New()
+	inst, _ := startGRPC(t, "catalog", "catalog-1")
+	if err := reg.Register(context.Background(), inst); err != nil {
+		t.Fatal(err)
+	}
+	c, err := discovery.NewClient(reg, "catalog", discovery.GRPC(healthCheck))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got, err := c.Endpoint()(context.Background(), "")
+	if err != nil || got != "SERVING" {
+		t.Errorf("got %v, %v; want SERVING, nil", got, err)
+	}
+}
+
+func TestFactoriesRefuseTheOtherProtocol(t *testing.T) {
+	tests := []struct {
+		name    string
+		factory discovery.Factory
+		inst    discovery.Instance
+		want    string
+	}{
+		{"HTTP on a gRPC instance", workFactory(), discovery.Instance{ID: "c-1", Service: "catalog", Port: 1, Protocol: discovery.ProtocolGRPC},
+			`discovery: instance "c-1" of "catalog" speaks gRPC; call it with discovery.GRPC`},
+		{"gRPC on an HTTP instance", discovery.GRPC(healthCheck), discovery.Instance{ID: "c-1", Service: "catalog", Port: 1},
+			`discovery: instance "c-1" of "catalog" speaks http, not gRPC; register it with Protocol: discovery.ProtocolGRPC or call it with discovery.HTTP`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := tt.factory(tt.inst)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("got %v, want %s", err, tt.want)
+			}
+		})
+	}
+}

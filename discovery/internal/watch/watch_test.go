@@ -1,0 +1,92 @@
+package watch
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/go-kit/kit/sd"
+
+	"github.com/tailorkit/tailor/discovery"
+)
+
+func inst(id string, port int) discovery.Instance {
+	return discovery.Instance{ID: id, Service: "s", Address: "127.0.0.1", Port: port}
+}
+
+func TestCacheSendsOnlyChanges(t *testing.T) {
+	c := New("s")
+	ch := make(chan sd.Event, 10)
+	c.Register(ch)
+	if ev := <-ch; len(ev.Instances) != 0 || ev.Err != nil {
+		t.Fatalf("first event: got %+v, want the empty state at once", ev)
+	}
+	now := time.Unix(1000, 0)
+	down := errors.New("connection refused")
+	steps := []struct {
+		name string
+		do   func()
+		want string // the event sent, or "" for none
+	}{
+		{"first answer", func() {
+			c.Update(discovery.State{Instances: []discovery.Instance{inst("b", 2), inst("a", 1)}, Registered: 2, Updated: now})
+		}, "[127.0.0.1:1 127.0.0.1:2] <nil>"},
+		{"same answer later", func() {
+			c.Update(discovery.State{Instances: []discovery.Instance{inst("a", 1), inst("b", 2)}, Registered: 2, Updated: now.Add(time.Minute)})
+		}, ""},
+		{"a failure keeps the instances", func() { c.Fail(down) }, "[127.0.0.1:1 127.0.0.1:2] connection refused"},
+		{"the same failure again", func() { c.Fail(down) }, ""},
+		{"recovery", func() {
+			c.Update(discovery.State{Instances: []discovery.Instance{inst("a", 1)}, Registered: 2, Updated: now})
+		}, "[127.0.0.1:1] <nil>"},
+	}
+	for _, s := range steps {
+		s.do()
+		got := ""
+		select {
+		case ev := <-ch:
+			got = fmt.Sprint(ev.Instances, " ", ev.Err)
+		default:
+		}
+		if got != s.want {
+			t.Errorf("%s: got event %q, want %q", s.name, got, s.want)
+		}
+	}
+	if st := c.State(); st.Failures != 0 || st.Registered != 2 || st.Instances[0].ID != "a" {
+		t.Errorf("final state: got %+v", st)
+	}
+}
+
+func TestCacheFailuresCount(t *testing.T) {
+	c := New("s")
+	for range 3 {
+		c.Fail(errors.New("down"))
+	}
+	if got := c.State().Failures; got != 3 {
+		t.Errorf("got %d failures, want 3", got)
+	}
+	c.Update(discovery.State{})
+	if got := c.State().Failures; got != 0 {
+		t.Errorf("after an answer: got %d failures, want 0", got)
+	}
+}
+
+func TestDeregisterUnblocksASend(t *testing.T) {
+	c := New("s")
+	ch := make(chan sd.Event) // nobody reads it
+	registered := make(chan struct{})
+	go func() { c.Register(ch); close(registered) }()
+	for {
+		c.mu.Lock()
+		n := len(c.subs)
+		c.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	c.Deregister(ch)
+	<-registered // would hang if Deregister did not abandon the send
+	c.Update(discovery.State{Instances: []discovery.Instance{inst("a", 1)}})
+}

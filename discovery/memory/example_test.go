@@ -1,0 +1,34 @@
+package memory_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+
+	"github.com/tailorkit/tailor/discovery"
+	"github.com/tailorkit/tailor/discovery/memory"
+)
+
+// Instances that fail their health check stay registered but leave every
+// watch, as they do in Consul.
+func ExampleRegistry_SetFailing() {
+	ctx := context.Background()
+	reg := memory.New()
+	for k, id := range []string{"inventory-1", "inventory-2", "inventory-3"} {
+		if err := reg.Register(ctx, discovery.Instance{ID: id, Service: "inventory", Port: 8081 + k}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	watch, err := reg.Resolve("inventory")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer watch.Stop()
+
+	if err := reg.SetFailing("inventory-2", true); err != nil {
+		log.Fatal(err)
+	}
+	st := watch.State()
+	fmt.Println(st.Registered, "registered;", len(st.Instances), "healthy:", st.Event().Instances)
+	// Output: 3 registered; 2 healthy: [127.0.0.1:8081 127.0.0.1:8083]
+}
