@@ -152,3 +152,16 @@ func TestPolicyAllocations(t *testing.T) {
 		})
 	}
 }
+
+// The anchored clock's times order with time.Now's, by the monotonic clock.
+func TestAnchoredClockOrdersWithTimeNow(t *testing.T) {
+	var c anchoredClock
+	for range 3 {
+		a := c.now()
+		b := time.Now()
+		d := c.now()
+		if b.Before(a) || d.Before(b) {
+			t.Fatalf("got %v, %v, %v: want non-decreasing", a, b, d)
+		}
+	}
+}

@@ -194,7 +194,7 @@ func TestRateLimiterKeysBounded(t *testing.T) {
 func shedRun(s *Shedder, clock *fakeClock, windows, concurrency int, latency time.Duration) {
 	for range windows {
 		for range minWindowSamples {
-			var starts []time.Time
+			var starts []time.Duration
 			for range concurrency {
 				start, err := s.admit()
 				if err == nil {
@@ -235,6 +235,76 @@ func TestShedderAdapts(t *testing.T) {
 				t.Errorf("got limit %d", got)
 			}
 		})
+	}
+}
+
+// shedQueue offers a server with the given slots, each serving a request
+// in service, offered requests at a time for the given number of windows;
+// requests beyond the slots queue, so all admitted ones take
+// service × admitted/slots. It returns the highest limit seen in the last
+// half of the windows.
+func shedQueue(s *Shedder, clock *fakeClock, windows, offered, slots int, service time.Duration) int {
+	highest := 0
+	for w := range windows {
+		for range minWindowSamples {
+			var starts []time.Duration
+			for range offered {
+				if start, err := s.admit(); err == nil {
+					starts = append(starts, start)
+				}
+			}
+			clock.Advance(service * time.Duration(max(len(starts), slots)) / time.Duration(slots))
+			for _, st := range starts {
+				s.done(st)
+			}
+		}
+		clock.Advance(s.cfg.Window)
+		if w >= windows/2 {
+			highest = max(highest, s.Limit())
+		}
+	}
+	return highest
+}
+
+// Under sustained overload the limit settles near the server's real
+// concurrency, though every window queues: the baseline is re-measured
+// by probes at MinLimit.
+func TestShedderSettlesUnderOverload(t *testing.T) {
+	const slots = 4
+	tests := []struct {
+		name    string
+		initial int
+		before  time.Duration // service time for the first 100 windows
+		after   time.Duration // and for the next 100
+	}{
+		{"starts too high", 20, 20 * time.Millisecond, 20 * time.Millisecond},
+		{"starts far too high", 100, 20 * time.Millisecond, 20 * time.Millisecond},
+		{"server gets slower", 20, 10 * time.Millisecond, 30 * time.Millisecond},
+		{"server gets faster", 20, 30 * time.Millisecond, 10 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newFakeClock()
+			s := NewShedder("api", ShedConfig{InitialLimit: tt.initial, Baseline: 20}, WithClock(clock))
+			_ = shedQueue(s, clock, 100, 3*tt.initial, slots, tt.before)
+			highest := shedQueue(s, clock, 100, 3*tt.initial, slots, tt.after)
+			if highest > slots*3/2 {
+				t.Errorf("got limit up to %d, want at most 1.5 × the server's %d slots", highest, slots)
+			}
+		})
+	}
+}
+
+// A shedder that sheds nothing never probes: a probe would refuse requests
+// the server can serve.
+func TestShedderProbesOnlyWhenShedding(t *testing.T) {
+	clock := newFakeClock()
+	s := NewShedder("api", ShedConfig{InitialLimit: 20, Baseline: 5}, WithClock(clock))
+	for range 50 {
+		shedRun(s, clock, 1, 10, 10*time.Millisecond)
+		if got := s.Limit(); got < 20 {
+			t.Fatalf("got limit %d, want no probe at MinLimit", got)
+		}
 	}
 }
 

@@ -13,13 +13,16 @@ import (
 )
 
 // ShedConfig configures a [Shedder]. The zero value starts at a limit of 20
-// concurrent requests, adapts between 4 and 1000 every 100 ms, and treats
-// latency above 1.25 × the baseline as congestion.
+// concurrent requests, adapts between 4 and 1000 every 100 ms, treats
+// latency above 1.25 × the baseline as congestion, and re-measures the
+// baseline at the lowest limit every 5 s while it sheds.
 type ShedConfig struct {
 	// InitialLimit is the concurrency limit before any measurement.
 	// Default 20.
 	InitialLimit int
-	// MinLimit and MaxLimit bound the limit. Defaults 4 and 1000.
+	// MinLimit and MaxLimit bound the limit. Defaults 4 and 1000. MinLimit
+	// is also the concurrency at which the baseline is measured, so it
+	// should not exceed what the server serves without queueing.
 	MinLimit, MaxLimit int
 	// Tolerance is how much slower than the baseline the average latency
 	// of a window may be before the limit comes down. Default 1.25.
@@ -28,7 +31,8 @@ type ShedConfig struct {
 	// completed requests. Default 100 ms.
 	Window time.Duration
 	// Baseline is how many windows the baseline latency is the lowest
-	// window average of. Default 50 (5 s at the default Window).
+	// window average of, and how many windows apart a shedding Shedder
+	// probes it. Default 50 (5 s at the default Window).
 	Baseline int
 	// RetryAfter is what a shed request is told to wait. Default 1 s.
 	RetryAfter time.Duration
@@ -78,27 +82,45 @@ const minWindowSamples = 10
 // baseline ÷ average (at least ½), which brings the queue back to what the
 // server can drain; otherwise, if the window used at least half the limit,
 // it grows by one, the additive increase of concurrency-limits' AIMDLimit.
-// The baseline is the lowest window average of the last
-// Baseline windows, so it tracks a server that gets slower for good.
+//
+// The baseline is the lowest window average of the last Baseline windows:
+// the latency of a server that does not queue. A server kept saturated
+// queues in every window, though, and a baseline taken from queued windows
+// lets the limit settle above what the server can serve without queueing
+// (1.5 to 2 times, in the load scenario). So a Shedder that sheds probes,
+// at its first revision and then once every Baseline windows: it lowers
+// the limit to MinLimit for one window, lets the queue drain, and takes
+// the average latency of the requests admitted meanwhile as a window of
+// the baseline, which therefore always holds a probe while the server is
+// overloaded. This is the
+// ProbeRTT phase of BBR congestion control (Cardwell et al., "BBR:
+// Congestion-Based Congestion Control", ACM Queue 14(5), 2016), as Envoy's
+// adaptive concurrency filter applies it to servers: a probe costs at most
+// one window in Baseline of the capacity above MinLimit (2% at the
+// defaults), and only while the server is overloaded.
 //
 // A shed request fails with a [fault.Unavailable] error (HTTP 503) whose
 // RetryAfter is the config's and whose Cause is [ErrShed].
 type Shedder struct {
 	name  string
 	cfg   ShedConfig
-	clock Clock
+	watch stopwatch
 
 	inFlight atomic.Int64
-	limit    atomic.Int64
+	limit    atomic.Int64 // the limit enforced: MinLimit during a probe
+	shed     atomic.Bool  // a request was shed during the window
 
 	mu          sync.Mutex
-	fLimit      float64
-	windowStart time.Time
+	fLimit      float64 // the limit estimated
+	windowStart time.Duration
 	sum         time.Duration
 	samples     int
 	peak        int64 // most requests in flight during the window
 	averages    []time.Duration
-	next        int // where the next window average goes in averages
+	next        int           // where the next window average goes in averages
+	sinceProbe  int           // windows since the last probe
+	probing     bool          // the window is a probe
+	probeStart  time.Duration // when the probe began: only requests admitted since count
 }
 
 // NewShedder returns a shedder named name (for its errors). It reads the
@@ -107,12 +129,12 @@ func NewShedder(name string, cfg ShedConfig, opts ...Option) *Shedder {
 	o := buildOptions(opts)
 	cfg = cfg.withDefaults()
 	s := &Shedder{
-		name:        name,
-		cfg:         cfg,
-		clock:       o.clock,
-		fLimit:      float64(cfg.InitialLimit),
-		windowStart: o.clock.Now(),
-		averages:    make([]time.Duration, 0, cfg.Baseline),
+		name:       name,
+		cfg:        cfg,
+		watch:      newStopwatch(o.clock),
+		fLimit:     float64(cfg.InitialLimit),
+		averages:   make([]time.Duration, 0, cfg.Baseline),
+		sinceProbe: cfg.Baseline, // no baseline measured yet: probe at the first chance
 	}
 	s.limit.Store(int64(cfg.InitialLimit))
 	return s
@@ -126,31 +148,36 @@ func (s *Shedder) InFlight() int { return int(s.inFlight.Load()) }
 
 // admit takes a place for a request, returning when it started, or the
 // error that sheds it.
-func (s *Shedder) admit() (time.Time, error) {
+func (s *Shedder) admit() (time.Duration, error) {
 	n := s.inFlight.Add(1)
 	if limit := s.limit.Load(); n > limit {
 		s.inFlight.Add(-1)
-		return time.Time{}, s.refusal(n-1, limit)
+		if !s.shed.Load() {
+			s.shed.Store(true)
+		}
+		return 0, s.refusal(n-1, limit)
 	}
-	return s.clock.Now(), nil
+	return s.watch.elapsed(), nil
 }
 
 // done gives the place back and records the request's latency.
-func (s *Shedder) done(start time.Time) {
-	now := s.clock.Now()
+func (s *Shedder) done(start time.Duration) {
+	now := s.watch.elapsed()
 	n := s.inFlight.Add(-1) + 1
 	s.mu.Lock()
-	s.sum += now.Sub(start)
-	s.samples++
+	if !s.probing || start >= s.probeStart {
+		s.sum += now - start
+		s.samples++
+	}
 	s.peak = max(s.peak, n)
-	if s.samples >= minWindowSamples && now.Sub(s.windowStart) >= s.cfg.Window {
+	if s.samples >= minWindowSamples && now-s.windowStart >= s.cfg.Window {
 		s.revise(now)
 	}
 	s.mu.Unlock()
 }
 
 // revise ends a window and sets the limit; s.mu must be held.
-func (s *Shedder) revise(now time.Time) {
+func (s *Shedder) revise(now time.Duration) {
 	avg := s.sum / time.Duration(s.samples)
 	if len(s.averages) < cap(s.averages) {
 		s.averages = append(s.averages, avg)
@@ -164,13 +191,31 @@ func (s *Shedder) revise(now time.Time) {
 	}
 	limit := s.fLimit
 	switch {
+	case s.probing:
+		// The probe measured the baseline; the limit it interrupted
+		// resumes, to be revised against that baseline next window.
 	case float64(avg) > s.cfg.Tolerance*float64(baseline):
 		limit *= max(0.5, float64(baseline)/float64(avg))
 	case float64(s.peak) >= limit/2:
 		limit++
 	}
 	s.fLimit = min(max(limit, float64(s.cfg.MinLimit)), float64(s.cfg.MaxLimit))
-	s.limit.Store(int64(s.fLimit))
+	enforced := int64(s.fLimit)
+
+	s.sinceProbe++
+	if s.probing {
+		s.sinceProbe = 0
+	}
+	// Probe before the last probe leaves the baseline's windows. Windows
+	// that merely ran at MinLimit do not count: they may still drain a
+	// queue from a higher limit.
+	s.probing = s.sinceProbe >= s.cfg.Baseline-1 && s.shed.Load()
+	if s.probing {
+		enforced = int64(s.cfg.MinLimit)
+		s.probeStart = now
+	}
+	s.limit.Store(enforced)
+	s.shed.Store(false)
 	s.windowStart, s.sum, s.samples, s.peak = now, 0, 0, 0
 }
 
