@@ -68,6 +68,11 @@ type BreakerConfig struct {
 	// recently used one is dropped to make room. Default 1024. A single
 	// Breaker ignores it.
 	MaxKeys int
+	// IdleTimeout makes a [Breakers] set drop a breaker no call has used
+	// for this long; a later call for its key gets a fresh, closed one.
+	// Default 0: breakers are dropped only to make room. A single Breaker
+	// ignores it.
+	IdleTimeout time.Duration
 }
 
 func (c BreakerConfig) withDefaults() BreakerConfig {

@@ -463,3 +463,42 @@ func TestBreakerIgnoresOutcomesOfEarlierGenerations(t *testing.T) {
 		t.Errorf("got state %v, want %v: the slow call's failure belongs to an earlier generation", got, StateClosed)
 	}
 }
+
+func TestBreakersOverride(t *testing.T) {
+	key := func(_ context.Context, request any) string { return request.(string) }
+	set := NewBreakers("inventory", key, BreakerConfig{}, WithClock(newFakeClock()))
+	e := set.Middleware()((&stub{}).endpoint)
+	_, _ = e(context.Background(), "10.0.0.1")
+	set.Override(ForceOpen)
+	for _, k := range []string{"10.0.0.1", "10.0.0.2"} { // one held, one made after
+		if _, err := e(context.Background(), k); !errors.Is(err, ErrOpen) {
+			t.Errorf("%s under a set-wide ForceOpen: got %v, want ErrOpen", k, err)
+		}
+	}
+	set.Override(Auto)
+	for _, k := range []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"} {
+		if _, err := e(context.Background(), k); err != nil {
+			t.Errorf("%s back to auto: got %v, want success", k, err)
+		}
+	}
+}
+
+func TestBreakersDropIdle(t *testing.T) {
+	clock := newFakeClock()
+	key := func(_ context.Context, request any) string { return request.(string) }
+	set := NewBreakers("inventory", key, BreakerConfig{ConsecutiveFailures: 1, OpenTimeout: time.Hour, IdleTimeout: time.Minute}, WithClock(clock))
+	e := set.Middleware()((&stub{err: fault.New(fault.Unavailable, "down")}).endpoint)
+	_, _ = e(context.Background(), "10.0.0.1")
+	clock.Advance(30 * time.Second)
+	_, _ = e(context.Background(), "10.0.0.2")
+	clock.Advance(30 * time.Second)
+	if got := set.Len(); got != 1 {
+		t.Errorf("after a minute: got %d breakers held, want 1 (10.0.0.1 idle)", got)
+	}
+	if got := set.Get("10.0.0.2").State(); got != StateOpen {
+		t.Errorf("10.0.0.2, used 30s ago: got %v, want %v", got, StateOpen)
+	}
+	if got := set.Get("10.0.0.1").State(); got != StateClosed {
+		t.Errorf("10.0.0.1, dropped when idle: got %v, want a fresh %v breaker", got, StateClosed)
+	}
+}

@@ -2,6 +2,7 @@ package resilience
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/go-kit/kit/endpoint"
 )
@@ -9,12 +10,14 @@ import (
 // Breakers is a set of breakers keyed by string, one per downstream
 // instance ("10.0.0.7:8080") or any other unit that fails on its own. It
 // holds at most BreakerConfig.MaxKeys breakers, dropping the least recently
-// used one to make room, so memory stays bounded however many instances
+// used one to make room, and, with BreakerConfig.IdleTimeout, drops those
+// unused for that long, so memory stays bounded however many instances
 // come and go. Build one with [NewBreakers]; it is safe for concurrent use.
 type Breakers struct {
-	name string
-	key  func(ctx context.Context, request any) string
-	set  *lru[*Breaker]
+	name     string
+	key      func(ctx context.Context, request any) string
+	set      *lru[*Breaker]
+	override atomic.Uint32 // the set-wide Override, for breakers made later
 }
 
 // NewBreakers returns a set of breakers named name; key picks a call's
@@ -23,13 +26,22 @@ type Breakers struct {
 func NewBreakers(name string, key func(ctx context.Context, request any) string, cfg BreakerConfig, opts ...Option) *Breakers {
 	o := buildOptions(opts)
 	cfg = cfg.withDefaults()
-	return &Breakers{
-		name: name,
-		key:  key,
-		set: newLRU(cfg.MaxKeys, func(k string) *Breaker {
-			return newBreaker(name+"/"+k, cfg, o)
-		}),
-	}
+	s := &Breakers{name: name, key: key}
+	s.set = newLRU(cfg.MaxKeys, cfg.IdleTimeout, o.clock, func(k string) *Breaker {
+		b := newBreaker(name+"/"+k, cfg, o)
+		b.override.Store(s.override.Load())
+		return b
+	})
+	return s
+}
+
+// Override sets or clears an operator's override (see [Breaker.Override])
+// on every breaker in the set, and on every breaker the set makes later,
+// until the next call. A breaker's own Override still changes that breaker
+// alone.
+func (s *Breakers) Override(o Override) {
+	s.override.Store(uint32(o))
+	s.set.each(func(_ string, b *Breaker) { b.Override(o) })
 }
 
 // Get returns the breaker for key, making it if needed.

@@ -405,3 +405,20 @@ func TestHandlersAnswerProblemJSON(t *testing.T) {
 		})
 	}
 }
+
+// A keyed limiter forgets a key once its bucket has refilled: a fresh
+// bucket would be the same.
+func TestRateLimiterForgetsIdleKeys(t *testing.T) {
+	clock := newFakeClock()
+	l := NewRateLimiter("api", RateLimitConfig{Rate: 10, Burst: 5}, WithClock(clock),
+		WithKey(func(_ context.Context, r any) string { return r.(string) }))
+	for _, k := range []string{"a", "b", "c"} {
+		_ = l.Allow(context.Background(), k)
+	}
+	clock.Advance(400 * time.Millisecond)
+	_ = l.Allow(context.Background(), "c")
+	clock.Advance(100 * time.Millisecond) // a and b refilled 0.5 s after use
+	if got := l.keyed.len(); got != 1 {
+		t.Errorf("got %d keys held, want 1", got)
+	}
+}

@@ -25,6 +25,11 @@ type RateLimitConfig struct {
 	// recently seen key is forgotten (and starts afresh) to make room.
 	// Default 10 000.
 	MaxKeys int
+	// IdleTimeout makes a keyed limiter forget a key unseen for this long.
+	// Default: the time a bucket takes to refill (Burst ÷ Rate), after
+	// which a forgotten key is the same as a fresh one, so forgetting it
+	// changes nothing but the memory held. Negative turns it off.
+	IdleTimeout time.Duration
 }
 
 // RateLimiter is a server-side token-bucket rate limit
@@ -57,11 +62,14 @@ func NewRateLimiter(name string, cfg RateLimitConfig, opts ...Option) *RateLimit
 	if cfg.MaxKeys <= 0 {
 		cfg.MaxKeys = 10000
 	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = time.Duration(float64(cfg.Burst) / cfg.Rate * float64(time.Second))
+	}
 	l := &RateLimiter{name: name, cfg: cfg, clock: o.clock, key: o.key}
 	if l.key == nil {
 		l.global = l.newLimiter("")
 	} else {
-		l.keyed = newLRU(cfg.MaxKeys, l.newLimiter)
+		l.keyed = newLRU(cfg.MaxKeys, cfg.IdleTimeout, o.clock, l.newLimiter)
 	}
 	return l
 }
