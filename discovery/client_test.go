@@ -376,6 +376,14 @@ func TestNewClientRejectsBadArguments(t *testing.T) {
 	}
 }
 
+func TestNoInstanceErrorBeforeTheRegistryAnswers(t *testing.T) {
+	err := &discovery.NoInstanceError{Service: "inventory", Err: errors.New("dial tcp 127.0.0.1:8500: connection refused")}
+	want := `discovery: no instance of "inventory" is known; the registry has not answered yet (dial tcp 127.0.0.1:8500: connection refused): is it running, and is its address right?`
+	if got := err.Error(); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
 func ExampleNoInstanceError() {
 	err := &discovery.NoInstanceError{Service: "inventory", Registered: 3}
 	fmt.Println(err)

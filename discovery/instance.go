@@ -187,12 +187,12 @@ func (s State) Event() sd.Event {
 // fault.Unavailable error, which a caller may retry.
 type NoInstanceError struct {
 	Service    string
-	Registered int   // instances registered, healthy or not
-	Healthy    int   // instances passing their health checks
-	Ejected    int   // healthy instances whose circuit breaker is open
-	Tried      int   // healthy instances this call already tried
-	Err        error // the registry's error, when it is unreachable
-	Stale      time.Duration
+	Registered int           // instances registered, healthy or not
+	Healthy    int           // instances passing their health checks
+	Ejected    int           // healthy instances whose circuit breaker is open
+	Tried      int           // healthy instances this call already tried
+	Err        error         // the registry's error, when it is unreachable
+	Stale      time.Duration // how long since the registry last answered, when Err is set
 }
 
 // Error says what went wrong and what to do.
@@ -215,8 +215,11 @@ func (e *NoInstanceError) Error() string {
 		}
 		b.WriteString("); the service is failing: check its instances' logs")
 	}
-	if e.Err != nil {
+	switch {
+	case e.Err != nil && e.Stale > 0:
 		fmt.Fprintf(&b, "; the registry cannot be reached (for %s: %v), so this is the last known list", e.Stale.Round(time.Millisecond), e.Err)
+	case e.Err != nil:
+		fmt.Fprintf(&b, "; the registry has not answered yet (%v): is it running, and is its address right?", e.Err)
 	}
 	return b.String()
 }
