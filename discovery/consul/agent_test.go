@@ -301,3 +301,38 @@ func TestAgentGRPCCheck(t *testing.T) {
 	health.SetServing(false)
 	waitFor(t, w, 10*time.Second, "the instance leaving once gRPC health says NOT_SERVING", healthy(0))
 }
+
+// TestAgentFromEnvironment checks that the zero Config finds the agent and
+// token through the standard CONSUL_* variables.
+func TestAgentFromEnvironment(t *testing.T) {
+	addr := consultest.Addr(t)
+	t.Setenv("CONSUL_HTTP_ADDR", addr)
+	t.Setenv("CONSUL_HTTP_TOKEN", "") // the dev agent has no ACLs
+	reg, err := consul.New(consul.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	service := fmt.Sprintf("env-%d", time.Now().UnixNano())
+	s := newServer(t, service, service+"-1")
+	if err := reg.Register(context.Background(), s.inst); err != nil {
+		t.Fatalf("registering through CONSUL_HTTP_ADDR=%s: %v", addr, err)
+	}
+	defer reg.Deregister(context.Background(), s.inst)
+	w, err := reg.Resolve(service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, w, 5*time.Second, "the instance appearing", healthy(1))
+
+	t.Setenv("CONSUL_HTTP_ADDR", "127.0.0.1:1") // nothing listens there
+	down, err := consul.New(consul.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer down.Close()
+	err = down.Register(context.Background(), s.inst)
+	if err == nil || !strings.Contains(err.Error(), "is the agent running (CONSUL_HTTP_ADDR)?") {
+		t.Errorf("registering with no agent: got %v, want an error that names CONSUL_HTTP_ADDR", err)
+	}
+}
