@@ -175,6 +175,10 @@ var (
 // let a probe through; the message names the breaker and why it opened.
 // Only [Failure] outcomes (see [Classify]) count against the callee; the
 // breaker's own refusals never do, so it always closes once probes succeed.
+//
+// StrategyTrip's states are gobreaker's. While closed, a call does not go
+// through gobreaker: the breaker counts failures in a row itself and tells
+// gobreaker of each failure, which is all gobreaker acts on while closed.
 type Breaker struct {
 	name     string
 	cfg      BreakerConfig
