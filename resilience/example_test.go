@@ -86,3 +86,22 @@ func ExampleBreaker() {
 	// refused fast, retry after 30s
 	// event: payments open -> closed (operator set force-closed)
 }
+
+// One breaker per instance; an operator can force every one of them at
+// once, including those made after the override.
+func ExampleBreakers_Override() {
+	byInstance := func(_ context.Context, request any) string { return request.(string) }
+	set := resilience.NewBreakers("inventory", byInstance, resilience.BreakerConfig{IdleTimeout: 10 * time.Minute})
+	call := set.Middleware()(func(context.Context, any) (any, error) { return "ok", nil })
+
+	_, _ = call(context.Background(), "10.0.0.7:8080")
+	set.Override(resilience.ForceOpen)
+	_, err := call(context.Background(), "10.0.0.8:8080")
+	fmt.Println(errors.Is(err, resilience.ErrOpen), set.Get("10.0.0.7:8080").State())
+	set.Override(resilience.Auto)
+	_, err = call(context.Background(), "10.0.0.8:8080")
+	fmt.Println(err)
+	// Output:
+	// true open
+	// <nil>
+}
