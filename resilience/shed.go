@@ -140,7 +140,8 @@ func NewShedder(name string, cfg ShedConfig, opts ...Option) *Shedder {
 	return s
 }
 
-// Limit returns the current concurrency limit.
+// Limit returns the concurrency limit enforced now: MinLimit during a
+// probe of the baseline.
 func (s *Shedder) Limit() int { return int(s.limit.Load()) }
 
 // InFlight returns how many admitted requests have not finished.
