@@ -59,28 +59,29 @@ const alphabet = "0123456789abcdefghijklmnopqrstuv"
 // within a process, unlikely to collide across processes, and far cheaper
 // than reading the system's random source for every request.
 type generator struct {
-	prefix uint64
+	prefix [Len / 2]byte // 50 random bits, already in base 32
 	n      atomic.Uint64
 }
 
 var gen = func() *generator {
 	var b [8]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	return &generator{prefix: binary.LittleEndian.Uint64(b[:])}
+	g := &generator{}
+	p := binary.LittleEndian.Uint64(b[:])
+	for i := len(g.prefix) - 1; i >= 0; i-- {
+		g.prefix[i] = alphabet[p&31]
+		p >>= 5
+	}
+	return g
 }()
 
 // Append appends a new ID of [Len] base-32 characters to dst and returns the
 // extended slice; it lets a caller build the ID in memory it already owns.
 func Append(dst []byte) []byte {
 	n := gen.n.Add(1)
-	// 10 characters of prefix (50 bits), 10 of counter (50 bits).
 	var buf [Len]byte
-	p := gen.prefix
-	for i := 9; i >= 0; i-- {
-		buf[i] = alphabet[p&31]
-		p >>= 5
-	}
-	for i := Len - 1; i >= 10; i-- {
+	copy(buf[:], gen.prefix[:])
+	for i := Len - 1; i >= Len/2; i-- {
 		buf[i] = alphabet[n&31]
 		n >>= 5
 	}

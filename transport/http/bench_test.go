@@ -156,3 +156,33 @@ func BenchmarkClient(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkServerLoopback is the server comparison over real HTTP: one
+// client, the same for both, posts to a raw handler and to tailor's server
+// on loopback. The client's cost is in both columns, so the difference is
+// the server's.
+func BenchmarkServerLoopback(b *testing.B) {
+	payload := []byte(`{"name":"a reasonably sized product name","n":42}`)
+	run := func(b *testing.B, h http.Handler) {
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		client := thttp.NewHTTPClient()
+		url := srv.URL + "/echo"
+		b.ReportAllocs()
+		for b.Loop() {
+			req, _ := http.NewRequest("POST", url, bytes.NewReader(payload))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Fatalf("status %d", resp.StatusCode)
+			}
+		}
+	}
+	b.Run("path=raw", func(b *testing.B) { run(b, rawMux()) })
+	b.Run("path=tailor", func(b *testing.B) { run(b, tailorEcho()) })
+}

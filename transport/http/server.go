@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/go-kit/kit/endpoint"
 	kithttp "github.com/go-kit/kit/transport/http"
@@ -117,28 +116,55 @@ func DecodeJSON[T any](opts ...DecodeOption) kithttp.DecodeRequestFunc {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	hooks := hooksOf[T]()
 	return func(_ context.Context, r *http.Request) (any, error) {
 		if err := checkContentType(r.Header["Content-Type"], cfg.strictContent); err != nil {
 			return nil, err
 		}
-		v := new(T)
-		if err := decodeBody(r.Body, cfg, v); err != nil {
+		// One allocation holds the value and the reader that bounds the
+		// body; the endpoint gets a pointer into it.
+		h := &decodeTarget[T]{lr: limitedReader{r: r.Body, n: cfg.maxBytes}}
+		if err := decodeBody(&h.lr, cfg, &h.v); err != nil {
 			return nil, err
 		}
-		if err := bindAndValidate(r, v); err != nil {
+		h.lr.r = nil
+		if err := hooks.run(r, &h.v); err != nil {
 			return nil, err
 		}
-		return v, nil
+		return &h.v, nil
 	}
+}
+
+type decodeTarget[T any] struct {
+	v  T
+	lr limitedReader
+}
+
+// hooks records, once per request type, whether *T has the Binder and
+// Validator methods, so decoding skips the type checks when it does not.
+type hooks struct{ bind, validate bool }
+
+func hooksOf[T any]() hooks {
+	_, bind := any((*T)(nil)).(Binder)
+	_, validate := any((*T)(nil)).(Validator)
+	return hooks{bind, validate}
+}
+
+func (h hooks) run(r *http.Request, v any) error {
+	if !h.bind && !h.validate {
+		return nil
+	}
+	return bindAndValidate(r, v)
 }
 
 // DecodeRequest returns a go-kit decoder for requests without a body (GET,
 // DELETE): it makes a T, calls its [Binder] and [Validator] methods if it
 // has them, and hands the endpoint a *T (see [DecodeJSON]).
 func DecodeRequest[T any]() kithttp.DecodeRequestFunc {
+	hooks := hooksOf[T]()
 	return func(_ context.Context, r *http.Request) (any, error) {
 		v := new(T)
-		if err := bindAndValidate(r, v); err != nil {
+		if err := hooks.run(r, v); err != nil {
 			return nil, err
 		}
 		return v, nil
@@ -214,13 +240,7 @@ func validToken(s string) bool {
 
 // decodeBody reads one JSON value from body into v and classifies every
 // failure for the client.
-func decodeBody(body io.Reader, cfg decodeConfig, v any) error {
-	lr := limitedReaders.Get().(*limitedReader)
-	*lr = limitedReader{r: body, n: cfg.maxBytes}
-	defer func() {
-		*lr = limitedReader{}
-		limitedReaders.Put(lr)
-	}()
+func decodeBody(lr *limitedReader, cfg decodeConfig, v any) error {
 	dec := json.NewDecoder(lr)
 	if !cfg.allowUnknown {
 		dec.DisallowUnknownFields()
@@ -291,9 +311,6 @@ func jsonKind(goKind string) string {
 	}
 	return goKind
 }
-
-// limitedReaders recycles limitedReaders: a decoder keeps none once done.
-var limitedReaders = sync.Pool{New: func() any { return new(limitedReader) }}
 
 // limitedReader is io.LimitedReader that remembers whether the limit was
 // crossed, so a too-large body is told apart from a malformed one.
