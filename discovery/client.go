@@ -22,6 +22,12 @@ import (
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
 
+// ErrProtocol is wrapped by the errors of [HTTP] and [GRPC] factories
+// given an instance of the other protocol. A [Client] leaves such
+// instances out quietly, so a service may register its HTTP and gRPC
+// listeners under one name and each client calls the ones it speaks.
+var ErrProtocol = errors.New("wrong protocol")
+
 // Factory makes the transport endpoint that calls one instance, and
 // optionally a Closer the [Client] closes once the instance has left and
 // its calls have finished. Build one with [HTTP] or [GRPC].
@@ -36,7 +42,7 @@ func HTTP(method, path string, enc kithttp.EncodeRequestFunc, dec kithttp.Decode
 	opts = append([]kithttp.ClientOption{kithttp.SetClient(thttp.NewHTTPClient())}, opts...)
 	return func(inst Instance) (endpoint.Endpoint, io.Closer, error) {
 		if inst.Protocol == ProtocolGRPC {
-			return nil, nil, fmt.Errorf("discovery: instance %q of %q speaks gRPC; call it with discovery.GRPC", inst.ID, inst.Service)
+			return nil, nil, fmt.Errorf("discovery: instance %q of %q speaks gRPC; call it with discovery.GRPC: %w", inst.ID, inst.Service, ErrProtocol)
 		}
 		e, err := thttp.NewClient(method, "http://"+inst.HostPort()+path, enc, dec, opts...)
 		return e, nil, err
@@ -50,7 +56,7 @@ func HTTP(method, path string, enc kithttp.EncodeRequestFunc, dec kithttp.Decode
 func GRPC(newEndpoint func(cc *grpc.ClientConn) endpoint.Endpoint, opts ...grpc.DialOption) Factory {
 	return func(inst Instance) (endpoint.Endpoint, io.Closer, error) {
 		if inst.Protocol != ProtocolGRPC {
-			return nil, nil, fmt.Errorf("discovery: instance %q of %q speaks %s, not gRPC; register it with Protocol: discovery.ProtocolGRPC or call it with discovery.HTTP", inst.ID, inst.Service, protocolOf(inst))
+			return nil, nil, fmt.Errorf("discovery: instance %q of %q speaks %s, not gRPC; register it with Protocol: discovery.ProtocolGRPC or call it with discovery.HTTP: %w", inst.ID, inst.Service, protocolOf(inst), ErrProtocol)
 		}
 		cc, err := tgrpc.NewConn(inst.HostPort(), opts...)
 		if err != nil {
@@ -264,6 +270,9 @@ func (c *Client) update(st State) {
 			continue
 		}
 		n, err := c.newNode(inst)
+		if errors.Is(err, ErrProtocol) {
+			continue
+		}
 		if err != nil {
 			c.cfg.logger.Warn("discovery: cannot call an instance; leaving it out", "service", c.service, "instance", inst.ID, "error", err)
 			continue

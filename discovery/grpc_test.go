@@ -2,6 +2,7 @@ package discovery_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"testing"
 
@@ -59,6 +60,42 @@ func TestClientCallsGRPCInstances(t *testing.T) {
 	}
 }
 
+func TestClientCallsOnlyInstancesOfItsProtocol(t *testing.T) {
+	reg := memory.New()
+	grpcInst, _ := startGRPC(t, "catalog", "catalog-grpc")
+	httpInst := newInstanceServer(t, "catalog", "catalog-http").inst
+	for _, inst := range []discovery.Instance{grpcInst, httpInst} {
+		if err := reg.Register(context.Background(), inst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		name    string
+		factory discovery.Factory
+		request any
+		want    any
+	}{
+		{"http", workFactory(), nil, "catalog-http"},
+		{"grpc", discovery.GRPC(healthCheck), "", "SERVING"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := discovery.NewClient(reg, "catalog", tt.factory)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			for range 4 {
+				if got, err := c.Endpoint()(context.Background(), tt.request); err != nil || got != tt.want {
+					t.Fatalf("got %v, %v; want %v", got, err, tt.want)
+				}
+			}
+			if n := len(c.Instances()); n != 1 {
+				t.Errorf("got %d instances in rotation, want 1", n)
+			}
+		})
+	}
+}
+
 func TestFactoriesRefuseTheOtherProtocol(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -67,14 +104,14 @@ func TestFactoriesRefuseTheOtherProtocol(t *testing.T) {
 		want    string
 	}{
 		{"HTTP on a gRPC instance", workFactory(), discovery.Instance{ID: "c-1", Service: "catalog", Port: 1, Protocol: discovery.ProtocolGRPC},
-			`discovery: instance "c-1" of "catalog" speaks gRPC; call it with discovery.GRPC`},
+			`discovery: instance "c-1" of "catalog" speaks gRPC; call it with discovery.GRPC: wrong protocol`},
 		{"gRPC on an HTTP instance", discovery.GRPC(healthCheck), discovery.Instance{ID: "c-1", Service: "catalog", Port: 1},
-			`discovery: instance "c-1" of "catalog" speaks http, not gRPC; register it with Protocol: discovery.ProtocolGRPC or call it with discovery.HTTP`},
+			`discovery: instance "c-1" of "catalog" speaks http, not gRPC; register it with Protocol: discovery.ProtocolGRPC or call it with discovery.HTTP: wrong protocol`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, _, err := tt.factory(tt.inst)
-			if err == nil || err.Error() != tt.want {
+			if err == nil || err.Error() != tt.want || !errors.Is(err, discovery.ErrProtocol) {
 				t.Errorf("got %v, want %s", err, tt.want)
 			}
 		})

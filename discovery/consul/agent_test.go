@@ -58,7 +58,7 @@ func newServer(t *testing.T, service, id string) *server {
 func waitFor(t *testing.T, w discovery.Instancer, wait time.Duration, what string, ok func(discovery.State) bool) discovery.State {
 	t.Helper()
 	ch := make(chan sd.Event, 1)
-	go w.Register(ch)
+	w.Register(ch) // the buffer takes the first state at once
 	defer w.Deregister(ch)
 	timeout := time.After(wait)
 	for {

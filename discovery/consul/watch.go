@@ -50,6 +50,7 @@ func (w *Instancer) State() discovery.State { return w.cache.State() }
 func (w *Instancer) Stop() {
 	w.stop.Do(func() {
 		w.cancel()
+		w.cache.Stop()
 		w.r.mu.Lock()
 		delete(w.r.watches, w)
 		w.r.mu.Unlock()

@@ -177,45 +177,11 @@ type Instancer struct {
 	cache   *watch.Cache
 	r       *Registry
 	service string
-
-	mu      sync.Mutex
-	pending bool
-	running bool
-	stopped bool
 }
 
-// push stores st and has the watch's sender goroutine notify subscribers,
-// so the registry's lock is never held while a subscriber is slow to read.
-func (w *Instancer) push(st discovery.State) {
-	if !w.cache.Set(st) {
-		return
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.stopped {
-		return
-	}
-	w.pending = true
-	if w.running {
-		return
-	}
-	w.running = true
-	go w.send()
-}
-
-func (w *Instancer) send() {
-	for {
-		w.mu.Lock()
-		if !w.pending || w.stopped {
-			w.running = false
-			w.mu.Unlock()
-			return
-		}
-		w.pending = false
-		w.mu.Unlock()
-		w.cache.Broadcast()
-	}
-}
+// push stores st; the cache notifies subscribers on its own goroutine, so
+// the registry's lock is never held while a subscriber is slow to read.
+func (w *Instancer) push(st discovery.State) { w.cache.Update(st) }
 
 // Register implements sd.Instancer: ch gets the current state at once and
 // every change after.
@@ -229,9 +195,7 @@ func (w *Instancer) State() discovery.State { return w.cache.State() }
 
 // Stop ends the watch: no further states are sent.
 func (w *Instancer) Stop() {
-	w.mu.Lock()
-	w.stopped = true
-	w.mu.Unlock()
+	w.cache.Stop()
 	w.r.mu.Lock()
 	delete(w.r.watchers[w.service], w)
 	w.r.mu.Unlock()

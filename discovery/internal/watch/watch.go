@@ -13,14 +13,22 @@ import (
 )
 
 // Cache is the latest State of a watch and its subscribers. It implements
-// discovery.Instancer except Stop, which the backend provides. It is safe
-// for concurrent use.
+// discovery.Instancer; its Stop stops notifications only, and the backend
+// stops its own work around it. It is safe for concurrent use.
+//
+// State changes at once with Update and Fail. Subscribers are sent the
+// changes on the cache's own goroutine, in order, always the latest state,
+// so a subscriber that is slow to read holds back only its own events,
+// never the backend feeding the cache.
 type Cache struct {
 	sendMu sync.Mutex // serialises sends, so subscribers see states in order
 
-	mu    sync.Mutex
-	state discovery.State
-	subs  map[chan<- sd.Event]chan struct{} // closed on Deregister
+	mu      sync.Mutex
+	state   discovery.State
+	subs    map[chan<- sd.Event]chan struct{} // closed on Deregister
+	pending bool                              // a change not yet sent
+	sending bool                              // the sender goroutine runs
+	stopped bool
 }
 
 // New returns a cache for service, empty until the first Update.
@@ -39,66 +47,76 @@ func (c *Cache) State() discovery.State {
 }
 
 // Update stores a successful answer from the registry: the healthy
-// instances and how many are registered. It notifies subscribers when the
-// answer differs from the last one.
+// instances and how many are registered. Subscribers hear of it when it
+// differs from the last one.
 func (c *Cache) Update(st discovery.State) {
-	if c.Set(st) {
-		c.Broadcast()
-	}
-}
-
-// Set is Update without the notification: it stores st and reports
-// whether subscribers need to hear of it, so a backend can store under its
-// own lock and notify (Broadcast) outside it.
-func (c *Cache) Set(st discovery.State) bool {
 	st.Instances = slices.Clone(st.Instances)
 	slices.SortFunc(st.Instances, func(a, b discovery.Instance) int { return strings.Compare(a.ID, b.ID) })
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st.Service = c.state.Service
 	st.Err, st.Failures = nil, 0
-	return c.store(st)
+	c.store(st)
 }
 
 // Fail records a failed query: the instances stay as they were, Err is
 // set and Failures grows. It returns the new state.
 func (c *Cache) Fail(err error) discovery.State {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	st := c.state
 	st.Err = err
 	st.Failures++
-	changed := c.store(st)
-	c.mu.Unlock()
-	if changed {
-		c.Broadcast()
-	}
+	c.store(st)
 	return st
 }
 
-// store stores st and reports whether it differs from the last state in
-// what subscribers act on; c.mu must be held.
-func (c *Cache) store(st discovery.State) bool {
+// store stores st and, when it differs from the last state in what
+// subscribers act on, has the sender send it; c.mu must be held.
+func (c *Cache) store(st discovery.State) {
 	old := c.state
 	c.state = st
-	return !old.Equal(st) || (old.Updated.IsZero() && !st.Updated.IsZero())
+	if old.Equal(st) && !(old.Updated.IsZero() && !st.Updated.IsZero()) {
+		return
+	}
+	if c.stopped {
+		return
+	}
+	c.pending = true
+	if !c.sending {
+		c.sending = true
+		go c.send()
+	}
 }
 
-// Broadcast sends the current state to every subscriber, in order with
-// other broadcasts.
-func (c *Cache) Broadcast() {
+// send broadcasts until no change is pending.
+func (c *Cache) send() {
+	for {
+		c.mu.Lock()
+		if !c.pending || c.stopped {
+			c.sending = false
+			c.mu.Unlock()
+			return
+		}
+		c.pending = false
+		c.mu.Unlock()
+		c.broadcast()
+	}
+}
+
+type sub struct {
+	ch   chan<- sd.Event
+	done chan struct{}
+}
+
+func (c *Cache) broadcast() {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	c.mu.Lock()
 	ev := c.state.Event()
-	subs := make([]struct {
-		ch   chan<- sd.Event
-		done chan struct{}
-	}, 0, len(c.subs))
+	subs := make([]sub, 0, len(c.subs))
 	for ch, done := range c.subs {
-		subs = append(subs, struct {
-			ch   chan<- sd.Event
-			done chan struct{}
-		}{ch, done})
+		subs = append(subs, sub{ch, done})
 	}
 	c.mu.Unlock()
 	for _, s := range subs {
@@ -110,12 +128,16 @@ func (c *Cache) Broadcast() {
 }
 
 // Register implements sd.Instancer: ch gets the current state at once and
-// every change after.
+// every change after. Register returns once ch has taken the first state.
 func (c *Cache) Register(ch chan<- sd.Event) {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	done := make(chan struct{})
 	c.mu.Lock()
+	if c.stopped {
+		c.mu.Unlock()
+		return
+	}
 	c.subs[ch] = done
 	ev := c.state.Event()
 	c.mu.Unlock()
@@ -134,6 +156,28 @@ func (c *Cache) Deregister(ch chan<- sd.Event) {
 		close(done)
 		delete(c.subs, ch)
 	}
+}
+
+// Stop ends notifications: sends under way are abandoned and no more are
+// made. State keeps working.
+func (c *Cache) Stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return
+	}
+	c.stopped = true
+	for ch, done := range c.subs {
+		close(done)
+		delete(c.subs, ch)
+	}
+}
+
+// idle reports whether no change waits to be sent; for tests.
+func (c *Cache) idle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.pending && !c.sending
 }
 
 func copyEvent(ev sd.Event) sd.Event {

@@ -43,6 +43,7 @@ func TestCacheSendsOnlyChanges(t *testing.T) {
 	}
 	for _, s := range steps {
 		s.do()
+		waitIdle(t, c)
 		got := ""
 		select {
 		case ev := <-ch:
@@ -56,6 +57,43 @@ func TestCacheSendsOnlyChanges(t *testing.T) {
 	if st := c.State(); st.Failures != 0 || st.Registered != 2 || st.Instances[0].ID != "a" {
 		t.Errorf("final state: got %+v", st)
 	}
+}
+
+func waitIdle(t *testing.T, c *Cache) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !c.idle() {
+		if time.Now().After(deadline) {
+			t.Fatal("the cache's sender did not finish")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestSlowSubscriberHoldsBackOnlyItself: a subscriber that stops reading
+// must not stop the backend's updates or other subscribers' events.
+func TestSlowSubscriberHoldsBackOnlyItself(t *testing.T) {
+	c := New("s")
+	stuck := make(chan sd.Event, 1)
+	c.Register(stuck) // takes the first state, then nobody reads it
+	for k := range 5 {
+		c.Update(discovery.State{Instances: []discovery.Instance{inst("a", k+1)}})
+	}
+	if got := c.State().Instances[0].Port; got != 5 {
+		t.Errorf("got port %d in State, want the latest, 5", got)
+	}
+	reader := make(chan sd.Event, 1)
+	c.Register(reader)
+	if ev := <-reader; fmt.Sprint(ev.Instances) != "[127.0.0.1:5]" {
+		t.Errorf("a new subscriber got %v, want the latest state", ev.Instances)
+	}
+	c.Deregister(stuck)
+	c.Update(discovery.State{Instances: []discovery.Instance{inst("a", 6)}})
+	if ev := <-reader; fmt.Sprint(ev.Instances) != "[127.0.0.1:6]" {
+		t.Errorf("after the stuck subscriber left: got %v, want [127.0.0.1:6]", ev.Instances)
+	}
+	c.Stop()
+	waitIdle(t, c)
 }
 
 func TestCacheFailuresCount(t *testing.T) {
