@@ -134,8 +134,8 @@ func WithLogger(l *slog.Logger) Option {
 // Client calls one service by name: it watches the service's healthy
 // instances, picks one per call with its [Balancer], sends the call through
 // that instance's circuit breaker and transport endpoint, and wraps it all
-// in a resilience policy. Build one with [NewClient] and call through
-// [Client.Endpoint]. It is safe for concurrent use.
+// in a resilience policy. Build one with [NewClient] (the zero value is not
+// usable) and call through [Client.Endpoint]. It is safe for concurrent use.
 type Client struct {
 	service  string
 	watch    Instancer

@@ -25,7 +25,8 @@ import (
 // out instead.
 //
 // Registration needs no import of the service package: it has the methods
-// service looks for. It is safe for concurrent use.
+// service looks for. Build one with [NewRegistration]; the zero value is
+// not usable. It is safe for concurrent use.
 type Registration struct {
 	registrar Registrar
 	instance  func() Instance

@@ -156,8 +156,8 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // Registry registers instances with a Consul agent and watches services.
-// Build one with [New]; it is safe for concurrent use. Close it to stop
-// heartbeats and watches.
+// Build one with [New]; the zero value is not usable. It is safe for
+// concurrent use. Close it to stop heartbeats and watches.
 type Registry struct {
 	cfg    Config
 	api    agent

@@ -30,8 +30,8 @@ var (
 	_ sd.Instancer        = (*Instancer)(nil)
 )
 
-// Registry is an in-process registry. Build one with [New]; it is safe for
-// concurrent use.
+// Registry is an in-process registry. Build one with [New]; the zero value
+// is not usable. It is safe for concurrent use.
 type Registry struct {
 	now func() time.Time
 
