@@ -1,0 +1,157 @@
+// Package outbox is a transactional outbox on [database/sql], for
+// PostgreSQL and SQLite: a service writes its change of state and the
+// events that announce it in one transaction, and a [Relay] publishes the
+// events to NATS JetStream afterwards. An event is published if and only
+// if its transaction committed, however the process or the broker fails
+// in between.
+//
+// Start with [Migrate], which creates the outbox table (tailor_outbox,
+// with its migrations recorded in tailor_outbox_migrations, apart from the
+// service's own), then write events with [Outbox.Add] in the service's
+// transactions and run a [Relay] as a component of the service:
+//
+//	ob, _ := outbox.New(outbox.Config{})
+//	tx, _ := db.BeginTx(ctx, nil)
+//	// ... INSERT the product ...
+//	ob.Add(ctx, tx, "catalog.product.created", event)
+//	tx.Commit()
+//
+//	relay, _ := outbox.NewRelay(db, js, outbox.RelayConfig{})
+//	svc.Add(relay)
+//
+// # Guarantees
+//
+// The relay publishes pending events in the order they were written
+// (their sequence number), so the events of one aggregate arrive in order
+// as long as the transactions that write them are serialised, as they are
+// when each also updates the aggregate's row. Each event's id is its
+// Nats-Msg-Id: a relay that crashed after publishing and before marking
+// the events sent publishes them again when it restarts, and JetStream
+// drops the copies within the stream's duplicate window (see
+// messaging.StreamConfig.Duplicates). Consumers still de-duplicate (package
+// [github.com/tailorkit/tailor/messaging/inbox]), which covers a relay that
+// stayed down for longer than that window.
+//
+// Several relays may share a database. On PostgreSQL each takes its
+// batch with SELECT ... FOR UPDATE SKIP LOCKED, so no two publish the same
+// row, and holds back the events of an aggregate whose earlier events
+// another relay has in hand, so order per aggregate holds. On SQLite the
+// batch's transaction holds the database's single write lock (databases
+// opened with [github.com/tailorkit/tailor/sqlite.Open] begin every
+// transaction IMMEDIATE), so relays take turns.
+//
+// When JetStream refuses one event of a batch and accepts a later one of
+// the same aggregate, which only a broker fault can cause, the later one
+// may precede the earlier in the stream; consumers that need a strict
+// order per aggregate compare the events' times or versions.
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tailorkit/tailor/messaging"
+	"github.com/tailorkit/tailor/messaging/internal/instrument"
+	"github.com/tailorkit/tailor/messaging/internal/sqldialect"
+	"github.com/tailorkit/tailor/migrate"
+)
+
+// MigrationsTable is where [Migrate] records the outbox's migrations.
+const MigrationsTable = "tailor_outbox_migrations"
+
+//go:embed migrations
+var migrations embed.FS
+
+// Migrations returns the outbox's migrations for dialect d, for
+// [migrate.Up] with [migrate.WithTable]([MigrationsTable]); [Migrate] does
+// exactly that.
+func Migrations(d migrate.Dialect) fs.FS { return sqldialect.Sub(migrations, d) }
+
+// Migrate creates or updates the outbox table in db. d is the dialect, or
+// 0 to tell it from db's driver. It is safe to call at every start, from
+// several instances at once.
+func Migrate(ctx context.Context, db *sql.DB, d migrate.Dialect) error {
+	d, err := sqldialect.Detect(db, d, "outbox")
+	if err != nil {
+		return err
+	}
+	if _, err := migrate.Up(ctx, db, Migrations(d), migrate.WithTable(MigrationsTable), migrate.WithDialect(d)); err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	return nil
+}
+
+// Execer runs a statement: a *sql.Tx, in which the outbox row commits or
+// rolls back with the service's own writes.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// Config configures an [Outbox]. The zero value is valid.
+type Config struct {
+	// Telemetry says where the "create" span of each event goes and how
+	// its trace context is written, for consumers to continue the trace.
+	Telemetry messaging.Telemetry
+}
+
+// Outbox writes events into the outbox table. The zero value is not
+// usable; make one with [New]. It is safe for concurrent use.
+type Outbox struct {
+	ins *instrument.Set
+	now func() time.Time
+}
+
+// New returns an Outbox. It writes through the caller's transactions, so
+// it needs no database of its own.
+func New(cfg Config) (*Outbox, error) {
+	ins, err := instrument.New(cfg.Telemetry.TracerProvider, cfg.Telemetry.MeterProvider, cfg.Telemetry.Propagator, cfg.Telemetry.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: make the telemetry instruments: %w", err)
+	}
+	return &Outbox{ins: ins, now: time.Now}, nil
+}
+
+// Add writes events, to be published to subject, through tx, which should
+// be the transaction that makes the change the events announce. They are
+// published, in the order given, once tx commits, and never if it rolls
+// back. The trace context of ctx goes with each event, in a "create" span
+// that the consumers' spans link to.
+func (o *Outbox) Add(ctx context.Context, tx Execer, subject string, events ...messaging.Event) error {
+	if subject == "" {
+		return fmt.Errorf("outbox: empty subject; pass the subject the events are published to, such as \"catalog.product.created\"")
+	}
+	now := o.now().UnixMicro()
+	for _, e := range events {
+		body, err := e.Encode()
+		if err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+		_, span := o.ins.Tracer.Start(ctx, subject+" create", trace.WithSpanKind(trace.SpanKindProducer),
+			trace.WithAttributes(attribute.String("messaging.system", "nats"), attribute.String("messaging.destination.name", subject),
+				attribute.String("messaging.message.id", e.ID)))
+		carrier := propagation.MapCarrier{}
+		o.ins.Propagator.Inject(trace.ContextWithSpan(ctx, span), carrier)
+		span.End()
+		headers := ""
+		if len(carrier) > 0 {
+			b, _ := json.Marshal(carrier) // a map of strings always encodes
+			headers = string(b)
+		}
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO tailor_outbox (event_id, subject, aggregate, headers, body, created_us) VALUES ($1, $2, $3, $4, $5, $6)`,
+			e.ID, subject, e.Aggregate, headers, body, now)
+		if err != nil {
+			return fmt.Errorf("outbox: write event %s (%s) to the outbox: %w; has outbox.Migrate run on this database?", e.ID, e.Type, err)
+		}
+	}
+	return nil
+}
