@@ -26,7 +26,7 @@ import (
 // given an instance of the other protocol. A [Client] leaves such
 // instances out quietly, so a service may register its HTTP and gRPC
 // listeners under one name and each client calls the ones it speaks.
-var ErrProtocol = errors.New("wrong protocol")
+var ErrProtocol = errors.New("discovery: wrong protocol")
 
 // Factory makes the transport endpoint that calls one instance, and
 // optionally a Closer the [Client] closes once the instance has left and
@@ -42,7 +42,7 @@ func HTTP(method, path string, enc kithttp.EncodeRequestFunc, dec kithttp.Decode
 	opts = append([]kithttp.ClientOption{kithttp.SetClient(thttp.NewHTTPClient())}, opts...)
 	return func(inst Instance) (endpoint.Endpoint, io.Closer, error) {
 		if inst.Protocol == ProtocolGRPC {
-			return nil, nil, fmt.Errorf("discovery: instance %q of %q speaks gRPC; call it with discovery.GRPC: %w", inst.ID, inst.Service, ErrProtocol)
+			return nil, nil, fmt.Errorf("%w: instance %q of %q speaks gRPC; call it with discovery.GRPC", ErrProtocol, inst.ID, inst.Service)
 		}
 		e, err := thttp.NewClient(method, "http://"+inst.HostPort()+path, enc, dec, opts...)
 		return e, nil, err
@@ -56,7 +56,7 @@ func HTTP(method, path string, enc kithttp.EncodeRequestFunc, dec kithttp.Decode
 func GRPC(newEndpoint func(cc *grpc.ClientConn) endpoint.Endpoint, opts ...grpc.DialOption) Factory {
 	return func(inst Instance) (endpoint.Endpoint, io.Closer, error) {
 		if inst.Protocol != ProtocolGRPC {
-			return nil, nil, fmt.Errorf("discovery: instance %q of %q speaks %s, not gRPC; register it with Protocol: discovery.ProtocolGRPC or call it with discovery.HTTP: %w", inst.ID, inst.Service, protocolOf(inst), ErrProtocol)
+			return nil, nil, fmt.Errorf("%w: instance %q of %q speaks %s, not gRPC; register it with Protocol: discovery.ProtocolGRPC or call it with discovery.HTTP", ErrProtocol, inst.ID, inst.Service, protocolOf(inst))
 		}
 		cc, err := tgrpc.NewConn(inst.HostPort(), opts...)
 		if err != nil {

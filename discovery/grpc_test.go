@@ -104,9 +104,9 @@ func TestFactoriesRefuseTheOtherProtocol(t *testing.T) {
 		want    string
 	}{
 		{"HTTP on a gRPC instance", workFactory(), discovery.Instance{ID: "c-1", Service: "catalog", Port: 1, Protocol: discovery.ProtocolGRPC},
-			`discovery: instance "c-1" of "catalog" speaks gRPC; call it with discovery.GRPC: wrong protocol`},
+			`discovery: wrong protocol: instance "c-1" of "catalog" speaks gRPC; call it with discovery.GRPC`},
 		{"gRPC on an HTTP instance", discovery.GRPC(healthCheck), discovery.Instance{ID: "c-1", Service: "catalog", Port: 1},
-			`discovery: instance "c-1" of "catalog" speaks http, not gRPC; register it with Protocol: discovery.ProtocolGRPC or call it with discovery.HTTP: wrong protocol`},
+			`discovery: wrong protocol: instance "c-1" of "catalog" speaks http, not gRPC; register it with Protocol: discovery.ProtocolGRPC or call it with discovery.HTTP`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

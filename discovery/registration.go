@@ -52,6 +52,8 @@ func NewRegistration(r Registrar, instance func() Instance) *Registration {
 func (g *Registration) Start(context.Context) error { return nil }
 
 // Announce registers the instance. It is called once the service is ready.
+// An error, such as an unreachable registry, stops the service: Run
+// returns it, so a deployment notices at once.
 func (g *Registration) Announce(ctx context.Context) error {
 	inst := g.instance()
 	if inst.ID == "" {
