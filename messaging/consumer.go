@@ -84,10 +84,6 @@ func (c *ConsumerConfig) applyDefaults() {
 	}
 }
 
-// deadLetterDefault reports whether the dead-letter subject is the default
-// one, whose stream the consumer makes.
-func (c *ConsumerConfig) deadLetterDefault() bool { return c.DeadLetterSubject == "" }
-
 // Consumer delivers the events of a durable JetStream consumer to a
 // [Handler], acknowledging each one it handled, delivering again with
 // backoff one that failed, and dead-lettering one that failed for good. It
@@ -103,6 +99,9 @@ type Consumer struct {
 	h   Handler
 	ins *instrument.Set
 	sub attribute.KeyValue
+	// ownDeadLetter: the dead-letter subject is the default one, whose
+	// stream the consumer makes.
+	ownDeadLetter bool
 
 	mu      sync.Mutex
 	iter    jetstream.MessagesContext
@@ -120,14 +119,15 @@ func NewConsumer(js jetstream.JetStream, cfg ConsumerConfig, h Handler) (*Consum
 		return nil, fmt.Errorf("messaging: consumer %s has a nil Handler", cfg.Name)
 	}
 	cfg.applyDefaults()
-	if cfg.deadLetterDefault() {
+	own := cfg.DeadLetterSubject == ""
+	if own {
 		cfg.DeadLetterSubject = "deadletter." + cfg.Stream + "." + cfg.Name
 	}
 	ins, err := cfg.Telemetry.instruments()
 	if err != nil {
 		return nil, err
 	}
-	return &Consumer{js: js, cfg: cfg, h: h, ins: ins, sub: attribute.String("messaging.consumer.group.name", cfg.Name)}, nil
+	return &Consumer{js: js, cfg: cfg, h: h, ins: ins, sub: attribute.String("messaging.consumer.group.name", cfg.Name), ownDeadLetter: own}, nil
 }
 
 // Start creates or updates the durable consumer (and the default
@@ -138,7 +138,7 @@ func (c *Consumer) Start(ctx context.Context) error {
 	if c.started {
 		return fmt.Errorf("messaging: consumer %s started twice; make a new Consumer", c.cfg.Name)
 	}
-	if c.cfg.deadLetterDefault() {
+	if c.ownDeadLetter {
 		err := EnsureStream(ctx, c.js, StreamConfig{Name: c.cfg.Stream + "_DEADLETTER", Subjects: []string{"deadletter." + c.cfg.Stream + ".>"}, MaxAge: 30 * 24 * time.Hour})
 		if err != nil {
 			return err

@@ -140,6 +140,13 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		return fmt.Errorf("embedded: NATS server did not get ready within %v; %s", wait, hint)
 	}
+	if !o.DontListen {
+		// Keep the port picked, so a restart comes back where clients
+		// reconnect to.
+		if a, ok := srv.Addr().(*net.TCPAddr); ok {
+			s.opts.Port = a.Port
+		}
+	}
 	s.srv = srv
 	return nil
 }

@@ -1,0 +1,331 @@
+package messaging_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tailorkit/tailor/messaging"
+	"github.com/tailorkit/tailor/messaging/inbox"
+	"github.com/tailorkit/tailor/messaging/internal/testenv"
+	"github.com/tailorkit/tailor/messaging/outbox"
+)
+
+type Note struct {
+	N int `json:"n"`
+}
+
+var noteType = messaging.Type[Note]{Name: "note.made"}
+
+// counters reads the messaging counters from r.
+func counters(t *testing.T, r *sdkmetric.ManualReader) map[string]int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := r.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if s, ok := m.Data.(metricdata.Sum[int64]); ok {
+				for _, dp := range s.DataPoints {
+					got[m.Name] += dp.Value
+				}
+			}
+		}
+	}
+	return got
+}
+
+func publishNotes(t *testing.T, js jetstream.JetStream, subject string, from, to int) []messaging.Event {
+	t.Helper()
+	p, err := messaging.NewPublisher(js, messaging.Telemetry{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []messaging.Event
+	for i := from; i < to; i++ {
+		e, err := noteType.New("note-"+strconv.Itoa(i%3), Note{N: i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Publish(context.Background(), subject, e); err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, e)
+	}
+	return events
+}
+
+// A poison message goes to the dead-letter subject after MaxAttempts
+// deliveries, with its reason, while the others keep flowing.
+func TestPoisonMessageIsDeadLettered(t *testing.T) {
+	nc := testenv.External(t)
+	js := testenv.JetStream(t, nc)
+	stream, subject := testenv.Stream(t, js)
+	reader := sdkmetric.NewManualReader()
+	var handled sync.Map
+	attempts := atomic.Int32{}
+	h := noteType.Handler(func(ctx context.Context, e messaging.Event, n Note) error {
+		if n.N == 3 {
+			attempts.Add(1)
+			return errors.New("note 3 is poison")
+		}
+		handled.Store(n.N, true)
+		return nil
+	})
+	c, err := messaging.NewConsumer(js, messaging.ConsumerConfig{
+		Stream: stream, Name: "poison", MaxAttempts: 3,
+		Backoff:   []time.Duration{time.Millisecond},
+		Telemetry: messaging.Telemetry{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))},
+	}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop(context.Background())
+	events := publishNotes(t, js, subject+".notes", 0, 10)
+
+	dl, err := js.OrderedConsumer(context.Background(), stream+"_DEADLETTER", jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := dl.Next(jetstream.FetchMaxWait(20 * time.Second))
+	if err != nil {
+		t.Fatalf("nothing on the dead-letter subject: %v", err)
+	}
+	if got, want := msg.Subject(), "deadletter."+stream+".poison"; got != want {
+		t.Errorf("dead letter subject = %q, want %q", got, want)
+	}
+	e, err := messaging.DecodeEvent(msg.Data())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.ID != events[3].ID {
+		t.Errorf("dead-lettered event %s, want note 3 (%s)", e.ID, events[3].ID)
+	}
+	for k, want := range map[string]string{
+		messaging.HeaderDeadLetterReason:   "note 3 is poison",
+		messaging.HeaderDeliveryAttempts:   "3",
+		messaging.HeaderOriginalSubject:    subject + ".notes",
+		messaging.HeaderDeadLetterConsumer: "poison",
+	} {
+		if got := msg.Headers().Get(k); got != want {
+			t.Errorf("header %s = %q, want %q", k, got, want)
+		}
+	}
+	testenv.Eventually(t, "the other notes handled", func() bool {
+		n := 0
+		handled.Range(func(any, any) bool { n++; return true })
+		return n == 9
+	})
+	if got := attempts.Load(); got != 3 {
+		t.Errorf("poison handled %d times, want 3", got)
+	}
+	testenv.Eventually(t, "counters", func() bool {
+		m := counters(t, reader)
+		return m["tailor.messaging.dead_lettered"] == 1 && m["tailor.messaging.consumed"] == 9
+	})
+	m := counters(t, reader)
+	if got := m["tailor.messaging.redelivered"]; got != 2 {
+		t.Errorf("redelivered = %d, want 2", got)
+	}
+}
+
+// An event that does not decode, or has a version the consumer does not
+// know, is dead-lettered at once.
+func TestUndecodableEventIsDeadLetteredAtOnce(t *testing.T) {
+	nc := testenv.External(t)
+	js := testenv.JetStream(t, nc)
+	stream, subject := testenv.Stream(t, js)
+	var calls atomic.Int32
+	c, err := messaging.NewConsumer(js, messaging.ConsumerConfig{Stream: stream, Name: "strict", MaxAttempts: 5},
+		noteType.Handler(func(context.Context, messaging.Event, Note) error { calls.Add(1); return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop(context.Background())
+	v2 := messaging.Type[Note]{Name: "note.made", Version: 2}
+	e, _ := v2.New("a", Note{N: 1})
+	p, _ := messaging.NewPublisher(js, messaging.Telemetry{})
+	if err := p.Publish(context.Background(), subject+".x", e); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(context.Background(), subject+".x", []byte("not an envelope")); err != nil {
+		t.Fatal(err)
+	}
+	dl, err := js.OrderedConsumer(context.Background(), stream+"_DEADLETTER", jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"unknown event version", "malformed event"} {
+		msg, err := dl.Next(jetstream.FetchMaxWait(20 * time.Second))
+		if err != nil {
+			t.Fatalf("nothing on the dead-letter subject: %v", err)
+		}
+		if got := msg.Headers().Get(messaging.HeaderDeadLetterReason); !contains(got, want) {
+			t.Errorf("reason %q, want it to mention %q", got, want)
+		}
+		if got := msg.Headers().Get(messaging.HeaderDeliveryAttempts); got != "1" {
+			t.Errorf("attempts %s, want 1", got)
+		}
+	}
+	if got := calls.Load(); got != 0 {
+		t.Errorf("handler called %d times, want 0", got)
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+// An event delivered again after its effect committed (its ack was lost)
+// has no second effect.
+func TestRedeliveryOfAppliedEventHasNoSecondEffect(t *testing.T) {
+	nc := testenv.External(t)
+	js := testenv.JetStream(t, nc)
+	for _, dbk := range testenv.Databases() {
+		t.Run(dbk.Name, func(t *testing.T) {
+			db := dbk.Fresh(t)()
+			stream, subject := testenv.Stream(t, js)
+			ctx := context.Background()
+			if err := inbox.Migrate(ctx, db, 0); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(`CREATE TABLE effects (n INTEGER NOT NULL)`); err != nil {
+				t.Fatal(err)
+			}
+			in, err := inbox.New(db, "once", inbox.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			apply := inbox.Handle(in, noteType, func(ctx context.Context, tx *sql.Tx, e messaging.Event, n Note) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO effects (n) VALUES ($1)`, n.N)
+				return err
+			})
+			var deliveries atomic.Int32
+			h := func(ctx context.Context, e messaging.Event) error {
+				if err := apply(ctx, e); err != nil {
+					return err
+				}
+				if deliveries.Add(1) == 1 {
+					return errors.New("the ack was lost") // committed, yet delivered again
+				}
+				return nil
+			}
+			c, err := messaging.NewConsumer(js, messaging.ConsumerConfig{Stream: stream, Name: "once", Backoff: []time.Duration{time.Millisecond}}, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			defer c.Stop(ctx)
+			publishNotes(t, js, subject+".n", 7, 8)
+			testenv.Eventually(t, "the second delivery", func() bool { return deliveries.Load() >= 2 })
+			var n int
+			if err := db.QueryRow(`SELECT count(*) FROM effects`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 1 {
+				t.Errorf("%d effects after 2 deliveries, want 1", n)
+			}
+		})
+	}
+}
+
+// The consumer's span continues the trace of the span that wrote the
+// event into the outbox, and links to the producer's span.
+func TestTraceContinuesAcrossTheBroker(t *testing.T) {
+	nc := testenv.External(t)
+	js := testenv.JetStream(t, nc)
+	db := testenv.SQLite(t)
+	ctx := context.Background()
+	if err := outbox.Migrate(ctx, db, 0); err != nil {
+		t.Fatal(err)
+	}
+	stream, subject := testenv.Stream(t, js)
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	tel := messaging.Telemetry{TracerProvider: tp}
+	ob, _ := outbox.New(outbox.Config{Telemetry: tel})
+
+	reqCtx, req := tp.Tracer("test").Start(ctx, "POST /v1/notes")
+	e, _ := noteType.New("a", Note{N: 1})
+	tx, _ := db.BeginTx(reqCtx, nil)
+	if err := ob.Add(reqCtx, tx, subject+".n", e); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	req.End()
+	r, _ := outbox.NewRelay(db, js, outbox.RelayConfig{})
+	if _, err := r.PublishPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan trace.SpanContext, 1)
+	c, _ := messaging.NewConsumer(js, messaging.ConsumerConfig{Stream: stream, Name: "traced", Telemetry: tel},
+		func(ctx context.Context, e messaging.Event) error {
+			got <- trace.SpanContextFromContext(ctx)
+			return nil
+		})
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop(ctx)
+	var consumer trace.SpanContext
+	select {
+	case consumer = <-got:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the event never arrived")
+	}
+	if consumer.TraceID() != req.SpanContext().TraceID() {
+		t.Errorf("consumer trace %s, want the request's %s", consumer.TraceID(), req.SpanContext().TraceID())
+	}
+	var producer, process sdktrace.ReadOnlySpan
+	testenv.Eventually(t, "the process span ended", func() bool {
+		for _, s := range spans.Ended() {
+			switch s.Name() {
+			case subject + ".n create":
+				producer = s
+			case subject + ".n process":
+				process = s
+			}
+		}
+		return producer != nil && process != nil
+	})
+	if len(process.Links()) != 1 || process.Links()[0].SpanContext.SpanID() != producer.SpanContext().SpanID() {
+		t.Errorf("process span links %v, want one link to the create span %s", process.Links(), producer.SpanContext().SpanID())
+	}
+	if process.Parent().SpanID() != producer.SpanContext().SpanID() {
+		t.Errorf("process span's parent %s, want the create span %s", process.Parent().SpanID(), producer.SpanContext().SpanID())
+	}
+	if producer.Parent().SpanID() != req.SpanContext().SpanID() {
+		t.Errorf("create span's parent %s, want the request span", producer.Parent().SpanID())
+	}
+	_ = fmt.Sprint
+}
