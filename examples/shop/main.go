@@ -12,12 +12,17 @@
 // Prometheus using the alerting rules in alerts.yml, and set
 // TAILOR_LOG_LEVEL, TAILOR_LOG_FORMAT and TAILOR_ACCESS_LOG for the logs.
 //
-// Today the shop is its catalog:
+// Today the shop is its catalog, and its stats, which it learns from the
+// catalog's events:
 //
 //	curl -s http://127.0.0.1:8080/v1/products
 //	curl -s -X POST -H 'Content-Type: application/json' \
 //	  -d '{"name":"Mug","description":"Blue","price":{"amount":1299,"currency":"EUR"}}' \
 //	  http://127.0.0.1:8080/v1/products
+//	curl -s http://127.0.0.1:8080/v1/stats
+//
+// Events go through an embedded NATS server with JetStream, whose streams
+// are kept under -data, unless NATS_URL names an external server.
 package main
 
 import (
@@ -30,8 +35,16 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/tailorkit/tailor/examples/shop/catalog"
+	"github.com/tailorkit/tailor/examples/shop/stats"
+	"github.com/tailorkit/tailor/messaging"
+	"github.com/tailorkit/tailor/messaging/embedded"
+	"github.com/tailorkit/tailor/messaging/outbox"
 	"github.com/tailorkit/tailor/observability"
+	"github.com/tailorkit/tailor/observability/telemetry"
 	"github.com/tailorkit/tailor/service"
 	"github.com/tailorkit/tailor/sqlite"
 	thttp "github.com/tailorkit/tailor/transport/http"
@@ -81,27 +94,104 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := catalog.Migrate(ctx, db); err != nil {
 		return fmt.Errorf("catalog database %s: %w", dbPath, err)
 	}
-
-	svc, err := service.New(service.Config{Name: "catalog", HTTPAddr: *addr, GRPCAddr: *grpcAddr, ShutdownTimeout: *shutdownTimeout}, service.WithLogger(logger))
+	statsPath := filepath.Join(*data, "stats.db")
+	statsDB, err := sqlite.Open(statsPath)
 	if err != nil {
 		return err
 	}
-	products := catalog.NewService(db)
+	defer statsDB.Close()
+	if err := stats.Migrate(ctx, statsDB); err != nil {
+		return fmt.Errorf("stats database %s: %w", statsPath, err)
+	}
+
+	nc, where, stopNATS, err := connectNATS(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer stopNATS()
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("JetStream on %s: %w", where, err)
+	}
+	if err := messaging.EnsureStream(ctx, js, messaging.StreamConfig{Name: catalog.Stream, Subjects: []string{catalog.StreamSubjects}}); err != nil {
+		return err
+	}
+
+	// The service's telemetry, shared with messaging so that events are
+	// counted and traced with the requests.
+	tel, err := telemetry.New(ctx, telemetry.Config{ServiceName: "catalog"})
+	if err != nil {
+		return err
+	}
+	defer tel.Shutdown(context.WithoutCancel(ctx))
+	msgTel := messaging.Telemetry{TracerProvider: tel.TracerProvider(), MeterProvider: tel.MeterProvider(), Logger: logger}
+
+	svc, err := service.New(service.Config{Name: "catalog", HTTPAddr: *addr, GRPCAddr: *grpcAddr, ShutdownTimeout: *shutdownTimeout},
+		service.WithLogger(logger), service.WithTelemetry(tel))
+	if err != nil {
+		return err
+	}
+	products := catalog.NewService(db, catalog.WithTelemetry(msgTel))
 	catalog.RegisterHTTP(svc.Router(), products, thttp.ErrorLogger(svc.Logger()))
 	if g := svc.GRPCServer(); g != nil {
 		catalog.RegisterGRPC(g, products)
 	}
+	relay, err := outbox.NewRelay(db, js, outbox.RelayConfig{Telemetry: msgTel})
+	if err != nil {
+		return err
+	}
+	counts, err := stats.New(statsDB)
+	if err != nil {
+		return err
+	}
+	stats.RegisterHTTP(svc.Router(), counts)
+	consumer, err := stats.NewConsumer(js, counts, msgTel)
+	if err != nil {
+		return err
+	}
 	svc.AddCheck("database", db.PingContext)
+	svc.AddCheck("nats", messaging.Check(nc))
+	svc.Add(relay, consumer)
 	// Components start once the listener is bound, so the address is known.
 	svc.Add(service.Hook{Name: "banner", OnStart: func(context.Context) error {
 		fmt.Fprintf(stdout, "shop: serving the catalog at http://%s/v1/products (data in %s); Ctrl-C stops it\n", svc.HTTPAddr(), *data)
 		if a := svc.GRPCAddr(); a != nil {
 			fmt.Fprintf(stdout, "shop: serving the catalog over gRPC at %s (tailor.shop.catalog.v1.CatalogService)\n", a)
 		}
+		fmt.Fprintf(stdout, "shop: events through %s; stats at http://%s/v1/stats\n", where, svc.HTTPAddr())
 		fmt.Fprintf(stdout, "shop: metrics at http://%s/metrics; traces go to OTEL_EXPORTER_OTLP_ENDPOINT when set\n", svc.HTTPAddr())
 		return nil
 	}})
 	return svc.Run(ctx)
+}
+
+// connectNATS connects to the server NATS_URL names or, when it is unset,
+// starts an embedded one that keeps its streams under dataDir. It returns
+// the connection, where it goes, and the function that stops the embedded
+// server (a no-op for an external one).
+func connectNATS(ctx context.Context, dataDir string) (nc *nats.Conn, where string, stop func(), err error) {
+	if url := os.Getenv(messaging.EnvURL); url != "" {
+		nc, err := messaging.Connect(url, nats.Name("shop"))
+		if err != nil {
+			return nil, "", nil, err
+		}
+		return nc, "NATS at " + nc.ConnectedUrlRedacted(), func() {}, nil
+	}
+	srv, err := embedded.New(embedded.Config{StoreDir: filepath.Join(dataDir, "nats")})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if err := srv.Start(ctx); err != nil {
+		return nil, "", nil, err
+	}
+	stop = func() { srv.Stop(context.WithoutCancel(ctx)) }
+	nc, err = srv.Connect(nats.Name("shop"))
+	if err != nil {
+		stop()
+		return nil, "", nil, err
+	}
+	return nc, "an embedded NATS server (" + srv.StoreDir() + "; set " + messaging.EnvURL + " for an external one)", stop, nil
 }
 
 // defaultDataDir is a folder in the user's cache directory, or in the

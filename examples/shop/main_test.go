@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -73,6 +74,41 @@ func TestShopBinary(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("POST {bad = %d %q %s; want 400 application/problem+json", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+
+	// A product created through the API reaches the stats through the
+	// catalog's outbox, JetStream and the stats' inbox, once.
+	resp, err = http.Post("http://"+addr+"/v1/products", "application/json",
+		strings.NewReader(`{"name":"Mug","description":"Blue","price":{"amount":1299,"currency":"EUR"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /v1/products = %d, want 201", resp.StatusCode)
+	}
+	var stats struct {
+		ProductsCreated int64            `json:"products_created"`
+		ByCurrency      map[string]int64 `json:"by_currency"`
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for stats.ProductsCreated == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the stats never counted the product created 30s ago")
+		}
+		time.Sleep(20 * time.Millisecond)
+		resp, err := http.Get("http://" + addr + "/v1/stats")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&stats)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if stats.ProductsCreated != 1 || stats.ByCurrency["EUR"] != 1 {
+		t.Fatalf("stats = %+v, want one product in EUR", stats)
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {

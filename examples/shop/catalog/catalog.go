@@ -8,6 +8,12 @@
 //	GET  /v1/products?limit=20&cursor=...  -> {"items": [...], "next_cursor": "..."}
 //	GET  /v1/products/{id}
 //	POST /v1/products {"name": "...", "description": "...", "price": {"amount": 1999, "currency": "EUR"}} -> 201
+//
+// Creating a product announces it: the catalog writes a
+// [ProductCreatedEvent] to its transactional outbox in the transaction
+// that stores the product, and an outbox relay (see
+// [github.com/tailorkit/tailor/messaging/outbox]) publishes it on
+// [SubjectProductCreated] in stream [Stream].
 package catalog
 
 import (
@@ -25,7 +31,33 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tailorkit/tailor/fault"
+	"github.com/tailorkit/tailor/messaging"
+	"github.com/tailorkit/tailor/messaging/outbox"
 )
+
+// The catalog's events.
+const (
+	// Stream is the JetStream stream that holds the catalog's events.
+	Stream = "CATALOG"
+	// StreamSubjects is the subjects of Stream.
+	StreamSubjects = "catalog.>"
+	// SubjectProductCreated is where [ProductCreatedEvent]s are published.
+	SubjectProductCreated = "catalog.product.created"
+)
+
+// ProductCreated is the payload of the product.created event, version 1.
+type ProductCreated struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Price     Money     `json:"price"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ProductCreatedEvent is the product.created event type: a product was
+// created. Consumers decode it with its Decode or Handler method.
+func ProductCreatedEvent() messaging.Type[ProductCreated] {
+	return messaging.Type[ProductCreated]{Name: "product.created", Version: 1}
+}
 
 // Money is an amount in a currency's minor units (cents for EUR).
 type Money struct {
@@ -137,13 +169,33 @@ type ListProductsResponse struct {
 // Service is the catalog's business logic over its database. It is safe
 // for concurrent use.
 type Service struct {
-	db  *sql.DB
-	now func() time.Time
+	db     *sql.DB
+	now    func() time.Time
+	outbox *outbox.Outbox
+}
+
+// Option configures a [Service].
+type Option func(*Service)
+
+// WithTelemetry makes the outbox report its spans to tel, so a
+// product.created event carries the trace of the request that created the
+// product.
+func WithTelemetry(tel messaging.Telemetry) Option {
+	return func(s *Service) {
+		s.outbox, _ = outbox.New(outbox.Config{Telemetry: tel}) // fails only on a broken meter provider, which it does not use
+	}
 }
 
 // NewService returns a catalog over db, whose schema [Migrate] has set up.
-func NewService(db *sql.DB) *Service {
-	return &Service{db: db, now: time.Now}
+func NewService(db *sql.DB, opts ...Option) *Service {
+	s := &Service{db: db, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.outbox == nil {
+		s.outbox, _ = outbox.New(outbox.Config{}) // the zero Config never fails
+	}
+	return s
 }
 
 // CreateProduct stores a new product and returns it with its ID.
@@ -162,10 +214,26 @@ func (s *Service) CreateProduct(ctx context.Context, req CreateProductRequest) (
 		Price:       req.Price,
 		CreatedAt:   s.now().UTC().Truncate(time.Microsecond),
 	}
-	_, err = s.db.ExecContext(ctx,
+	event, err := ProductCreatedEvent().New(p.ID, ProductCreated{ID: p.ID, Name: p.Name, Price: p.Price, CreatedAt: p.CreatedAt})
+	if err != nil {
+		return Product{}, fault.Wrap(err, fault.Internal, "could not make the product.created event")
+	}
+	// The product and its event commit together, or neither does.
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Product{}, fault.Wrap(err, fault.Internal, "could not store the product")
+	}
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx,
 		`INSERT INTO products (id, name, description, price_amount, price_currency, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 		p.ID, p.Name, p.Description, p.Price.Amount, p.Price.Currency, p.CreatedAt)
 	if err != nil {
+		return Product{}, fault.Wrap(err, fault.Internal, "could not store the product")
+	}
+	if err := s.outbox.Add(ctx, tx, SubjectProductCreated, event); err != nil {
+		return Product{}, fault.Wrap(err, fault.Internal, "could not store the product")
+	}
+	if err := tx.Commit(); err != nil {
 		return Product{}, fault.Wrap(err, fault.Internal, "could not store the product")
 	}
 	return p, nil
