@@ -122,28 +122,38 @@ start() {
 		return
 	fi
 	# Six consecutive ports away from Consul's defaults (8300-8600), moved on
-	# when another agent (another checkout's CI) already holds them.
-	local base=${TAILOR_CONSUL_PORT_BASE:-18500} p ok
-	for _ in $(seq 1 50); do
-		ok=1
-		for p in $(seq "$base" $((base + 5))); do port_free "$p" || ok=0; done
-		[ "$ok" = 1 ] && break
-		base=$((base + 10))
-	done
-	[ "$ok" = 1 ] || die "no six free ports on 127.0.0.1 from ${TAILOR_CONSUL_PORT_BASE:-18500}; set TAILOR_CONSUL_PORT_BASE"
-	local http=$base
-	"$bin" agent -dev -bind 127.0.0.1 -client 127.0.0.1 -log-level warn \
-		-hcl "ports { http = $http, server = $((base + 1)), serf_lan = $((base + 2)), serf_wan = $((base + 3)), grpc = $((base + 4)), grpc_tls = $((base + 5)), dns = -1 }" \
-		>"$dir/consul.log" 2>&1 &
-	echo $! >"$dir/consul.pid"
-	echo "127.0.0.1:$http" >"$dir/consul.addr"
-	for _ in $(seq 1 100); do
-		if curl -fsS "http://127.0.0.1:$http/v1/status/leader" 2>/dev/null | grep -q ':'; then
-			cat "$dir/consul.addr"
-			return
+	# when another agent (another run's) already holds them. Two runs may
+	# pick the same free ports at once; the one whose agent fails to bind
+	# moves on.
+	local base=${TAILOR_CONSUL_PORT_BASE:-18500} p ok pid http
+	for _ in $(seq 1 20); do
+		for _ in $(seq 1 50); do
+			ok=1
+			for p in $(seq "$base" $((base + 5))); do port_free "$p" || ok=0; done
+			[ "$ok" = 1 ] && break
+			base=$((base + 10))
+		done
+		[ "$ok" = 1 ] || die "no six free ports on 127.0.0.1 from ${TAILOR_CONSUL_PORT_BASE:-18500}; set TAILOR_CONSUL_PORT_BASE"
+		http=$base
+		"$bin" agent -dev -bind 127.0.0.1 -client 127.0.0.1 -log-level warn \
+			-hcl "ports { http = $http, server = $((base + 1)), serf_lan = $((base + 2)), serf_wan = $((base + 3)), grpc = $((base + 4)), grpc_tls = $((base + 5)), dns = -1 }" \
+			>"$dir/consul.log" 2>&1 &
+		pid=$!
+		echo "$pid" >"$dir/consul.pid"
+		echo "127.0.0.1:$http" >"$dir/consul.addr"
+		for _ in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			# Ready when it has a leader and is still ours (alive).
+			if curl -fsS "http://127.0.0.1:$http/v1/status/leader" 2>/dev/null | grep -q ':' && kill -0 "$pid" 2>/dev/null; then
+				cat "$dir/consul.addr"
+				return
+			fi
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			break # alive but not ready: report it
 		fi
-		kill -0 "$(cat "$dir/consul.pid")" 2>/dev/null || break
-		sleep 0.1
+		base=$((base + 10)) # it could not bind: try further on
 	done
 	cat "$dir/consul.log" >&2
 	die "the consul agent did not elect itself leader on 127.0.0.1:$http within 10 s; see the log above"
