@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the services the integration tests use are up on loopback:
-# PostgreSQL on 127.0.0.1:5432 (user postgres, trust). It starts a stopped
-# local cluster and fails, saying what to do, when there is none.
+# PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and NATS with
+# JetStream on 127.0.0.1:4222. It starts a stopped local PostgreSQL cluster
+# or nats-server, and fails, saying what to do, when there is none.
 set -euo pipefail
 
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
@@ -20,3 +21,18 @@ if ! pg_up; then
 	exit 1
 fi
 echo "services: PostgreSQL up on 127.0.0.1:5432"
+
+nats_up() { (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null; }
+
+if ! nats_up && [ -x /usr/sbin/nats-server ]; then
+	mkdir -p /var/lib/nats-server
+	start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+		-a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+	for _ in $(seq 1 50); do nats_up && break; sleep 0.2; done
+fi
+if ! nats_up; then
+	echo "services.sh: NATS is not answering on 127.0.0.1:4222; start it with JetStream" \
+		"(nats-server -a 127.0.0.1 -p 4222 -js -sd DIR) or point TAILOR_TEST_NATS at one" >&2
+	exit 1
+fi
+echo "services: NATS up on 127.0.0.1:4222"

@@ -1,0 +1,170 @@
+package outbox_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/tailorkit/tailor/messaging"
+	"github.com/tailorkit/tailor/messaging/inbox"
+	"github.com/tailorkit/tailor/messaging/internal/testenv"
+	"github.com/tailorkit/tailor/messaging/outbox"
+)
+
+// BenchmarkEndToEnd measures the whole path: writers add events to the
+// outbox (one transaction each), a relay publishes them to JetStream, and a
+// consumer applies them through an inbox in another database. It reports
+// events/s and the p50/p99 delivery latency, from the event's time to its
+// effect's commit. Run it with a fixed count, such as -benchtime=20000x.
+func BenchmarkEndToEnd(b *testing.B) {
+	type broker struct {
+		name    string
+		connect func(b *testing.B) *nats.Conn
+	}
+	brokers := []broker{
+		{"embedded", func(b *testing.B) *nats.Conn {
+			srv := testenv.Embedded(b, false)
+			nc, err := srv.Connect()
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(nc.Close)
+			return nc
+		}},
+		{"external", func(b *testing.B) *nats.Conn { return testenv.External(b) }},
+	}
+	type database struct {
+		name string
+		// open returns the writers' and relay's database and the
+		// consumer's, each opened as often as asked.
+		open func(b *testing.B) (producer, consumer func() *sql.DB)
+	}
+	databases := []database{
+		{"sqlite", func(b *testing.B) (func() *sql.DB, func() *sql.DB) {
+			p, c := testenv.SQLite(b), testenv.SQLite(b)
+			return func() *sql.DB { return p }, func() *sql.DB { return c }
+		}},
+		{"postgres", func(b *testing.B) (func() *sql.DB, func() *sql.DB) {
+			return testenv.Postgres(b), testenv.Postgres(b)
+		}},
+	}
+	for _, d := range databases {
+		for _, br := range brokers {
+			b.Run(d.name+"/"+br.name, func(b *testing.B) {
+				benchEndToEnd(b, br.connect(b), d.open)
+			})
+		}
+	}
+}
+
+func benchEndToEnd(b *testing.B, nc *nats.Conn, open func(b *testing.B) (func() *sql.DB, func() *sql.DB)) {
+	ctx := context.Background()
+	js := testenv.JetStream(b, nc)
+	stream, subject := testenv.Stream(b, js)
+	subject += ".bench"
+	producer, consumer := open(b)
+	pdb, cdb := producer(), consumer()
+	if err := outbox.Migrate(ctx, pdb, 0); err != nil {
+		b.Fatal(err)
+	}
+	if err := inbox.Migrate(ctx, cdb, 0); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := cdb.Exec(`CREATE TABLE applied (event_id TEXT NOT NULL, seq INTEGER NOT NULL)`); err != nil {
+		b.Fatal(err)
+	}
+	ob, _ := outbox.New(outbox.Config{})
+	relay, err := outbox.NewRelay(producer(), js, outbox.RelayConfig{Interval: 2 * time.Millisecond})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, _ := inbox.New(cdb, "bench", inbox.Config{})
+	var (
+		mu        sync.Mutex
+		latencies = make([]time.Duration, 0, b.N)
+		done      = make(chan struct{})
+		applied   atomic.Int64
+	)
+	h := inbox.Handle(in, stepType, func(ctx context.Context, tx *sql.Tx, e messaging.Event, s Step) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO applied (event_id, seq) VALUES ($1, $2)`, e.ID, s.Seq)
+		return err
+	})
+	count := func(ctx context.Context, e messaging.Event) error {
+		if err := h(ctx, e); err != nil {
+			return err
+		}
+		lat := time.Since(e.Time)
+		mu.Lock()
+		latencies = append(latencies, lat)
+		mu.Unlock()
+		if applied.Add(1) == int64(b.N) {
+			close(done)
+		}
+		return nil
+	}
+	c, err := messaging.NewConsumer(js, messaging.ConsumerConfig{Stream: stream, Name: "bench", Workers: 16}, count)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer c.Stop(ctx)
+	if err := relay.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer relay.Stop(ctx)
+
+	const writers = 8
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.N) {
+					return
+				}
+				e, _ := stepType.New(fmt.Sprintf("agg-%d", i%64), Step{Seq: int(i)})
+				tx, err := pdb.BeginTx(ctx, nil)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if err := ob.Add(ctx, tx, subject, e); err != nil {
+					tx.Rollback()
+					b.Error(err)
+					return
+				}
+				if err := tx.Commit(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		b.Fatalf("only %d of %d events applied within 60s", applied.Load(), b.N)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	slices.Sort(latencies)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(0, "ns/op")
+}
