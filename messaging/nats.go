@@ -67,11 +67,16 @@ func Connect(url string, opts ...nats.Option) (*nats.Conn, error) {
 
 // Check returns a readiness check for a service (service.Service.AddCheck):
 // it fails while nc is not connected, or when the server does not answer a
-// round trip within ctx.
+// round trip within ctx (or 5 seconds, when ctx has no deadline).
 func Check(nc *nats.Conn) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
 		if s := nc.Status(); s != nats.CONNECTED {
 			return fmt.Errorf("messaging: not connected to NATS at %s (status %v); the client reconnects by itself once the server is back", nc.ConnectedUrlRedacted(), s)
+		}
+		if _, ok := ctx.Deadline(); !ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
 		}
 		if err := nc.FlushWithContext(ctx); err != nil {
 			return fmt.Errorf("messaging: NATS at %s does not answer: %w", nc.ConnectedUrlRedacted(), err)
