@@ -256,6 +256,13 @@ func TestAgentOutage(t *testing.T) {
 	start := time.Now()
 	waitFor(t, w, 10*time.Second, "the watch resuming", healthy(2))
 	t.Logf("the watch resumed %s after the agent came back", time.Since(start).Round(10*time.Millisecond))
+	// The client's own watch may have seen the restarted agent before the
+	// registrations came back, and resumes on its own backoff schedule.
+	for deadline := time.Now().Add(10 * time.Second); len(client.Instances()) != 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the client's watch has %d instances 10s after the agent came back, want 2", len(client.Instances()))
+		}
+	}
 	call("after the outage")
 
 	text := logs.String()
