@@ -65,12 +65,20 @@ func BenchmarkEndToEnd(b *testing.B) {
 }
 
 func benchEndToEnd(b *testing.B, nc *nats.Conn, open func(b *testing.B) (func() *sql.DB, func() *sql.DB)) {
+	const poolSize = 16
 	ctx := context.Background()
 	js := testenv.JetStream(b, nc)
 	stream, subject := testenv.Stream(b, js)
 	subject += ".bench"
 	producer, consumer := open(b)
 	pdb, cdb := producer(), consumer()
+	// A service sizes its pool: database/sql keeps only 2 idle
+	// connections by default, and on PostgreSQL every connection beyond
+	// them is a new backend process per transaction.
+	for _, db := range []*sql.DB{pdb, cdb} {
+		db.SetMaxOpenConns(poolSize)
+		db.SetMaxIdleConns(poolSize)
+	}
 	if err := outbox.Migrate(ctx, pdb, 0); err != nil {
 		b.Fatal(err)
 	}
@@ -81,7 +89,9 @@ func benchEndToEnd(b *testing.B, nc *nats.Conn, open func(b *testing.B) (func() 
 		b.Fatal(err)
 	}
 	ob, _ := outbox.New(outbox.Config{})
-	relay, err := outbox.NewRelay(producer(), js, outbox.RelayConfig{Interval: 2 * time.Millisecond})
+	rdb := producer()
+	rdb.SetMaxIdleConns(2)
+	relay, err := outbox.NewRelay(rdb, js, outbox.RelayConfig{Interval: 2 * time.Millisecond})
 	if err != nil {
 		b.Fatal(err)
 	}
