@@ -48,8 +48,9 @@ func Endpoint[Req, Resp any](f Func[Req, Resp]) endpoint.Endpoint {
 }
 
 // Call adapts a go-kit endpoint, typically a transport client, to a typed
-// function. A response that is not a Resp is an Internal error naming both
-// types.
+// function. The endpoint's response must be a Resp or a non-nil *Resp
+// (tailor's response decoders hand over a *Resp, which spares an
+// allocation); anything else is an Internal error naming both types.
 func Call[Req, Resp any](e endpoint.Endpoint) Func[Req, Resp] {
 	return func(ctx context.Context, req Req) (Resp, error) {
 		var zero Resp
@@ -57,10 +58,14 @@ func Call[Req, Resp any](e endpoint.Endpoint) Func[Req, Resp] {
 		if err != nil {
 			return zero, err
 		}
-		resp, ok := response.(Resp)
-		if !ok {
-			return zero, fault.New(fault.Internal, fmt.Sprintf("tailor: endpoint returned a response of type %T, want %T; check the transport's decoder", response, zero))
+		switch resp := response.(type) {
+		case Resp:
+			return resp, nil
+		case *Resp:
+			if resp != nil {
+				return *resp, nil
+			}
 		}
-		return resp, nil
+		return zero, fault.New(fault.Internal, fmt.Sprintf("tailor: endpoint returned a response of type %T, want %T; check the transport's decoder", response, zero))
 	}
 }

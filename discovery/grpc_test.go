@@ -85,7 +85,7 @@ func TestClientCallsOnlyInstancesOfItsProtocol(t *testing.T) {
 			}
 			defer c.Close()
 			for range 4 {
-				if got, err := c.Endpoint()(context.Background(), tt.request); err != nil || got != tt.want {
+				if got, err := c.Endpoint()(context.Background(), tt.request); err != nil || deref(got) != tt.want {
 					t.Fatalf("got %v, %v; want %v", got, err, tt.want)
 				}
 			}

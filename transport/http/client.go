@@ -137,16 +137,17 @@ func EncodeJSONRequest(_ context.Context, r *http.Request, request any) error {
 }
 
 // DecodeJSONResponse returns a go-kit response decoder that reads the body
-// as JSON into a new T and returns the T. A body that is not valid JSON for
-// T is an Internal error: the server broke its contract.
+// as JSON into a new T and returns a *T ([tailor.Call] takes a *Resp as
+// well as a Resp). A 204 answer gives a zero T. A body that is not valid
+// JSON for T is an Internal error: the server broke its contract.
 func DecodeJSONResponse[T any]() kithttp.DecodeResponseFunc {
 	return func(_ context.Context, resp *http.Response) (any, error) {
-		var v T
+		v := new(T)
 		if resp.StatusCode == http.StatusNoContent {
 			return v, nil
 		}
-		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
-			return nil, &fault.Error{Kind: fault.Internal, Detail: fmt.Sprintf("the server's %d answer is not JSON for %T", resp.StatusCode, v), Cause: err}
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			return nil, &fault.Error{Kind: fault.Internal, Detail: fmt.Sprintf("the server's %d answer is not JSON for %T", resp.StatusCode, *v), Cause: err}
 		}
 		return v, nil
 	}
