@@ -22,8 +22,11 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"io/fs"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/tailorkit/tailor/messaging"
@@ -63,14 +66,28 @@ type Config struct {
 	Dialect migrate.Dialect
 	// Now tells the time recorded with each event. Default time.Now.
 	Now func() time.Time
+	// MaxBatch is the most events applied in one transaction. Events
+	// handed to the inbox while a transaction is under way (as a
+	// messaging.Consumer with Workers > 1 does) wait for it and go
+	// together into the next one, so a busy consumer pays one commit for
+	// many events. Default 128; 1 gives every event a transaction of its
+	// own.
+	MaxBatch int
 }
 
 // Inbox records which events one consumer applied. The zero value is not
-// usable; make one with [New]. It is safe for concurrent use.
+// usable; make one with [New]. It is safe for concurrent use, and
+// concurrent calls are what it batches (see [Config.MaxBatch]).
 type Inbox struct {
 	db       *sql.DB
+	dialect  migrate.Dialect
 	consumer string
 	now      func() time.Time
+	maxBatch int
+
+	mu      sync.Mutex
+	queue   []*request
+	running bool // a goroutine is applying the queue
 }
 
 // New returns the inbox of the consumer named consumer (one name per
@@ -80,19 +97,24 @@ func New(db *sql.DB, consumer string, cfg Config) (*Inbox, error) {
 	if consumer == "" {
 		return nil, fmt.Errorf("inbox: empty consumer name; name it after the consumer, such as \"shop-projection\"")
 	}
-	if _, err := sqldialect.Detect(db, cfg.Dialect, "inbox"); err != nil {
+	d, err := sqldialect.Detect(db, cfg.Dialect, "inbox")
+	if err != nil {
 		return nil, err
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Inbox{db: db, consumer: consumer, now: cfg.Now}, nil
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 128
+	}
+	return &Inbox{db: db, dialect: d, consumer: consumer, now: cfg.Now, maxBatch: cfg.MaxBatch}, nil
 }
 
 // Handler returns a handler that applies each event once: in one
 // transaction it records the event's id and calls apply, and commits only
 // when apply returns nil. An event whose id is recorded already is
-// acknowledged without calling apply again.
+// acknowledged without calling apply again. See [Inbox.Apply] for what
+// apply may do.
 func (in *Inbox) Handler(apply func(ctx context.Context, tx *sql.Tx, e messaging.Event) error) messaging.Handler {
 	return func(ctx context.Context, e messaging.Event) error {
 		_, err := in.Apply(ctx, e, func(tx *sql.Tx) error { return apply(ctx, tx, e) })
@@ -114,9 +136,144 @@ func Handle[T any](in *Inbox, t messaging.Type[T], apply func(ctx context.Contex
 	}
 }
 
+// request is one call of Apply waiting for a batch.
+type request struct {
+	e     messaging.Event
+	apply func(tx *sql.Tx) error
+	done  chan outcome
+}
+
+// outcome answers a request: applied, or alone when the caller is to
+// apply its event in a transaction of its own.
+type outcome struct {
+	applied bool
+	alone   bool
+}
+
 // Apply runs apply in a transaction that records e's id, unless it is
-// recorded already, and reports whether apply ran and committed.
+// recorded already, and reports whether apply ran and committed. It
+// returns once that transaction committed or rolled back.
+//
+// The transaction may be shared with the events of other calls made at
+// the same time (see [Config.MaxBatch]), each applied in the order the
+// calls came. apply must therefore do its work through tx alone, and may
+// run more than once: when any apply of a batch fails, or the batch does
+// not commit, the batch rolls back and each of its events is applied
+// again in a transaction of its own, so that one event that cannot be
+// applied costs the others nothing and its error is its own.
 func (in *Inbox) Apply(ctx context.Context, e messaging.Event, apply func(tx *sql.Tx) error) (applied bool, err error) {
+	if in.maxBatch > 1 {
+		r := &request{e: e, apply: apply, done: make(chan outcome, 1)}
+		in.mu.Lock()
+		in.queue = append(in.queue, r)
+		if !in.running {
+			in.running = true
+			go in.drain()
+		}
+		in.mu.Unlock()
+		if o := <-r.done; !o.alone {
+			return o.applied, nil
+		}
+	}
+	return in.applyOne(ctx, e, apply)
+}
+
+// drain applies the queued requests, a batch at a time, until the queue
+// is empty. A request alone in the queue goes back to its caller, which
+// applies it without waiting for anyone.
+func (in *Inbox) drain() {
+	for {
+		in.mu.Lock()
+		n := min(len(in.queue), in.maxBatch)
+		if n == 0 {
+			in.running = false
+			in.mu.Unlock()
+			return
+		}
+		batch := slices.Clone(in.queue[:n])
+		in.queue = slices.Delete(in.queue, 0, n)
+		in.mu.Unlock()
+		if n == 1 {
+			batch[0].done <- outcome{alone: true}
+			continue
+		}
+		applied, err := in.applyBatch(batch)
+		for i, r := range batch {
+			r.done <- outcome{applied: err == nil && applied[i], alone: err != nil}
+		}
+	}
+}
+
+// applyBatch applies the batch in one transaction and reports which of
+// its events it applied. An error means it rolled back.
+func (in *Inbox) applyBatch(batch []*request) (applied []bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			// The event's own caller applies it again and meets the
+			// panic, where its consumer turns it into an error.
+			err = fmt.Errorf("inbox: apply panicked: %v", r)
+		}
+	}()
+	ctx := context.Background()
+	tx, err := in.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	ids := make([]string, 0, len(batch))
+	seen := make(map[string]bool, len(batch))
+	for _, r := range batch {
+		if !seen[r.e.ID] {
+			seen[r.e.ID] = true
+			ids = append(ids, r.e.ID)
+		}
+	}
+	var rows *sql.Rows
+	if in.dialect == migrate.PostgreSQL {
+		rows, err = tx.QueryContext(ctx,
+			`INSERT INTO tailor_inbox (consumer, event_id, handled_us) SELECT $1, unnest($2::text[]), $3 ON CONFLICT DO NOTHING RETURNING event_id`,
+			in.consumer, ids, in.now().UnixMicro())
+	} else {
+		list, _ := json.Marshal(ids) // a slice of strings always encodes
+		rows, err = tx.QueryContext(ctx,
+			`INSERT INTO tailor_inbox (consumer, event_id, handled_us) SELECT $1, value, $3 FROM json_each($2) WHERE true ON CONFLICT DO NOTHING RETURNING event_id`,
+			in.consumer, string(list), in.now().UnixMicro())
+	}
+	if err != nil {
+		return nil, err
+	}
+	fresh := make(map[string]bool, len(ids))
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		fresh[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	applied = make([]bool, len(batch))
+	for i, r := range batch {
+		if !fresh[r.e.ID] {
+			continue // applied before, or earlier in this batch
+		}
+		delete(fresh, r.e.ID)
+		if err := r.apply(tx); err != nil {
+			return nil, err
+		}
+		applied[i] = true
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return applied, nil
+}
+
+// applyOne applies e in a transaction of its own.
+func (in *Inbox) applyOne(ctx context.Context, e messaging.Event, apply func(tx *sql.Tx) error) (applied bool, err error) {
 	tx, err := in.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("inbox: begin the transaction for event %s: %w", e.ID, err)

@@ -24,6 +24,7 @@ import (
 // events/s and the p50/p99 delivery latency, from the event's time to its
 // effect's commit. Run it with a fixed count, such as -benchtime=20000x.
 func BenchmarkEndToEnd(b *testing.B) {
+	const poolSize = 16
 	type broker struct {
 		name    string
 		connect func(b *testing.B) *nats.Conn
@@ -52,7 +53,19 @@ func BenchmarkEndToEnd(b *testing.B) {
 			return func() *sql.DB { return p }, func() *sql.DB { return c }
 		}},
 		{"postgres", func(b *testing.B) (func() *sql.DB, func() *sql.DB) {
-			return testenv.Postgres(b), testenv.Postgres(b)
+			p, c := testenv.Postgres(b), testenv.Postgres(b)
+			// A service sizes its pool: database/sql keeps only 2 idle
+			// connections by default, and on PostgreSQL every connection
+			// beyond them costs a new backend process per transaction.
+			pooled := func(open func() *sql.DB) func() *sql.DB {
+				return func() *sql.DB {
+					db := open()
+					db.SetMaxOpenConns(poolSize)
+					db.SetMaxIdleConns(poolSize)
+					return db
+				}
+			}
+			return pooled(p), pooled(c)
 		}},
 	}
 	for _, d := range databases {
@@ -65,20 +78,12 @@ func BenchmarkEndToEnd(b *testing.B) {
 }
 
 func benchEndToEnd(b *testing.B, nc *nats.Conn, open func(b *testing.B) (func() *sql.DB, func() *sql.DB)) {
-	const poolSize = 16
 	ctx := context.Background()
 	js := testenv.JetStream(b, nc)
 	stream, subject := testenv.Stream(b, js)
 	subject += ".bench"
 	producer, consumer := open(b)
 	pdb, cdb := producer(), consumer()
-	// A service sizes its pool: database/sql keeps only 2 idle
-	// connections by default, and on PostgreSQL every connection beyond
-	// them is a new backend process per transaction.
-	for _, db := range []*sql.DB{pdb, cdb} {
-		db.SetMaxOpenConns(poolSize)
-		db.SetMaxIdleConns(poolSize)
-	}
 	if err := outbox.Migrate(ctx, pdb, 0); err != nil {
 		b.Fatal(err)
 	}
@@ -89,9 +94,7 @@ func benchEndToEnd(b *testing.B, nc *nats.Conn, open func(b *testing.B) (func() 
 		b.Fatal(err)
 	}
 	ob, _ := outbox.New(outbox.Config{})
-	rdb := producer()
-	rdb.SetMaxIdleConns(2)
-	relay, err := outbox.NewRelay(rdb, js, outbox.RelayConfig{Interval: 2 * time.Millisecond})
+	relay, err := outbox.NewRelay(producer(), js, outbox.RelayConfig{Interval: 2 * time.Millisecond})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -119,7 +122,7 @@ func benchEndToEnd(b *testing.B, nc *nats.Conn, open func(b *testing.B) (func() 
 		}
 		return nil
 	}
-	c, err := messaging.NewConsumer(js, messaging.ConsumerConfig{Stream: stream, Name: "bench", Workers: 16}, count)
+	c, err := messaging.NewConsumer(js, messaging.ConsumerConfig{Stream: stream, Name: "bench", Workers: 64}, count)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -165,6 +168,7 @@ func benchEndToEnd(b *testing.B, nc *nats.Conn, open func(b *testing.B) (func() 
 		}()
 	}
 	wg.Wait()
+	wrote := time.Since(start)
 	select {
 	case <-done:
 	case <-time.After(60 * time.Second):
@@ -176,5 +180,6 @@ func benchEndToEnd(b *testing.B, nc *nats.Conn, open func(b *testing.B) (func() 
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
 	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(b.N)/wrote.Seconds(), "written/s")
 	b.ReportMetric(0, "ns/op")
 }
