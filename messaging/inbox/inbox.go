@@ -15,6 +15,14 @@
 //	})
 //	consumer, _ := messaging.NewConsumer(js, messaging.ConsumerConfig{Stream: "CATALOG", Name: "shop-projection"}, h)
 //
+// The ids of applied events stay in the table until they are pruned: run
+// a [Pruner] beside the consumer (svc.Add(in.Pruner(inbox.PrunerConfig{})))
+// to forget those older than the stream keeps events.
+//
+// Several events handed to the inbox at once, as a consumer with Workers
+// > 1 does, are applied in one transaction (see [Config.MaxBatch]); an
+// event that cannot be applied falls back to a transaction of its own.
+//
 // Works on PostgreSQL and SQLite.
 package inbox
 
@@ -25,6 +33,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -301,7 +310,8 @@ func (in *Inbox) applyOne(ctx context.Context, e messaging.Event, apply func(tx 
 
 // Prune forgets the events applied before before and returns how many.
 // Keep them for longer than the stream keeps events (its MaxAge), or a
-// redelivered old event could apply twice.
+// redelivered old event could apply twice. A [Pruner] calls it on an
+// interval.
 func (in *Inbox) Prune(ctx context.Context, before time.Time) (int64, error) {
 	res, err := in.db.ExecContext(ctx, `DELETE FROM tailor_inbox WHERE consumer = $1 AND handled_us < $2`, in.consumer, before.UnixMicro())
 	if err != nil {
@@ -309,4 +319,99 @@ func (in *Inbox) Prune(ctx context.Context, before time.Time) (int64, error) {
 	}
 	n, _ := res.RowsAffected()
 	return n, nil
+}
+
+// PrunerConfig configures a [Pruner]. The zero value is valid: every
+// field's default is in its doc.
+type PrunerConfig struct {
+	// Keep is how long the id of an applied event is kept. Keep it longer
+	// than the stream keeps events (messaging.StreamConfig.MaxAge, 7 days
+	// by default), or a redelivered old event could apply twice. Default
+	// 8 days.
+	Keep time.Duration
+	// Interval is the time between two prunes; the first runs at Start.
+	// Default 1 hour.
+	Interval time.Duration
+	// Logger gets a prune that failed. Default: none.
+	Logger *slog.Logger
+	// Now tells the time. Default time.Now.
+	Now func() time.Time
+}
+
+// Pruner runs [Inbox.Prune] every Interval, so the inbox table does not
+// grow without end. It is a service component: Start begins in the
+// background, Stop ends it. The zero value is not usable; make one with
+// [Inbox.Pruner]. A Pruner is safe for concurrent use and may be started
+// once.
+type Pruner struct {
+	in  *Inbox
+	cfg PrunerConfig
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Pruner returns a pruner of in's table.
+func (in *Inbox) Pruner(cfg PrunerConfig) *Pruner {
+	if cfg.Keep <= 0 {
+		cfg.Keep = 8 * 24 * time.Hour
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Pruner{in: in, cfg: cfg}
+}
+
+// Start prunes once and then every Interval, in the background, until
+// Stop.
+func (p *Pruner) Start(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done != nil {
+		return fmt.Errorf("inbox: pruner of consumer %s started twice; make a new Pruner", p.in.consumer)
+	}
+	ctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	p.done = make(chan struct{})
+	go p.run(ctx)
+	return nil
+}
+
+func (p *Pruner) run(ctx context.Context) {
+	defer close(p.done)
+	tick := time.NewTicker(p.cfg.Interval)
+	defer tick.Stop()
+	for {
+		if _, err := p.in.Prune(ctx, p.cfg.Now().Add(-p.cfg.Keep)); err != nil && ctx.Err() == nil {
+			p.cfg.Logger.Warn("inbox: pruning applied events failed; trying again at the next interval", "consumer", p.in.consumer, "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// Stop ends the pruner, waiting for a prune in hand until ctx ends.
+func (p *Pruner) Stop(ctx context.Context) error {
+	p.mu.Lock()
+	cancel, done := p.cancel, p.done
+	p.mu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("inbox: pruner of consumer %s did not stop in time: %w", p.in.consumer, ctx.Err())
+	}
 }
