@@ -152,7 +152,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	svc.AddCheck("database", db.PingContext)
 	svc.AddCheck("nats", messaging.Check(nc))
-	svc.Add(relay, consumer)
+	svc.Add(relay, consumer, counts.Pruner())
 	// Components start once the listener is bound, so the address is known.
 	svc.Add(service.Hook{Name: "banner", OnStart: func(context.Context) error {
 		fmt.Fprintf(stdout, "shop: serving the catalog at http://%s/v1/products (data in %s); Ctrl-C stops it\n", svc.HTTPAddr(), *data)

@@ -66,14 +66,24 @@ func (s *Stats) Handler() messaging.Handler {
 }
 
 // NewConsumer returns the durable consumer of the catalog's
-// product.created events that feeds s; add it to the service.
+// product.created events that feeds s; add it to the service. Its 16
+// workers hand the inbox several events at a time, which it applies in one
+// transaction; the events of one product stay in order.
 func NewConsumer(js jetstream.JetStream, s *Stats, tel messaging.Telemetry) (*messaging.Consumer, error) {
 	return messaging.NewConsumer(js, messaging.ConsumerConfig{
 		Stream:    catalog.Stream,
 		Name:      ConsumerName,
 		Subjects:  []string{catalog.SubjectProductCreated},
+		Workers:   16,
 		Telemetry: tel,
 	}, s.Handler())
+}
+
+// Pruner returns the component that forgets, hourly, the ids of events
+// applied more than 8 days ago, longer than the catalog's stream keeps
+// them; add it to the service beside the consumer.
+func (s *Stats) Pruner() *inbox.Pruner {
+	return s.inbox.Pruner(inbox.PrunerConfig{})
 }
 
 // Request asks for the stats.
