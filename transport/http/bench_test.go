@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/tailorkit/tailor"
 	thttp "github.com/tailorkit/tailor/transport/http"
@@ -123,12 +124,12 @@ func BenchmarkClient(b *testing.B) {
 	defer srv.Close()
 	payload := echoRequest{Name: "a reasonably sized product name", N: 42}
 
-	b.Run("path=raw", func(b *testing.B) {
+	raw := func(b *testing.B, ctx context.Context) {
 		client := thttp.NewHTTPClient()
 		b.ReportAllocs()
 		for b.Loop() {
 			body, _ := json.Marshal(payload)
-			req, _ := http.NewRequestWithContext(context.Background(), "POST", srv.URL+"/echo", bytes.NewReader(body))
+			req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/echo", bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			resp, err := client.Do(req)
 			if err != nil {
@@ -141,6 +142,14 @@ func BenchmarkClient(b *testing.B) {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 		}
+	}
+	b.Run("path=raw", func(b *testing.B) { raw(b, context.Background()) })
+	// A caller's context usually has a deadline; net/http then watches it,
+	// as it watches the cancellable context go-kit's client makes per call.
+	b.Run("path=raw-deadline", func(b *testing.B) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		raw(b, ctx)
 	})
 	b.Run("path=tailor", func(b *testing.B) {
 		e, err := thttp.NewClient("POST", srv.URL+"/echo", thttp.EncodeJSONRequest, thttp.DecodeJSONResponse[echoResponse]())

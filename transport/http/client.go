@@ -69,7 +69,19 @@ func NewClient(method, target string, enc kithttp.EncodeRequestFunc, dec kithttp
 	all := make([]kithttp.ClientOption, 0, len(opts)+2)
 	all = append(all, kithttp.SetClient(NewHTTPClient()), kithttp.ClientBefore(setRequestID))
 	all = append(all, opts...)
-	e := kithttp.NewClient(method, u, enc, checkStatus(dec), all...).Endpoint()
+	// go-kit's NewClient formats the URL for every request; format it once.
+	url := u.String()
+	create := func(ctx context.Context, request any) (*http.Request, error) {
+		r, err := http.NewRequestWithContext(ctx, method, url, nil)
+		if err != nil {
+			return nil, err
+		}
+		if err := enc(ctx, r, request); err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
+	e := kithttp.NewExplicitClient(create, checkStatus(dec), all...).Endpoint()
 	return func(ctx context.Context, request any) (any, error) {
 		response, err := e(ctx, request)
 		if err != nil {
