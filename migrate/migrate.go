@@ -160,7 +160,7 @@ func Up(ctx context.Context, db *sql.DB, fsys fs.FS, opts ...Option) (applied in
 	}
 	dialect := cfg.dialect
 	if dialect == 0 {
-		if dialect, err = detect(db.Driver()); err != nil {
+		if dialect, err = DialectOf(db); err != nil {
 			return 0, err
 		}
 	} else if dialect != PostgreSQL && dialect != SQLite {
@@ -489,8 +489,12 @@ func (r *runner) rollback(ctx context.Context) {
 	}
 }
 
-// detect tells the dialect from the driver's package.
-func detect(drv driver.Driver) (Dialect, error) {
+// DialectOf tells db's dialect from its driver's package: pgx and lib/pq
+// are PostgreSQL; modernc.org/sqlite, mattn/go-sqlite3 and
+// ncruces/go-sqlite3 are SQLite. Any other driver, such as one wrapped for
+// tracing, is an error that says to name the dialect.
+func DialectOf(db *sql.DB) (Dialect, error) {
+	drv := db.Driver()
 	t := reflect.TypeOf(drv)
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()

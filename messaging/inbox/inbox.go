@@ -58,14 +58,7 @@ func Migrations(d migrate.Dialect) fs.FS { return sqldialect.Sub(migrations, d) 
 // to tell it from db's driver. It is safe to call at every start, from
 // several instances at once.
 func Migrate(ctx context.Context, db *sql.DB, d migrate.Dialect) error {
-	d, err := sqldialect.Detect(db, d, "inbox")
-	if err != nil {
-		return err
-	}
-	if _, err := migrate.Up(ctx, db, Migrations(d), migrate.WithTable(MigrationsTable), migrate.WithDialect(d)); err != nil {
-		return fmt.Errorf("inbox: %w", err)
-	}
-	return nil
+	return sqldialect.Migrate(ctx, db, d, migrations, MigrationsTable, "inbox")
 }
 
 // Config configures an [Inbox]. The zero value is valid.

@@ -1,13 +1,12 @@
 // Package sqldialect tells PostgreSQL from SQLite for the outbox and the
-// inbox, the way package migrate does.
+// inbox, and applies their migrations.
 package sqldialect
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"io/fs"
-	"reflect"
-	"strings"
 
 	"github.com/tailorkit/tailor/migrate"
 )
@@ -21,21 +20,11 @@ func Detect(db *sql.DB, d migrate.Dialect, pkg string) (migrate.Dialect, error) 
 	default:
 		return 0, fmt.Errorf("%s: unknown %v; set Dialect to migrate.PostgreSQL or migrate.SQLite", pkg, d)
 	}
-	t := reflect.TypeOf(db.Driver())
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
+	d, err := migrate.DialectOf(db)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", pkg, err)
 	}
-	path := ""
-	if t != nil {
-		path = t.PkgPath()
-	}
-	switch {
-	case strings.HasPrefix(path, "github.com/jackc/pgx/"), path == "github.com/lib/pq":
-		return migrate.PostgreSQL, nil
-	case path == "modernc.org/sqlite", path == "github.com/mattn/go-sqlite3", strings.HasPrefix(path, "github.com/ncruces/go-sqlite3/"):
-		return migrate.SQLite, nil
-	}
-	return 0, fmt.Errorf("%s: cannot tell the SQL dialect of database driver %T (package %q); set Dialect to migrate.PostgreSQL or migrate.SQLite", pkg, db.Driver(), path)
+	return d, nil
 }
 
 // Sub returns the folder of migrations for d in fsys: "postgres" or
@@ -50,4 +39,17 @@ func Sub(fsys fs.FS, d migrate.Dialect) fs.FS {
 		panic(err) // the folders are embedded; a missing one is a build bug
 	}
 	return sub
+}
+
+// Migrate applies the migrations in fsys for d (or db's dialect), recording
+// them in table; pkg names the caller in errors.
+func Migrate(ctx context.Context, db *sql.DB, d migrate.Dialect, fsys fs.FS, table, pkg string) error {
+	d, err := Detect(db, d, pkg)
+	if err != nil {
+		return err
+	}
+	if _, err := migrate.Up(ctx, db, Sub(fsys, d), migrate.WithTable(table), migrate.WithDialect(d)); err != nil {
+		return fmt.Errorf("%s: %w", pkg, err)
+	}
+	return nil
 }
