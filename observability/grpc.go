@@ -76,7 +76,7 @@ func (in *Instrumentation) startServerCall(ctx context.Context, fullMethod strin
 	if in.tracing {
 		md, _ := metadata.FromIncomingContext(ctx)
 		ctx = in.propagator.Extract(ctx, metadataCarrier(md))
-		ctx, span = in.tracer.Start(ctx, strings.TrimPrefix(fullMethod, "/"), trace.WithSpanKind(trace.SpanKindServer))
+		ctx, span = in.tracer.Start(ctx, strings.TrimPrefix(fullMethod, "/"), in.serverSpan...)
 	}
 	return ctx, func(ctx context.Context, err error, panicked bool) {
 		code := codeOf(err)
@@ -98,7 +98,7 @@ func (in *Instrumentation) UnaryClientInterceptor() grpc.UnaryClientInterceptor 
 		start := time.Now()
 		var span trace.Span
 		if in.tracing {
-			ctx, span = in.tracer.Start(ctx, strings.TrimPrefix(method, "/"), trace.WithSpanKind(trace.SpanKindClient))
+			ctx, span = in.tracer.Start(ctx, strings.TrimPrefix(method, "/"), in.clientSpan...)
 			md, _ := metadata.FromOutgoingContext(ctx)
 			md = md.Copy()
 			in.propagator.Inject(ctx, metadataCarrier(md))
@@ -135,7 +135,7 @@ func (in *Instrumentation) finishRPC(ctx context.Context, kind uint8, fullMethod
 	opt := in.attrs.get(attrKey{kind: kind, route: fullMethod, status: int(code)}, func() []attribute.KeyValue {
 		return []attribute.KeyValue{keyRPCSystem.String("grpc"), keyRPCService.String(service), keyRPCMethod.String(method), keyRPCGRPCStatus.Int(int(code))}
 	})
-	h.Record(ctx, elapsed.Seconds(), opt)
+	h.Record(ctx, elapsed.Seconds(), opt...)
 }
 
 // codeOf is the status code a call's error carries: the gRPC status's, or

@@ -133,7 +133,7 @@ func (h *httpServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var span trace.Span
 	if in.tracing {
 		ctx := in.propagator.Extract(r.Context(), headerCarrier(r.Header))
-		ctx, span = in.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
+		ctx, span = in.tracer.Start(ctx, r.Method, in.serverSpan...)
 		r = r.WithContext(ctx)
 	}
 	done := false
@@ -188,7 +188,7 @@ func (h *httpServer) finish(r *http.Request, rec *recorder, span trace.Span, sta
 		}
 		return kv
 	})
-	in.httpServer.Record(r.Context(), elapsed.Seconds(), opt)
+	in.httpServer.Record(r.Context(), elapsed.Seconds(), opt...)
 	if in.accessLog {
 		in.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
@@ -290,7 +290,7 @@ func (in *Instrumentation) clientBefore(ctx context.Context, r *http.Request) co
 	c := &clientCall{start: time.Now(), method: knownMethod(r.Method)}
 	c.host, c.port = hostPort(r.URL)
 	if in.tracing {
-		ctx, c.span = in.tracer.Start(ctx, c.method, trace.WithSpanKind(trace.SpanKindClient))
+		ctx, c.span = in.tracer.Start(ctx, c.method, in.clientSpan...)
 		if c.span.IsRecording() {
 			u := *r.URL
 			u.User, u.RawQuery, u.Fragment = nil, "", ""
@@ -346,7 +346,7 @@ func (in *Instrumentation) clientFinalizer(ctx context.Context, err error) {
 		}
 		return kv
 	})
-	in.httpClient.Record(ctx, elapsed.Seconds(), opt)
+	in.httpClient.Record(ctx, elapsed.Seconds(), opt...)
 }
 
 func hostPort(u *url.URL) (string, int) {

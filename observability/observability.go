@@ -3,8 +3,10 @@ package observability
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -41,11 +43,14 @@ type Config struct {
 // observe a service. Build one with [New]; the zero value is not usable.
 // It is safe for concurrent use.
 type Instrumentation struct {
-	tracer     trace.Tracer
-	tracing    bool
-	propagator propagation.TextMapPropagator
-	logger     *slog.Logger
-	accessLog  bool
+	tracer  trace.Tracer
+	tracing bool
+	// serverSpan and clientSpan are the start options of every span of
+	// their kind, made once: an option built per call allocates.
+	serverSpan, clientSpan []trace.SpanStartOption
+	propagator             propagation.TextMapPropagator
+	logger                 *slog.Logger
+	accessLog              bool
 
 	httpServer, httpClient metric.Float64Histogram
 	rpcServer, rpcClient   metric.Float64Histogram
@@ -72,6 +77,8 @@ func New(cfg Config) (*Instrumentation, error) {
 		tp = tracenoop.NewTracerProvider()
 	}
 	in.tracer = tp.Tracer(ScopeName)
+	in.serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
+	in.clientSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
 	mp := cfg.MeterProvider
 	if mp == nil {
 		mp = metricnoop.NewMeterProvider()
@@ -130,13 +137,19 @@ func (in *Instrumentation) Extract(ctx context.Context, carrier propagation.Text
 // spans of a service's own.
 func (in *Instrumentation) Tracer() trace.Tracer { return in.tracer }
 
-// attrCache keeps one measurement option per distinct attribute set, so a
-// request records its metrics without allocating. Keys are bounded by the
-// callers (route templates, known methods, status codes); past maxCached
-// sets the options are made afresh each time rather than kept.
+// attrCache keeps the record options of each distinct attribute set, so a
+// request records its metrics without allocating: attribute.NewSet sorts
+// and copies, and a lone option passed to Record allocates its variadic
+// slice, so both are made once per set. Keys are bounded by the callers
+// (route templates, known methods, status codes); past maxCached sets the
+// options are made afresh each time rather than kept.
+//
+// Reads take no lock: the map is replaced, never changed, so the hot path
+// is one atomic load and a lookup. Writers copy it under mu; they are rare
+// (one per new set) once a service has seen its routes.
 type attrCache struct {
-	mu sync.RWMutex
-	m  map[attrKey]metric.MeasurementOption
+	m  atomic.Pointer[map[attrKey][]metric.RecordOption]
+	mu sync.Mutex
 }
 
 const maxCached = 4096
@@ -150,23 +163,40 @@ type attrKey struct {
 	peer   string
 }
 
-func (c *attrCache) get(k attrKey, build func() []attribute.KeyValue) metric.MeasurementOption {
-	c.mu.RLock()
-	opt, ok := c.m[k]
-	c.mu.RUnlock()
-	if ok {
-		return opt
+// get returns the options that record with the attributes build makes for
+// k. The caller must not change the slice.
+func (c *attrCache) get(k attrKey, build func() []attribute.KeyValue) []metric.RecordOption {
+	if m := c.m.Load(); m != nil {
+		if opts, ok := (*m)[k]; ok {
+			return opts
+		}
 	}
-	opt = metric.WithAttributeSet(attribute.NewSet(build()...))
+	opts := []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(build()...))}
 	c.mu.Lock()
-	if c.m == nil {
-		c.m = make(map[attrKey]metric.MeasurementOption)
+	defer c.mu.Unlock()
+	old := c.m.Load()
+	if old != nil {
+		if cached, ok := (*old)[k]; ok {
+			return cached
+		}
+		if len(*old) >= maxCached {
+			return opts
+		}
 	}
-	if len(c.m) < maxCached {
-		c.m[k] = opt
+	m := make(map[attrKey][]metric.RecordOption, 1+lenOf(old))
+	if old != nil {
+		maps.Copy(m, *old)
 	}
-	c.mu.Unlock()
-	return opt
+	m[k] = opts
+	c.m.Store(&m)
+	return opts
+}
+
+func lenOf(m *map[attrKey][]metric.RecordOption) int {
+	if m == nil {
+		return 0
+	}
+	return len(*m)
 }
 
 // knownMethod returns m when it is a standard HTTP method and "_OTHER"
