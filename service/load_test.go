@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/metrics"
 	"slices"
 	"strconv"
@@ -20,11 +21,15 @@ import (
 
 // TestLoad measures requests per second and p99 latency over real HTTP on
 // loopback, for a raw net/http handler and for a service with telemetry
-// in several settings, one after the other in one run. It is a
-// measurement, not a check: it runs only when TAILOR_LOAD is set (to the
-// seconds each setting runs; default 3) and logs a table.
+// in several settings, in one run. Every setting serves the same handler
+// to the same client (16 keep-alive connections in this process), after
+// a warm-up and from a freshly collected heap. TAILOR_LOAD_ROUNDS rounds
+// (default 1) run every setting once, each round starting one setting
+// later so that no setting always runs first or last, and the table shows
+// the medians. It is a measurement, not a check: it runs only when
+// TAILOR_LOAD is set (to the seconds each setting runs) and logs a table.
 //
-//	TAILOR_LOAD=3 go test ./service -run TestLoad -v
+//	TAILOR_LOAD=2 TAILOR_LOAD_ROUNDS=5 go test ./service -run TestLoad -v
 func TestLoad(t *testing.T) {
 	secs := os.Getenv("TAILOR_LOAD")
 	if secs == "" {
@@ -37,7 +42,9 @@ func TestLoad(t *testing.T) {
 	dur := time.Duration(n) * time.Second
 	rounds := 1
 	if v := os.Getenv("TAILOR_LOAD_ROUNDS"); v != "" {
-		rounds, _ = strconv.Atoi(v)
+		if rounds, err = strconv.Atoi(v); err != nil || rounds <= 0 || rounds > 50 {
+			t.Fatalf("TAILOR_LOAD_ROUNDS=%q: want a number of rounds from 1 to 50", v)
+		}
 	}
 
 	// A receiver that accepts OTLP/HTTP and discards it, so spans are
@@ -67,18 +74,22 @@ func TestLoad(t *testing.T) {
 	}
 	type result struct{ rps, p50, p99, gcs, assist []float64 }
 	results := make([]result, len(settings))
-	for range rounds {
-		for i, s := range settings {
+	for r := range rounds {
+		// Each round starts one setting later, so every setting takes every
+		// place in the order as often as the others: whatever the place
+		// costs (the heap the previous setting left, the machine warming
+		// up) is shared out instead of charged to one setting.
+		for j := range settings {
+			i := (j + r) % len(settings)
+			s := settings[i]
 			addr, stop := startLoadTarget(t, s.env)
-			gc0, assist0 := gcStats()
-			rps, p50, p99 := drive(t, "http://"+addr+"/v1/products/42", dur)
-			gc1, assist1 := gcStats()
+			m := drive(t, "http://"+addr+"/v1/products/42", dur)
 			stop()
-			results[i].gcs = append(results[i].gcs, (gc1-gc0)/dur.Seconds())
-			results[i].assist = append(results[i].assist, (assist1-assist0)*1000/dur.Seconds())
-			results[i].rps = append(results[i].rps, rps)
-			results[i].p50 = append(results[i].p50, p50)
-			results[i].p99 = append(results[i].p99, p99)
+			results[i].gcs = append(results[i].gcs, m.gcs)
+			results[i].assist = append(results[i].assist, m.assist)
+			results[i].rps = append(results[i].rps, m.rps)
+			results[i].p50 = append(results[i].p50, m.p50)
+			results[i].p99 = append(results[i].p99, m.p99)
 		}
 	}
 	med := func(v []float64) float64 { v = slices.Clone(v); slices.Sort(v); return v[len(v)/2] }
@@ -151,10 +162,21 @@ func startLoadTarget(t *testing.T, env map[string]string) (string, func()) {
 	}
 }
 
-// drive sends GETs to url from a fixed number of keep-alive connections
-// for d (after a short warm-up) and returns requests per second and the
-// median and 99th percentile latencies in milliseconds.
-func drive(t *testing.T, url string, d time.Duration) (rps, p50, p99 float64) {
+// warmUp is how long drive loads a target before it measures: long enough
+// to open every connection, grow the server's pools and buffers and let
+// the heap settle.
+const warmUp = 300 * time.Millisecond
+
+// measured is what drive reports about one run.
+type measured struct {
+	rps, p50, p99 float64 // requests per second; latencies in milliseconds
+	gcs, assist   float64 // collections per second; mark assist CPU ms per second
+}
+
+// drive sends GETs to url from a fixed number of keep-alive connections,
+// first for [warmUp] with the same workers, then, from a freshly collected
+// heap, for d, and reports that second part.
+func drive(t *testing.T, url string, d time.Duration) measured {
 	t.Helper()
 	const workers = 16
 	tr := &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers}
@@ -171,35 +193,41 @@ func drive(t *testing.T, url string, d time.Duration) (rps, p50, p99 float64) {
 		resp.Body.Close()
 		return time.Since(start)
 	}
-	for range 500 {
-		get()
+	lats := make([][]time.Duration, workers)
+	for w := range lats {
+		lats[w] = make([]time.Duration, 0, 1<<16)
 	}
-	var (
-		mu  sync.Mutex
-		all []time.Duration
-		wg  sync.WaitGroup
-	)
-	end := time.Now().Add(d)
-	began := time.Now()
-	for range workers {
-		wg.Go(func() {
-			lat := make([]time.Duration, 0, 1<<16)
-			for time.Now().Before(end) {
-				lat = append(lat, get())
-			}
-			mu.Lock()
-			all = append(all, lat...)
-			mu.Unlock()
-		})
+	run := func(d time.Duration) time.Duration {
+		var wg sync.WaitGroup
+		began := time.Now()
+		end := began.Add(d)
+		for w := range workers {
+			wg.Go(func() {
+				lat := lats[w][:0]
+				for time.Now().Before(end) {
+					lat = append(lat, get())
+				}
+				lats[w] = lat
+			})
+		}
+		wg.Wait()
+		return time.Since(began)
 	}
-	wg.Wait()
-	elapsed := time.Since(began)
+	run(warmUp)
+	runtime.GC()
+	gc0, assist0 := gcStats()
+	elapsed := run(d)
+	gc1, assist1 := gcStats()
+	all := slices.Concat(lats...)
 	slices.Sort(all)
 	if len(all) == 0 {
 		t.Fatal("no requests completed")
 	}
 	ms := func(q float64) float64 { return float64(all[int(q*float64(len(all)-1))]) / float64(time.Millisecond) }
-	return float64(len(all)) / elapsed.Seconds(), ms(0.5), ms(0.99)
+	return measured{
+		rps: float64(len(all)) / elapsed.Seconds(), p50: ms(0.5), p99: ms(0.99),
+		gcs: (gc1 - gc0) / elapsed.Seconds(), assist: (assist1 - assist0) * 1000 / elapsed.Seconds(),
+	}
 }
 
 // serveDiscard accepts OTLP/HTTP exports on loopback and discards them.
