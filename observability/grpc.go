@@ -132,7 +132,7 @@ func (in *Instrumentation) finishRPC(ctx context.Context, kind uint8, fullMethod
 		}
 		span.End()
 	}
-	opt := in.attrs.get(attrKey{kind: kind, route: fullMethod, status: int(code)}, func() []attribute.KeyValue {
+	opt := in.recordOptions(attrKey{kind: kind, route: fullMethod, status: int(code)}, func() []attribute.KeyValue {
 		return []attribute.KeyValue{keyRPCSystem.String("grpc"), keyRPCService.String(service), keyRPCMethod.String(method), keyRPCGRPCStatus.Int(int(code))}
 	})
 	h.Record(ctx, elapsed.Seconds(), opt...)

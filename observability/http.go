@@ -88,6 +88,18 @@ type recorder struct {
 
 var recorders = sync.Pool{New: func() any { return new(recorder) }}
 
+// spanAttrs holds the arrays a server span's attributes are built in.
+var spanAttrs = sync.Pool{New: func() any { return new([9]attribute.KeyValue) }}
+
+// spanName returns "METHOD /route", made once per method and route.
+func (in *Instrumentation) spanName(method, route string) string {
+	k := [2]string{method, route}
+	if name, ok := in.names.lookup(k); ok {
+		return name
+	}
+	return in.names.keep(k, method+" "+route)
+}
+
 func (w *recorder) WriteHeader(code int) {
 	if w.status == 0 && code >= 200 {
 		w.status = code
@@ -161,27 +173,34 @@ func (h *httpServer) finish(r *http.Request, rec *recorder, span trace.Span, sta
 	if span != nil {
 		if span.IsRecording() {
 			if r.Pattern != "" {
-				span.SetName(method + " " + route)
+				span.SetName(in.spanName(method, route))
 			}
-			span.SetAttributes(
-				keyHTTPMethod.String(method),
-				keyHTTPRoute.String(route),
-				keyHTTPStatus.Int(status),
-				keyURLPath.String(r.URL.Path),
-				keyURLScheme.String(scheme(r)),
-				keyServerAddress.String(r.Host),
-				keyClientAddress.String(clientAddr(r.RemoteAddr)),
-				keyUserAgent.String(r.UserAgent()),
-			)
+			// The span copies the attributes, so they are built in a pooled
+			// array: with every request traced, a fresh one per span is a
+			// good part of what the collector has to sweep.
+			kv := spanAttrs.Get().(*[9]attribute.KeyValue)
+			kv[0] = keyHTTPMethod.String(method)
+			kv[1] = keyHTTPRoute.String(route)
+			kv[2] = keyHTTPStatus.Int(status)
+			kv[3] = keyURLPath.String(r.URL.Path)
+			kv[4] = keyURLScheme.String(scheme(r))
+			kv[5] = keyServerAddress.String(r.Host)
+			kv[6] = keyClientAddress.String(clientAddr(r.RemoteAddr))
+			kv[7] = keyUserAgent.String(r.UserAgent())
+			n := 8
 			if serverFault {
 				kind := fault.FromHTTPStatus(status).String()
-				span.SetAttributes(keyErrorType.String(kind))
+				kv[8] = keyErrorType.String(kind)
+				n++
 				span.SetStatus(codes.Error, kind)
 			}
+			span.SetAttributes(kv[:n]...)
+			*kv = [9]attribute.KeyValue{}
+			spanAttrs.Put(kv)
 		}
 		span.End()
 	}
-	opt := in.attrs.get(attrKey{kind: kindHTTPServer, method: method, route: route, status: status}, func() []attribute.KeyValue {
+	opt := in.recordOptions(attrKey{kind: kindHTTPServer, method: method, route: route, status: status}, func() []attribute.KeyValue {
 		kv := []attribute.KeyValue{keyHTTPMethod.String(method), keyHTTPRoute.String(route), keyHTTPStatus.Int(status), keyURLScheme.String(scheme(r))}
 		if serverFault {
 			kv = append(kv, keyErrorType.String(fault.FromHTTPStatus(status).String()))
@@ -336,7 +355,7 @@ func (in *Instrumentation) clientFinalizer(ctx context.Context, err error) {
 		}
 		c.span.End()
 	}
-	opt := in.attrs.get(attrKey{kind: kindHTTPClient, method: c.method, peer: c.host, status: c.port<<16 | c.status, route: errType}, func() []attribute.KeyValue {
+	opt := in.recordOptions(attrKey{kind: kindHTTPClient, method: c.method, peer: c.host, status: c.port<<16 | c.status, route: errType}, func() []attribute.KeyValue {
 		kv := []attribute.KeyValue{keyHTTPMethod.String(c.method), keyServerAddress.String(c.host), keyServerPort.Int(c.port)}
 		if c.status != 0 {
 			kv = append(kv, keyHTTPStatus.Int(c.status))

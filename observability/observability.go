@@ -60,6 +60,7 @@ type Instrumentation struct {
 	retries                metric.Int64Counter
 
 	attrs attrCache
+	names cache[[2]string, string] // server span names by method and route
 }
 
 // New returns an Instrumentation for cfg. It fails only when the meter
@@ -140,19 +141,8 @@ func (in *Instrumentation) Tracer() trace.Tracer { return in.tracer }
 // attrCache keeps the record options of each distinct attribute set, so a
 // request records its metrics without allocating: attribute.NewSet sorts
 // and copies, and a lone option passed to Record allocates its variadic
-// slice, so both are made once per set. Keys are bounded by the callers
-// (route templates, known methods, status codes); past maxCached sets the
-// options are made afresh each time rather than kept.
-//
-// Reads take no lock: the map is replaced, never changed, so the hot path
-// is one atomic load and a lookup. Writers copy it under mu; they are rare
-// (one per new set) once a service has seen its routes.
-type attrCache struct {
-	m  atomic.Pointer[map[attrKey][]metric.RecordOption]
-	mu sync.Mutex
-}
-
-const maxCached = 4096
+// slice, so both are made once per set.
+type attrCache = cache[attrKey, []metric.RecordOption]
 
 // attrKey is what varies between measurements of one instrument.
 type attrKey struct {
@@ -163,40 +153,61 @@ type attrKey struct {
 	peer   string
 }
 
-// get returns the options that record with the attributes build makes for
-// k. The caller must not change the slice.
-func (c *attrCache) get(k attrKey, build func() []attribute.KeyValue) []metric.RecordOption {
-	if m := c.m.Load(); m != nil {
-		if opts, ok := (*m)[k]; ok {
-			return opts
-		}
+// recordOptions returns the options that record with the attributes of
+// k, which build makes the first time. Callers must not change them.
+func (in *Instrumentation) recordOptions(k attrKey, build func() []attribute.KeyValue) []metric.RecordOption {
+	if opts, ok := in.attrs.lookup(k); ok {
+		return opts
 	}
-	opts := []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(build()...))}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	old := c.m.Load()
-	if old != nil {
-		if cached, ok := (*old)[k]; ok {
-			return cached
-		}
-		if len(*old) >= maxCached {
-			return opts
-		}
-	}
-	m := make(map[attrKey][]metric.RecordOption, 1+lenOf(old))
-	if old != nil {
-		maps.Copy(m, *old)
-	}
-	m[k] = opts
-	c.m.Store(&m)
-	return opts
+	return in.attrs.keep(k, []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(build()...))})
 }
 
-func lenOf(m *map[attrKey][]metric.RecordOption) int {
-	if m == nil {
-		return 0
+// cache keeps values that are costly to make per request (attribute sets,
+// span names) by a key the callers bound (route templates, known methods,
+// status codes); past maxCached keys values are made afresh each time
+// rather than kept. Reads take no lock: the map is replaced, never
+// changed, so the hot path is one atomic load and a lookup. Writers copy
+// it under mu; they are rare once a service has seen its routes. The zero
+// value is an empty cache; it is safe for concurrent use.
+type cache[K comparable, V any] struct {
+	m  atomic.Pointer[map[K]V]
+	mu sync.Mutex
+}
+
+const maxCached = 4096
+
+// lookup returns the value kept for k.
+func (c *cache[K, V]) lookup(k K) (V, bool) {
+	if m := c.m.Load(); m != nil {
+		v, ok := (*m)[k]
+		return v, ok
 	}
-	return len(*m)
+	var zero V
+	return zero, false
+}
+
+// keep keeps v for k, unless a value is kept already, and returns the
+// value kept (v when the cache is full).
+func (c *cache[K, V]) keep(k K, v V) V {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var old map[K]V
+	if p := c.m.Load(); p != nil {
+		old = *p
+	}
+	if kept, ok := old[k]; ok {
+		return kept
+	}
+	if len(old) >= maxCached {
+		return v
+	}
+	m := maps.Clone(old)
+	if m == nil {
+		m = map[K]V{}
+	}
+	m[k] = v
+	c.m.Store(&m)
+	return v
 }
 
 // knownMethod returns m when it is a standard HTTP method and "_OTHER"
