@@ -40,22 +40,22 @@
 //
 // Recommended settings, measured with service's TestLoad (2 cores, client
 // and server in one process, spans sent to an OTLP/HTTP receiver on
-// loopback, medians of 5 rounds in rotating order):
+// loopback, medians of 7 rounds of 4 s in rotating order:
+// TAILOR_LOAD=4 TAILOR_LOAD_ROUNDS=7 go test ./service -run TestLoad -v):
 //
 //   - Production: the defaults. 1% of new traces sampled, tailor's batch
 //     settings. Unsampled requests cost a span context and no export: the
 //     default stack (tracing at 1%, metrics, logs at info without the
-//     access log) served 0.94-0.96 of raw net/http's requests per second,
-//     the same as with tracing off (0.94-0.98); run to run the ratios move
-//     by about 3%.
+//     access log) served 0.97-1.00 of raw net/http's requests per second
+//     in two such runs, the same as with tracing off (0.97-0.99).
 //   - Every request traced (OTEL_TRACES_SAMPLER=always_on): keep tailor's
-//     batch settings. Larger batches make larger bursts: 512-span batches
-//     (the SDK's) and 2048-span ones raised p99 more than 128-span ones.
-//     Expect about 19% fewer requests per second on a saturated small
-//     machine, most of it the OTLP exporter's marshalling and sending, and
-//     a p99 from 0.8 to 1.8 times that of tracing off: the p99 of a
-//     saturated 2-core machine moves that much from run to run (raw
-//     net/http's own went from 1.1 to 1.8 times it).
+//     batch settings. Larger batches make larger bursts: with the SDK's
+//     512-span batches p99 was 1.26-1.47 times that of tracing off, with
+//     tailor's 128-span batches 1.07-1.26 times. Expect about 19% fewer
+//     requests per second on a saturated small machine, most of it the
+//     OTLP exporter's marshalling and sending. Shorter runs (5 rounds of
+//     2 s) scatter p99 from 0.8 to 1.8 times that of tracing off: the p99
+//     of a saturated 2-core machine moves that much between short runs.
 //   - No OTLP endpoint set: spans are sampled but nothing is queued or
 //     exported, so tracing at any ratio costs next to nothing.
 package telemetry
