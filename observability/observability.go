@@ -58,6 +58,9 @@ type Instrumentation struct {
 	breakerTransitions     metric.Int64Counter
 	rejections             metric.Int64Counter
 	retries                metric.Int64Counter
+	meter                  metric.Meter
+	budgetRefused          metric.Int64ObservableCounter
+	instances              metric.Int64ObservableGauge
 
 	attrs attrCache
 	names cache[[2]string, string] // server span names by method and route
@@ -95,7 +98,8 @@ func New(cfg Config) (*Instrumentation, error) {
 var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
 
 func (in *Instrumentation) makeInstruments(m metric.Meter) error {
-	var errs [8]error
+	in.meter = m
+	var errs [10]error
 	hist := func(name, desc string, err *error) metric.Float64Histogram {
 		h, e := m.Float64Histogram(name, metric.WithUnit("s"), metric.WithDescription(desc), metric.WithExplicitBucketBoundaries(durationBuckets...))
 		*err = e
@@ -113,6 +117,10 @@ func (in *Instrumentation) makeInstruments(m metric.Meter) error {
 		metric.WithDescription("Calls refused by a resilience mechanism: open breaker, full bulkhead, rate limit or load shedding."))
 	in.retries, errs[7] = m.Int64Counter("tailor.retry.attempts", metric.WithUnit("{attempt}"),
 		metric.WithDescription("Attempts after the first, made by retries and hedges."))
+	in.budgetRefused, errs[8] = m.Int64ObservableCounter("tailor.retry.budget.refused", metric.WithUnit("{attempt}"),
+		metric.WithDescription("Retries and hedges a retry budget refused: the budget is exhausted."))
+	in.instances, errs[9] = m.Int64ObservableGauge("tailor.discovery.instances", metric.WithUnit("{instance}"),
+		metric.WithDescription("Instances of a service a client can call."))
 	for _, err := range errs {
 		if err != nil {
 			return err

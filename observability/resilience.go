@@ -37,6 +37,35 @@ func (in *Instrumentation) BreakerStateChange(e resilience.StateChange) {
 		attribute.String("from", e.From.String()), attribute.String("to", e.To.String())))
 }
 
+// ObserveBudget reports b's refusals as the counter
+// tailor.retry.budget.refused, by name: it grows when the budget is
+// exhausted and keeps retries from multiplying an outage's load. The count
+// is read when metrics are collected; Unregister the returned registration
+// when b is no longer used.
+func (in *Instrumentation) ObserveBudget(name string, b *resilience.Budget) (metric.Registration, error) {
+	set := metric.WithAttributeSet(attribute.NewSet(attribute.String("budget", name)))
+	return in.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(in.budgetRefused, int64(b.Refused()), set)
+		return nil
+	}, in.budgetRefused)
+}
+
+// ObserveInstances reports count() as the gauge tailor.discovery.instances,
+// by service: how many instances of service a client can call right now.
+// For a discovery client:
+//
+//	inst.ObserveInstances("inventory", func() int { return len(client.Instances()) })
+//
+// count is called when metrics are collected; Unregister the returned
+// registration when the client is closed.
+func (in *Instrumentation) ObserveInstances(service string, count func() int) (metric.Registration, error) {
+	set := metric.WithAttributeSet(attribute.NewSet(attribute.String("service", service)))
+	return in.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(in.instances, int64(count()), set)
+		return nil
+	}, in.instances)
+}
+
 type callKey struct{}
 
 // call is one call through a [Instrumentation.CallMiddleware]: the

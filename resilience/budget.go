@@ -55,6 +55,7 @@ type Budget struct {
 
 	tokens   atomic.Int64 // milli-tokens
 	refilled atomic.Int64 // unix nanoseconds by clock of the last floor refill
+	refused  atomic.Uint64
 }
 
 // NewBudget returns a budget that starts with one second's floor of tokens.
@@ -82,6 +83,12 @@ func (b *Budget) Available() float64 {
 	b.refill()
 	return float64(b.tokens.Load()) / 1000
 }
+
+// Refused returns how many retries and hedges the budget has refused since
+// it was made: a count that grows during an outage, when the budget keeps
+// retries from multiplying the load. Metrics read it (see
+// observability.Instrumentation.ObserveBudget).
+func (b *Budget) Refused() uint64 { return b.refused.Load() }
 
 // deposit records one call.
 func (b *Budget) deposit() {
@@ -131,6 +138,7 @@ func (b *Budget) withdraw() bool {
 	for {
 		t := b.tokens.Load()
 		if t < 1000 {
+			b.refused.Add(1)
 			return false
 		}
 		if b.tokens.CompareAndSwap(t, t-1000) {

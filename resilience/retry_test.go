@@ -167,6 +167,13 @@ func TestBudget(t *testing.T) {
 			if got != tt.wantRetries {
 				t.Errorf("got %d retries allowed, want %d", got, tt.wantRetries)
 			}
+			wantRefused := uint64(1)
+			if tt.cfg.Disabled {
+				wantRefused = 0
+			}
+			if r := b.Refused(); r != wantRefused {
+				t.Errorf("Refused() = %d, want %d", r, wantRefused)
+			}
 		})
 	}
 }
