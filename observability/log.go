@@ -2,6 +2,7 @@ package observability
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -106,8 +107,8 @@ func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
 		var tid [32]byte
 		var sid [16]byte
 		t, s := sc.TraceID(), sc.SpanID()
-		hexEncode(tid[:], t[:])
-		hexEncode(sid[:], s[:])
+		hex.Encode(tid[:], t[:])
+		hex.Encode(sid[:], s[:])
 		r.AddAttrs(slog.String("trace_id", string(tid[:])), slog.String("span_id", string(sid[:])))
 	}
 	if id := requestid.FromContext(ctx); id != "" {
@@ -129,12 +130,4 @@ func (h *logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h *logHandler) WithGroup(name string) slog.Handler {
 	return &logHandler{next: h.next.WithGroup(name)}
-}
-
-func hexEncode(dst, src []byte) {
-	const digits = "0123456789abcdef"
-	for i, b := range src {
-		dst[2*i] = digits[b>>4]
-		dst[2*i+1] = digits[b&15]
-	}
 }
