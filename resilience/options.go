@@ -63,10 +63,11 @@ func WithClassifier(f func(ctx context.Context, err error) Outcome) Option {
 	}
 }
 
-// WithKey makes a rate limiter or a breaker set keep one state per key:
-// key derives it from the call (a client IP, a user, an API key, an instance
-// address). Keys are kept in a least-recently-used set of bounded size, so a
-// flood of distinct keys cannot exhaust memory.
+// WithKey makes a rate limiter keep one bucket per key: key derives it from
+// the call (a client IP, a user, an API key). Keys are kept in a
+// least-recently-used set of bounded size, so a flood of distinct keys
+// cannot exhaust memory. A breaker set takes its key function as an
+// argument of [NewBreakers] instead.
 func WithKey(key func(ctx context.Context, request any) string) Option {
 	return func(o *options) { o.key = key }
 }
