@@ -116,7 +116,7 @@ func (r *Retry) call(ctx context.Context, request any, next endpoint.Endpoint) (
 		if !r.budget.withdraw() {
 			return response, err
 		}
-		if !r.sleep(ctx, wait) {
+		if !sleep(ctx, r.clock, wait) {
 			return response, err
 		}
 	}
@@ -146,11 +146,7 @@ func (r *Retry) backoff(n int) time.Duration {
 	return time.Duration(r.random() * float64(ceiling))
 }
 
-// sleep waits d or until ctx is done, reporting whether it waited d.
-func (r *Retry) sleep(ctx context.Context, d time.Duration) bool {
-	return sleep(ctx, r.clock, d)
-}
-
+// sleep waits d on c or until ctx is done, reporting whether it waited d.
 func sleep(ctx context.Context, c Clock, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
