@@ -169,6 +169,7 @@ func (h *httpServer) finish(r *http.Request, rec *recorder, span trace.Span, sta
 	}
 	route := routeOf(r.Pattern)
 	method := knownMethod(r.Method)
+	sch := scheme(r)
 	serverFault := status >= 500
 	if span != nil {
 		if span.IsRecording() {
@@ -183,7 +184,7 @@ func (h *httpServer) finish(r *http.Request, rec *recorder, span trace.Span, sta
 			kv[1] = keyHTTPRoute.String(route)
 			kv[2] = keyHTTPStatus.Int(status)
 			kv[3] = keyURLPath.String(r.URL.Path)
-			kv[4] = keyURLScheme.String(scheme(r))
+			kv[4] = keyURLScheme.String(sch)
 			kv[5] = keyServerAddress.String(r.Host)
 			kv[6] = keyClientAddress.String(clientAddr(r.RemoteAddr))
 			kv[7] = keyUserAgent.String(r.UserAgent())
@@ -200,8 +201,8 @@ func (h *httpServer) finish(r *http.Request, rec *recorder, span trace.Span, sta
 		}
 		span.End()
 	}
-	opt := in.recordOptions(attrKey{kind: kindHTTPServer, method: method, route: route, status: status}, func() []attribute.KeyValue {
-		kv := []attribute.KeyValue{keyHTTPMethod.String(method), keyHTTPRoute.String(route), keyHTTPStatus.Int(status), keyURLScheme.String(scheme(r))}
+	opt := in.recordOptions(attrKey{kind: kindHTTPServer, method: method, route: route, scheme: sch, status: status}, func() []attribute.KeyValue {
+		kv := []attribute.KeyValue{keyHTTPMethod.String(method), keyHTTPRoute.String(route), keyHTTPStatus.Int(status), keyURLScheme.String(sch)}
 		if serverFault {
 			kv = append(kv, keyErrorType.String(fault.FromHTTPStatus(status).String()))
 		}
@@ -355,7 +356,7 @@ func (in *Instrumentation) clientFinalizer(ctx context.Context, err error) {
 		}
 		c.span.End()
 	}
-	opt := in.recordOptions(attrKey{kind: kindHTTPClient, method: c.method, peer: c.host, status: c.port<<16 | c.status, route: errType}, func() []attribute.KeyValue {
+	opt := in.recordOptions(attrKey{kind: kindHTTPClient, method: c.method, host: c.host, port: c.port, status: c.status, errType: errType}, func() []attribute.KeyValue {
 		kv := []attribute.KeyValue{keyHTTPMethod.String(c.method), keyServerAddress.String(c.host), keyServerPort.Int(c.port)}
 		if c.status != 0 {
 			kv = append(kv, keyHTTPStatus.Int(c.status))

@@ -152,13 +152,17 @@ func (in *Instrumentation) Tracer() trace.Tracer { return in.tracer }
 // slice, so both are made once per set.
 type attrCache = cache[attrKey, []metric.RecordOption]
 
-// attrKey is what varies between measurements of one instrument.
+// attrKey is what varies between measurements of one instrument: every
+// value its attribute set is built from.
 type attrKey struct {
-	kind   uint8 // which instrument family
-	method string
-	route  string // route template, gRPC method or peer
-	status int
-	peer   string
+	kind    uint8  // which instrument family
+	method  string // HTTP method
+	route   string // route template or full gRPC method
+	scheme  string // url.scheme of a server request
+	host    string // server.address of a client call
+	port    int    // server.port of a client call
+	status  int    // HTTP status or gRPC code
+	errType string // error.type of a client call
 }
 
 // recordOptions returns the options that record with the attributes of

@@ -360,3 +360,21 @@ func TestResilienceEvents(t *testing.T) {
 		t.Errorf("got events %+v, want one resilience.rejected with reason bulkhead_full", ev)
 	}
 }
+
+// Requests that differ only in scheme are measured apart: each series
+// says its own url.scheme.
+func TestHTTPMiddlewareMeasuresEachScheme(t *testing.T) {
+	r := newRig(t, false)
+	router := thttp.NewRouter(thttp.WithMiddleware(r.inst.HTTPMiddleware))
+	router.HandleFunc("GET /x", func(http.ResponseWriter, *http.Request) {})
+	router.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "http://example.com/x", nil))
+	router.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "https://example.com/x", nil))
+	got := map[string]uint64{}
+	for _, dp := range r.histogram(t, "http.server.request.duration") {
+		s, _ := dp.Attributes.Value("url.scheme")
+		got[s.AsString()] += dp.Count
+	}
+	if len(got) != 2 || got["http"] != 1 || got["https"] != 1 {
+		t.Errorf("got requests by url.scheme %v, want http 1 and https 1", got)
+	}
+}
