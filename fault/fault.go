@@ -195,12 +195,18 @@ func New(kind Kind, detail string) *Error {
 }
 
 // Errorf returns an error of the given kind whose detail is formatted from
-// format and args. A %w verb makes the wrapped error its cause (and puts the
-// wrapped error's text in the detail, so use it only when that text is fit
-// for a client, or use [Wrap]).
+// format and args. A %w verb makes the wrapped error its cause, and several
+// %w verbs make all of them causes (and put the wrapped errors' text in the
+// detail, so use them only when that text is fit for a client, or use
+// [Wrap]).
 func Errorf(kind Kind, format string, args ...any) *Error {
 	err := fmt.Errorf(format, args...)
-	return &Error{Kind: kind, Detail: err.Error(), Cause: errors.Unwrap(err)}
+	cause := errors.Unwrap(err)
+	if _, ok := err.(interface{ Unwrap() []error }); ok {
+		// Several %w: errors.Unwrap gives nil, but err wraps them all.
+		cause = err
+	}
+	return &Error{Kind: kind, Detail: err.Error(), Cause: cause}
 }
 
 // Wrap returns an error of the given kind that wraps cause and shows the

@@ -149,3 +149,19 @@ func ExampleWrap() {
 	fmt.Println(fe.Kind, "|", fe.PublicDetail(), "|", fe.Error())
 	// Output: unavailable | the service is unavailable; retry later | unavailable: the product store is unavailable: dial tcp 10.0.0.7:5432: connection refused
 }
+
+func TestErrorfWrapsEveryCause(t *testing.T) {
+	one := fault.Errorf(fault.Unavailable, "reading the catalog: %w", io.ErrUnexpectedEOF)
+	if !errors.Is(one, io.ErrUnexpectedEOF) || one.Error() != "unavailable: reading the catalog: unexpected EOF" {
+		t.Errorf("one %%w: got %q (errors.Is %v), want the cause seen and quoted once", one, errors.Is(one, io.ErrUnexpectedEOF))
+	}
+	two := fault.Errorf(fault.Unavailable, "%w, then %w", io.ErrUnexpectedEOF, context.DeadlineExceeded)
+	for _, cause := range []error{io.ErrUnexpectedEOF, context.DeadlineExceeded} {
+		if !errors.Is(two, cause) {
+			t.Errorf("two %%w: errors.Is(%q, %v) = false, want true", two, cause)
+		}
+	}
+	if want := "unavailable: unexpected EOF, then context deadline exceeded"; two.Error() != want {
+		t.Errorf("two %%w: got %q, want %q", two.Error(), want)
+	}
+}
