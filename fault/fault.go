@@ -121,8 +121,9 @@ func ParseKind(s string) (Kind, bool) {
 }
 
 // FromHTTPStatus returns the kind that best describes an HTTP status code:
-// the kind whose status it is, InvalidArgument for other 4xx (413, 415, 422
-// and the like), Unavailable for 502, and Internal otherwise.
+// the kind whose status it is, Unavailable for 502, DeadlineExceeded for
+// 408, InvalidArgument for other 4xx (413, 415, 422 and the like), and
+// Internal otherwise.
 func FromHTTPStatus(status int) Kind {
 	for k := range numKinds {
 		if kinds[k].status == status {
