@@ -3,8 +3,7 @@
 // created, per currency. It consumes product.created through an inbox
 // (package [github.com/tailorkit/tailor/messaging/inbox]) in its own
 // database, so each product counts once however often its event is
-// delivered. The order, inventory and review services consume their
-// events the same way.
+// delivered.
 //
 //	GET /v1/stats -> {"products_created": 3, "by_currency": {"EUR": 2, "USD": 1}}
 package stats
