@@ -110,9 +110,7 @@ func (in *Instrumentation) UnaryClientInterceptor() grpc.UnaryClientInterceptor 
 	}
 }
 
-func (in *Instrumentation) finishRPC(ctx context.Context, kind uint8, fullMethod string, code grpccodes.Code, err error, span trace.Span, start time.Time, h interface {
-	Record(context.Context, float64, ...metric.RecordOption)
-}) {
+func (in *Instrumentation) finishRPC(ctx context.Context, kind uint8, fullMethod string, code grpccodes.Code, err error, span trace.Span, start time.Time, h metric.Float64Histogram) {
 	elapsed := time.Since(start)
 	service, method := splitMethod(fullMethod)
 	failed := code != grpccodes.OK

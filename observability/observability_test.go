@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -53,8 +54,8 @@ func newRig(t *testing.T, accessLog bool) *rig {
 	return r
 }
 
-// points returns the data points of the histogram name as attribute sets
-// and counts.
+// histogram returns the data points of the histogram name by attribute
+// set.
 func (r *rig) histogram(t *testing.T, name string) map[attribute.Distinct]metricdata.HistogramDataPoint[float64] {
 	t.Helper()
 	var rm metricdata.ResourceMetrics
@@ -138,7 +139,7 @@ func TestHTTPMiddleware(t *testing.T) {
 			if got := attrOf(s.Attributes, "http.route"); got != tt.wantRoute {
 				t.Errorf("got http.route %q, want %q", got, tt.wantRoute)
 			}
-			if got := attrOf(s.Attributes, "http.response.status_code"); got != itoa(tt.wantStatus) {
+			if got := attrOf(s.Attributes, "http.response.status_code"); got != strconv.Itoa(tt.wantStatus) {
 				t.Errorf("got http.response.status_code %s, want %d", got, tt.wantStatus)
 			}
 			if s.Status.Code != tt.wantCode {
@@ -159,11 +160,6 @@ func TestHTTPMiddleware(t *testing.T) {
 			}
 		})
 	}
-}
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }
 
 func TestHTTPMiddlewareContinuesCallersTrace(t *testing.T) {
