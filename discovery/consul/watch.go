@@ -98,14 +98,11 @@ func (w *Instancer) loop() {
 			outage = time.Time{}
 		}
 		w.cache.Update(state(entries, w.r.now()))
-		switch {
-		case next == 0:
-			index = 0
-		case next < index:
-			index = 0
-		default:
-			index = next
+		// An index that went backwards restarts from 0; so does 0 itself.
+		if next < index {
+			next = 0
 		}
+		index = next
 		if gap := cfg.MinQueryInterval - w.r.now().Sub(start); gap > 0 {
 			if w.r.sleep(w.ctx, gap) != nil {
 				return
