@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/go-kit/kit/endpoint"
@@ -284,10 +285,12 @@ func jsonErrorDetail(err error, offset int64) string {
 	case errors.As(err, &unmarshal):
 		field := unmarshal.Field
 		if field == "" {
-			return fmt.Sprintf("the request body is a JSON %s; send a JSON %s", unmarshal.Value, jsonKind(unmarshal.Type.Kind().String()))
+			return fmt.Sprintf("the request body is a JSON %s; send a JSON %s", unmarshal.Value, jsonKind(unmarshal.Type.Kind()))
 		}
-		return fmt.Sprintf("field %q is a JSON %s; it must be a %s", field, unmarshal.Value, jsonKind(unmarshal.Type.Kind().String()))
+		return fmt.Sprintf("field %q is a JSON %s; it must be a %s", field, unmarshal.Value, jsonKind(unmarshal.Type.Kind()))
 	}
+	// encoding/json reports an unknown field only as text, with no error
+	// type to match.
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	if f, ok := strings.CutPrefix(msg, "unknown field "); ok {
 		return fmt.Sprintf("the request body has an unknown field %s; check its spelling against the API", f)
@@ -295,21 +298,23 @@ func jsonErrorDetail(err error, offset int64) string {
 	return "the request body is not valid JSON: " + msg
 }
 
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "struct", "map":
+// jsonKind names the JSON type that a Go kind decodes from.
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.Struct, reflect.Map:
 		return "object"
-	case "slice", "array":
+	case reflect.Slice, reflect.Array:
 		return "array"
-	case "string":
+	case reflect.String:
 		return "string"
-	case "bool":
+	case reflect.Bool:
 		return "boolean"
-	}
-	if strings.HasPrefix(goKind, "int") || strings.HasPrefix(goKind, "uint") || strings.HasPrefix(goKind, "float") {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
 		return "number"
 	}
-	return goKind
+	return k.String()
 }
 
 // limitedReader is io.LimitedReader that remembers whether the limit was

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -256,4 +257,36 @@ func FuzzDecodeJSON(f *testing.F) {
 			t.Fatal("empty detail")
 		}
 	})
+}
+
+// labelled has a field of interface type, which JSON cannot fill.
+type labelled struct {
+	Label fmt.Stringer `json:"label"`
+}
+
+func TestDecodeJSONNamesTheWantedJSONType(t *testing.T) {
+	tests := []struct {
+		name, body string
+		decode     func(*http.Request) error
+		want       string // the detail starts with it
+		notWant    string // the detail must not contain it
+	}{
+		{"number field", `{"name":"ann","times":"two"}`, decodeWith[greetRequest], `field "times" is a JSON string; it must be a number`, ""},
+		{"object body", `"ann"`, decodeWith[greetRequest], "the request body is a JSON string; send a JSON object", ""},
+		{"interface field", `{"label":"x"}`, decodeWith[labelled], `field "label" is a JSON string`, "number"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.decode(httptest.NewRequest("POST", "/", strings.NewReader(tt.body)))
+			got := fault.As(err).Detail
+			if !strings.HasPrefix(got, tt.want) || (tt.notWant != "" && strings.Contains(got, tt.notWant)) {
+				t.Errorf("got detail %q, want one starting %q and without %q", got, tt.want, tt.notWant)
+			}
+		})
+	}
+}
+
+func decodeWith[T any](r *http.Request) error {
+	_, err := thttp.DecodeJSON[T]()(context.Background(), r)
+	return err
 }
