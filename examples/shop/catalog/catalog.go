@@ -170,7 +170,6 @@ type ListProductsResponse struct {
 // for concurrent use.
 type Service struct {
 	db     *sql.DB
-	now    func() time.Time
 	outbox *outbox.Outbox
 }
 
@@ -188,7 +187,7 @@ func WithTelemetry(tel messaging.Telemetry) Option {
 
 // NewService returns a catalog over db, whose schema [Migrate] has set up.
 func NewService(db *sql.DB, opts ...Option) *Service {
-	s := &Service{db: db, now: time.Now}
+	s := &Service{db: db}
 	for _, o := range opts {
 		o(s)
 	}
@@ -212,7 +211,7 @@ func (s *Service) CreateProduct(ctx context.Context, req CreateProductRequest) (
 		Name:        strings.TrimSpace(req.Name),
 		Description: req.Description,
 		Price:       req.Price,
-		CreatedAt:   s.now().UTC().Truncate(time.Microsecond),
+		CreatedAt:   time.Now().UTC().Truncate(time.Microsecond),
 	}
 	event, err := ProductCreatedEvent().New(p.ID, ProductCreated{ID: p.ID, Name: p.Name, Price: p.Price, CreatedAt: p.CreatedAt})
 	if err != nil {
