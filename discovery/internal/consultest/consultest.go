@@ -8,6 +8,7 @@ package consultest
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -130,11 +131,9 @@ func Leader(addr string) bool {
 		return false
 	}
 	defer resp.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 128)
-	n, _ := resp.Body.Read(buf)
-	b.Write(buf[:n])
-	return resp.StatusCode == http.StatusOK && strings.Contains(b.String(), ":")
+	// The leader's address, "127.0.0.1:8300"; "" while there is none.
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 128))
+	return resp.StatusCode == http.StatusOK && strings.Contains(string(body), ":")
 }
 
 func freePort(t testing.TB) int {
