@@ -6,7 +6,6 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tailorkit/tailor/fault"
@@ -107,7 +106,7 @@ func ParseProblem(status int, contentType string, body []byte) *fault.Error {
 		fe.Cause = &StatusError{Status: status, RequestID: p.RequestID}
 		return fe
 	}
-	fe.Detail = strings.TrimSpace(http.StatusText(status))
+	fe.Detail = http.StatusText(status)
 	fe.Cause = &StatusError{Status: status}
 	return fe
 }

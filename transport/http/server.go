@@ -1,7 +1,6 @@
 package http
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -373,10 +372,9 @@ func EncodeJSON(status int) kithttp.EncodeResponseFunc {
 // readBounded reads at most limit bytes of r and discards the rest (up to a
 // bound), so the connection can be reused.
 func readBounded(r io.Reader, limit int64) ([]byte, error) {
-	var buf bytes.Buffer
-	_, err := io.Copy(&buf, io.LimitReader(r, limit))
+	b, err := io.ReadAll(io.LimitReader(r, limit))
 	drain(r)
-	return buf.Bytes(), err
+	return b, err
 }
 
 // drain discards up to 256 KiB left in r: enough to reuse a keep-alive
