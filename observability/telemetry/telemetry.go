@@ -62,7 +62,6 @@ package telemetry
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -73,6 +72,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -338,7 +338,7 @@ func buildResource(ctx context.Context, cfg Config, get func(string) string) (*r
 	if _, ok := attrs["service.instance.id"]; !ok {
 		id := cfg.InstanceID
 		if id == "" {
-			id = newUUID()
+			id = uuid.NewString()
 		}
 		attrs["service.instance.id"] = id
 	}
@@ -365,19 +365,11 @@ func exeName() string {
 	return "go"
 }
 
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
 func samplerFromEnv(get func(string) string) (sdktrace.Sampler, error) {
 	name := strings.ToLower(get("OTEL_TRACES_SAMPLER"))
 	arg := get("OTEL_TRACES_SAMPLER_ARG")
 	ratio := DefaultSampleRatio
-	if arg != "" && strings.HasSuffix(name, "traceidratio") || arg != "" && name == "" {
+	if arg != "" && (name == "" || strings.HasSuffix(name, "traceidratio")) {
 		r, err := strconv.ParseFloat(arg, 64)
 		if err != nil || r < 0 || r > 1 {
 			return nil, fmt.Errorf("telemetry: OTEL_TRACES_SAMPLER_ARG=%q is not a ratio; use a number from 0 to 1, such as 0.01 for 1%%", arg)
@@ -509,14 +501,13 @@ func batchFromEnv(b Batch, get func(string) string) (Batch, error) {
 	}
 	for _, f := range []struct {
 		env string
-		ms  bool
-		dur *time.Duration
+		dur *time.Duration // milliseconds, when set
 		n   *int
 	}{
-		{"OTEL_BSP_SCHEDULE_DELAY", true, &d.Delay, nil},
-		{"OTEL_BSP_EXPORT_TIMEOUT", true, &d.Timeout, nil},
-		{"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", false, nil, &d.MaxBatch},
-		{"OTEL_BSP_MAX_QUEUE_SIZE", false, nil, &d.MaxQueue},
+		{"OTEL_BSP_SCHEDULE_DELAY", &d.Delay, nil},
+		{"OTEL_BSP_EXPORT_TIMEOUT", &d.Timeout, nil},
+		{"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", nil, &d.MaxBatch},
+		{"OTEL_BSP_MAX_QUEUE_SIZE", nil, &d.MaxQueue},
 	} {
 		v := get(f.env)
 		if v == "" {
@@ -526,7 +517,7 @@ func batchFromEnv(b Batch, get func(string) string) (Batch, error) {
 		if err != nil || n <= 0 {
 			return d, fmt.Errorf("telemetry: %s=%q is not a positive whole number", f.env, v)
 		}
-		if f.ms {
+		if f.dur != nil {
 			*f.dur = time.Duration(n) * time.Millisecond
 		} else {
 			*f.n = n
