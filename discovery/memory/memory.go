@@ -33,8 +33,6 @@ var (
 // Registry is an in-process registry. Build one with [New]; the zero value
 // is not usable. It is safe for concurrent use.
 type Registry struct {
-	now func() time.Time
-
 	mu       sync.Mutex
 	entries  map[string]*entry // by instance ID
 	watchers map[string]map[*Instancer]struct{}
@@ -48,7 +46,6 @@ type entry struct {
 // New returns an empty registry.
 func New() *Registry {
 	return &Registry{
-		now:      time.Now,
 		entries:  make(map[string]*entry),
 		watchers: make(map[string]map[*Instancer]struct{}),
 	}
@@ -141,7 +138,7 @@ func (r *Registry) Resolve(service string) (discovery.Instancer, error) {
 
 // stateLocked is service's state; r.mu must be held.
 func (r *Registry) stateLocked(service string) discovery.State {
-	st := discovery.State{Service: service, Updated: r.now()}
+	st := discovery.State{Service: service, Updated: time.Now()}
 	for _, e := range r.entries {
 		if e.inst.Service != service {
 			continue
