@@ -181,7 +181,10 @@ type Option func(*Service)
 // product.
 func WithTelemetry(tel messaging.Telemetry) Option {
 	return func(s *Service) {
-		s.outbox, _ = outbox.New(outbox.Config{Telemetry: tel}) // fails only on a broken meter provider, which it does not use
+		// outbox.New fails only when tel's meter provider cannot make its
+		// instruments; s.outbox then stays nil and NewService falls back to
+		// an outbox without telemetry, as the catalog works without it.
+		s.outbox, _ = outbox.New(outbox.Config{Telemetry: tel})
 	}
 }
 
