@@ -397,15 +397,18 @@ func samplerFromEnv(get func(string) string) (sdktrace.Sampler, error) {
 // signal ("traces", "metrics"), or "" when none is set.
 func otlpTarget(get func(string) string, signal string) (endpoint, protocol string, err error) {
 	up := strings.ToUpper(signal)
-	protocol = get("OTEL_EXPORTER_OTLP_" + up + "_PROTOCOL")
+	protocolVar := "OTEL_EXPORTER_OTLP_" + up + "_PROTOCOL"
+	protocol = get(protocolVar)
 	if protocol == "" {
-		protocol = get("OTEL_EXPORTER_OTLP_PROTOCOL")
+		protocolVar = "OTEL_EXPORTER_OTLP_PROTOCOL"
+		protocol = get(protocolVar)
 	}
-	if protocol == "" {
+	switch protocol {
+	case "":
 		protocol = "http/protobuf"
-	}
-	if protocol != "http/protobuf" && protocol != "grpc" {
-		return "", "", fmt.Errorf("telemetry: OTLP protocol %q (OTEL_EXPORTER_OTLP_PROTOCOL) is not supported; use http/protobuf or grpc", protocol)
+	case "http/protobuf", "grpc":
+	default:
+		return "", "", fmt.Errorf("telemetry: %s=%q is not an OTLP protocol tailor supports; use http/protobuf or grpc", protocolVar, protocol)
 	}
 	endpoint = get("OTEL_EXPORTER_OTLP_" + up + "_ENDPOINT")
 	if endpoint == "" {
