@@ -69,10 +69,10 @@ func Open(path string) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
+	// One connection, kept open for good: SetMaxOpenConns lowers the idle
+	// limit to match, and database/sql closes no connection for age or
+	// idleness by default.
 	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
-	db.SetConnMaxIdleTime(0)
-	db.SetConnMaxLifetime(0)
 	if err := db.PingContext(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w; check that the path names a file (not a folder) that this process may read and write", path, err)
