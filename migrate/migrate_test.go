@@ -86,7 +86,7 @@ func freshPostgres(t *testing.T) func() *sql.DB {
 	defer cancel()
 	if err := admin.PingContext(ctx); err != nil {
 		t.Fatalf("PostgreSQL at %s:%d (user %s, database %s) is unreachable: %v\n"+
-			"Start it (on Debian: pg_ctlcluster $(ls /etc/postgresql) main start) or point TAILOR_TEST_POSTGRES at a running server; "+
+			"Start it with scripts/services.sh or point TAILOR_TEST_POSTGRES at a running server; "+
 			"outside CI, go test -short skips these tests.", cfg.Host, cfg.Port, cfg.User, cfg.Database, err)
 	}
 	schema := "migrate_test_" + rand.Text()[:12]
