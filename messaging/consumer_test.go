@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -181,7 +181,7 @@ func TestUndecodableEventIsDeadLetteredAtOnce(t *testing.T) {
 		if err != nil {
 			t.Fatalf("nothing on the dead-letter subject: %v", err)
 		}
-		if got := msg.Headers().Get(messaging.HeaderDeadLetterReason); !contains(got, want) {
+		if got := msg.Headers().Get(messaging.HeaderDeadLetterReason); !strings.Contains(got, want) {
 			t.Errorf("reason %q, want it to mention %q", got, want)
 		}
 		if got := msg.Headers().Get(messaging.HeaderDeliveryAttempts); got != "1" {
@@ -191,15 +191,6 @@ func TestUndecodableEventIsDeadLetteredAtOnce(t *testing.T) {
 	if got := calls.Load(); got != 0 {
 		t.Errorf("handler called %d times, want 0", got)
 	}
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
 }
 
 // An event delivered again after its effect committed (its ack was lost)
@@ -327,5 +318,4 @@ func TestTraceContinuesAcrossTheBroker(t *testing.T) {
 	if producer.Parent().SpanID() != req.SpanContext().SpanID() {
 		t.Errorf("create span's parent %s, want the request span", producer.Parent().SpanID())
 	}
-	_ = fmt.Sprint
 }
