@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the tools the checks need, at pinned versions, into .tools/bin
-# (ignored by git): staticcheck from the Go module proxy, and protoc from
-# Debian's protobuf-compiler when it is missing and the script runs as root,
-# and Prometheus with promtool from Debian's prometheus package likewise
-# (the observability tests start their own Prometheus on loopback; the
-# package's system service is stopped and disabled so nothing is left
-# listening on :9090). The protoc plugins are installed by scripts/protoc.sh.
+# (ignored by git): staticcheck from the Go module proxy, and Prometheus
+# with promtool from Debian's prometheus package when it is missing and the
+# script runs as root (the observability tests start their own Prometheus on
+# loopback; the package's system service is stopped and disabled so nothing
+# is left listening on :9090). protoc and its plugins are installed by
+# scripts/protoc.sh, the one script that runs them.
 set -euo pipefail
 
 STATICCHECK_VERSION=v0.8.2
@@ -19,15 +19,6 @@ if [ ! -x "$bin/staticcheck" ] || ! "$bin/staticcheck" -version 2>/dev/null | gr
 	GOBIN="$bin" go install "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}"
 fi
 
-if ! command -v protoc >/dev/null 2>&1; then
-	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq protobuf-compiler >/dev/null
-	else
-		echo "tools.sh: protoc not found; install it (Debian/Ubuntu: sudo apt-get install protobuf-compiler) and rerun" >&2
-		exit 1
-	fi
-fi
 if ! command -v promtool >/dev/null 2>&1; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 		apt-get update -qq
@@ -56,4 +47,4 @@ fi
 if command -v service >/dev/null 2>&1 && service prometheus status >/dev/null 2>&1; then
 	service prometheus stop >/dev/null 2>&1 || true
 fi
-echo "tools: staticcheck $("$bin/staticcheck" -version | awk '{print $2}'), $(protoc --version), $(promtool --version 2>&1 | head -1)"
+echo "tools: staticcheck $("$bin/staticcheck" -version | awk '{print $2}'), $(promtool --version 2>&1 | head -1)"
