@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -174,6 +175,7 @@ func (p *Publisher) Publish(ctx context.Context, subject string, e Event) error 
 	if _, err := p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(e.ID)); err != nil {
 		p.ins.PublishErrors.Add(ctx, 1, attr)
 		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
 		return fmt.Errorf("messaging: publish %s %s to %s: %w; is a stream holding subject %s, and is NATS up?", e.Type, e.ID, subject, err, subject)
 	}
 	p.ins.Published.Add(ctx, 1, attr)
