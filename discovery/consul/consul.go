@@ -330,14 +330,20 @@ func (r *Registry) address() string {
 	return "CONSUL_HTTP_ADDR"
 }
 
+// startHeartbeat starts inst's heartbeat, unless the registry was closed
+// while the registration was on its way to the agent: a heartbeat started
+// then would outlive Close.
 func (r *Registry) startHeartbeat(inst discovery.Instance) {
-	ctx, cancel := context.WithCancel(context.Background())
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
 	if old, ok := r.heartbeats[inst.ID]; ok {
 		old()
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	r.heartbeats[inst.ID] = cancel
-	r.mu.Unlock()
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()

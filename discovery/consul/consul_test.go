@@ -330,6 +330,35 @@ func TestTTLHeartbeat(t *testing.T) {
 	}
 }
 
+// closingAgent closes its registry while a registration is on its way.
+type closingAgent struct {
+	*fakeAgent
+	r *Registry
+}
+
+func (a *closingAgent) register(ctx context.Context, reg *api.AgentServiceRegistration) error {
+	if err := a.r.Close(); err != nil {
+		return err
+	}
+	return a.fakeAgent.register(ctx, reg)
+}
+
+func TestRegisterRacingCloseStartsNoHeartbeat(t *testing.T) {
+	a := &closingAgent{fakeAgent: newFakeAgent()}
+	r := newRegistry(Config{Check: Check{TTL: 3 * time.Second}}, a)
+	a.r = r
+	inst := discovery.Instance{ID: "inv-1", Service: "inventory", Port: 8080}
+	if err := r.Register(context.Background(), inst); err != nil {
+		t.Fatal(err)
+	}
+	r.mu.Lock()
+	n := len(r.heartbeats)
+	r.mu.Unlock()
+	if n != 0 {
+		t.Errorf("got %d heartbeats after Close, want 0", n)
+	}
+}
+
 func TestRegisterRejectsBadInstances(t *testing.T) {
 	r, _ := newTestRegistry(Config{}, newFakeAgent())
 	defer r.Close()
