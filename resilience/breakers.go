@@ -37,8 +37,8 @@ func NewBreakers(name string, key func(ctx context.Context, request any) string,
 
 // Override sets or clears an operator's override (see [Breaker.Override])
 // on every breaker in the set, and on every breaker the set makes later,
-// until the next call. A breaker's own Override still changes that breaker
-// alone.
+// until Override is called again. A breaker's own Override still changes
+// that breaker alone.
 func (s *Breakers) Override(o Override) {
 	s.override.Store(uint32(o))
 	s.set.each(func(_ string, b *Breaker) { b.Override(o) })
