@@ -103,10 +103,9 @@ type Consumer struct {
 	// stream the consumer makes.
 	ownDeadLetter bool
 
-	mu      sync.Mutex
-	iter    jetstream.MessagesContext
-	done    chan struct{}
-	started bool
+	mu   sync.Mutex
+	iter jetstream.MessagesContext // set by Start: started once
+	done chan struct{}
 }
 
 // NewConsumer returns a consumer of cfg that hands each event to h. It
@@ -135,7 +134,7 @@ func NewConsumer(js jetstream.JetStream, cfg ConsumerConfig, h Handler) (*Consum
 func (c *Consumer) Start(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.started {
+	if c.iter != nil {
 		return fmt.Errorf("messaging: consumer %s started twice; make a new Consumer", c.cfg.Name)
 	}
 	if c.ownDeadLetter {
@@ -169,7 +168,6 @@ func (c *Consumer) Start(ctx context.Context) error {
 	}
 	c.iter = iter
 	c.done = make(chan struct{})
-	c.started = true
 	go c.run(iter)
 	return nil
 }
@@ -256,7 +254,7 @@ func (c *Consumer) handle(d delivery) {
 		trace.WithAttributes(
 			attribute.String("messaging.system", "nats"),
 			attribute.String("messaging.destination.name", d.msg.Subject()),
-			attribute.String("messaging.consumer.group.name", c.cfg.Name),
+			c.sub,
 			attribute.String("messaging.message.id", d.e.ID),
 			attribute.Int("messaging.message.delivery_attempt", attempt),
 		))
