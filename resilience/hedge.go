@@ -14,8 +14,8 @@ import (
 // 100 ms, for calls marked idempotent.
 type HedgeConfig struct {
 	// Delay is how long to wait for the first attempt before sending a
-	// hedge. With Percentile set, it is used until 20 latencies have been
-	// seen. Default 100 ms.
+	// hedge. With Percentile set, it is used until the percentile takes
+	// over, after 32 successful calls it could hedge. Default 100 ms.
 	Delay time.Duration
 	// Percentile, when between 0 and 1, sets the delay to that percentile
 	// of the latencies of the last 256 successful calls (0.95 hedges the
@@ -143,7 +143,8 @@ func (h *Hedge) call(ctx context.Context, request any, next endpoint.Endpoint) (
 }
 
 // observe records a successful call's latency and, with Percentile set,
-// revises the delay every 16 samples.
+// revises the delay every 16 samples once it holds hedgeMinSamples: first
+// at the 32nd.
 func (h *Hedge) observe(d time.Duration) {
 	if h.cfg.Percentile <= 0 || h.cfg.Percentile >= 1 {
 		return
