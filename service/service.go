@@ -329,32 +329,25 @@ func (s *Service) Run(ctx context.Context) error {
 
 	httpLn, err := listen(settingHTTPAddr, s.cfg.HTTPAddr)
 	if err != nil {
-		return err
+		return s.abandon(ctx, err, nil)
 	}
 	s.httpAddr.Store(httpLn.Addr().(*net.TCPAddr))
 	var grpcLn net.Listener
 	if s.grpc != nil {
 		grpcLn, err = listen(settingGRPCAddr, s.cfg.GRPCAddr)
 		if err != nil {
-			httpLn.Close()
-			return err
+			return s.abandon(ctx, err, nil, httpLn)
 		}
 		s.grpcAddr.Store(grpcLn.Addr().(*net.TCPAddr))
 	}
 
 	startedN, err := s.startComponents(ctx, components)
 	if err != nil {
-		httpLn.Close()
+		lns := []net.Listener{httpLn}
 		if grpcLn != nil {
-			grpcLn.Close()
+			lns = append(lns, grpcLn)
 		}
-		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
-		defer cancel()
-		err = errors.Join(err, s.stopComponents(stopCtx, components[:startedN]))
-		if s.ownTel {
-			err = errors.Join(err, s.tel.Shutdown(stopCtx))
-		}
-		return err
+		return s.abandon(ctx, err, components[:startedN], lns...)
 	}
 
 	srv := &http.Server{
@@ -421,6 +414,24 @@ func (s *Service) pollHealth(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// abandon undoes a Run that failed before serving: it closes lns, stops
+// the components that started, in reverse, and shuts down the telemetry
+// New built. It returns err joined with whatever failed on the way.
+func (s *Service) abandon(ctx context.Context, err error, started []Component, lns ...net.Listener) error {
+	for _, ln := range lns {
+		ln.Close()
+	}
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err = errors.Join(err, s.stopComponents(stopCtx, started))
+	if s.ownTel {
+		if terr := s.tel.Shutdown(stopCtx); terr != nil {
+			err = errors.Join(err, fmt.Errorf("service: %w", terr))
+		}
+	}
+	return err
 }
 
 func (s *Service) announce(ctx context.Context, cs []Component) error {
