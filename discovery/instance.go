@@ -227,6 +227,7 @@ func (e *NoInstanceError) Error() string {
 // Unwrap returns the registry's error.
 func (e *NoInstanceError) Unwrap() error { return e.Err }
 
-// ErrStopped is returned by a Client that was closed and by Resolve on a
-// closed registry.
+// ErrStopped is returned by a Client that was closed, and by Register and
+// Resolve on a registry that was closed (the Consul backend's
+// Registry.Close).
 var ErrStopped = errors.New("discovery: stopped")
