@@ -162,10 +162,7 @@ func (r *Relay) run(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				return
-			case <-r.wake:
-				if !timer.Stop() {
-					<-timer.C
-				}
+			case <-r.wake: // the next Reset drops the timer's pending tick
 			case <-timer.C:
 			}
 		} else if ctx.Err() != nil {
