@@ -39,9 +39,10 @@ type Config struct {
 	// GRPCAddr is the host:port the gRPC listener binds. Empty (the
 	// default) serves no gRPC.
 	GRPCAddr string
-	// ShutdownTimeout bounds the drain: how long in-flight requests have to
-	// finish after the service stops accepting, and, separately, how long
-	// components have to stop. Default 15s.
+	// ShutdownTimeout bounds each step of the shutdown separately: how long
+	// Drain calls have, how long in-flight requests have to finish after
+	// the service stops accepting, and how long components have to stop.
+	// Default 15s.
 	ShutdownTimeout time.Duration
 	// ShutdownDelay is how long the service keeps serving after it reports
 	// not ready and before it stops accepting, so load balancers and peers
@@ -76,11 +77,11 @@ var (
 
 func (s setting) String() string { return "-" + s.flag + " / " + s.env }
 
-// Bind reads the environment through lookupEnv (pass [os.LookupEnv]) into
-// c, then registers c's flags on fs with those values as defaults, so that
-// after fs.Parse a flag beats the environment, which beats the value c held
-// before. A malformed environment value is an error naming the variable and
-// the value.
+// Bind reads the environment through lookupEnv (pass [os.LookupEnv]; nil
+// reads none) into c, then registers c's flags on fs with those values as
+// defaults, so that after fs.Parse a flag beats the environment, which
+// beats the value c held before. A malformed environment value is an error
+// naming the variable and the value.
 func (c *Config) Bind(fs *flag.FlagSet, lookupEnv func(string) (string, bool)) error {
 	if lookupEnv != nil {
 		if v, ok := lookupEnv(settingHTTPAddr.env); ok {

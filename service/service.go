@@ -13,8 +13,8 @@
 // Run binds the listeners (a bad address or a port in use fails at once,
 // naming the setting and the value), starts the components, serves,
 // reports ready, and then calls Announce on components that have it
-// (registration in a registry goes there). On SIGINT, SIGTERM or the end of ctx it shuts down in this
-// order:
+// (registration in a registry goes there). On SIGINT, SIGTERM or the end
+// of ctx it shuts down in this order:
 //
 //  1. report not ready: /readyz answers 503 and gRPC health NOT_SERVING;
 //  2. call Drain on components that have it (deregistration goes here, so
@@ -570,7 +570,7 @@ type readiness struct {
 	Checks  []checkResult `json:"checks"`
 }
 
-// Ready runs every check (concurrently, each bounded by
+// ready runs every check (concurrently, each bounded by
 // [Config.CheckTimeout]) and reports whether the service is serving and
 // all checks pass, with each check's result.
 func (s *Service) ready(ctx context.Context) (bool, readiness) {

@@ -207,9 +207,6 @@ func TestFailedStartStopsWhatStarted(t *testing.T) {
 	}
 }
 
-// TestGracefulShutdown cancels a service with requests in flight: /readyz
-// must turn 503 at once, every in-flight request must complete, new
-// connections must be refused after the drain, and Run must return nil.
 type failingAnnouncer struct{ part }
 
 func (failingAnnouncer) Announce(context.Context) error { return errors.New("registry refused") }
@@ -228,6 +225,9 @@ func TestFailedAnnounceShutsDown(t *testing.T) {
 	}
 }
 
+// TestGracefulShutdown cancels a service with requests in flight: /readyz
+// must turn 503 at once, every in-flight request must complete, new
+// connections must be refused after the drain, and Run must return nil.
 func TestGracefulShutdown(t *testing.T) {
 	const inFlight = 20
 	svc := newService(t, service.Config{ShutdownDelay: 2 * time.Second, ShutdownTimeout: 10 * time.Second})
