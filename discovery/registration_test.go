@@ -90,8 +90,15 @@ func TestRegistrationOrder(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx) }()
 	waitState(t, w, 5*time.Second, "the service registering", healthy(1))
-	if _, ok := registration.Registered(); !ok {
-		t.Error("Registered: got false after Announce, want true")
+	// The watch can see the instance before Announce has returned and
+	// recorded it.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if _, ok := registration.Registered(); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Registered: got false 5s after the registry listed the instance, want true")
+		}
 	}
 
 	// A request in flight when shutdown starts.
