@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -51,13 +52,11 @@ func TestLoad(t *testing.T) {
 	// really marshalled and sent.
 	recv := serveDiscard(t)
 	otlp := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + recv, "OTEL_METRICS_EXPORTER": "none"}
-	with := func(extra map[string]string) map[string]string {
-		m := map[string]string{}
-		for k, v := range otlp {
-			m[k] = v
-		}
-		for k, v := range extra {
-			m[k] = v
+	// with returns otlp plus every map in extra, later ones winning.
+	with := func(extra ...map[string]string) map[string]string {
+		m := maps.Clone(otlp)
+		for _, e := range extra {
+			maps.Copy(m, e)
 		}
 		return m
 	}
@@ -68,8 +67,8 @@ func TestLoad(t *testing.T) {
 	}{
 		{"raw net/http", nil},
 		{"tracing off, metrics", with(map[string]string{"OTEL_TRACES_SAMPLER": "always_off"})},
-		{"default: 1%, metrics, logs", with(nil)},
-		{"100%, SDK batch defaults", with(merge(map[string]string{"OTEL_TRACES_SAMPLER": "always_on"}, sdkDefaults))},
+		{"default: 1%, metrics, logs", with()},
+		{"100%, SDK batch defaults", with(map[string]string{"OTEL_TRACES_SAMPLER": "always_on"}, sdkDefaults)},
 		{"100%, tailor batch defaults", with(map[string]string{"OTEL_TRACES_SAMPLER": "always_on"})},
 	}
 	type result struct{ rps, p50, p99, gcs, assist []float64 }
@@ -107,13 +106,6 @@ func gcStats() (cycles, assistSeconds float64) {
 	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/cpu/classes/gc/mark/assist:cpu-seconds"}}
 	metrics.Read(s)
 	return float64(s[0].Value.Uint64()), s[1].Value.Float64()
-}
-
-func merge(a, b map[string]string) map[string]string {
-	for k, v := range b {
-		a[k] = v
-	}
-	return a
 }
 
 func product(w http.ResponseWriter, r *http.Request) {
