@@ -401,6 +401,13 @@ func (s *Service) pollHealth(ctx context.Context) {
 	if s.health == nil {
 		return
 	}
+	check := func() {
+		ok, _ := s.ready(ctx)
+		if ctx.Err() == nil {
+			s.health.SetServing(ok)
+		}
+	}
+	check() // at once, so a failing check shows before the first tick
 	t := time.NewTicker(s.cfg.CheckInterval)
 	defer t.Stop()
 	for {
@@ -408,10 +415,7 @@ func (s *Service) pollHealth(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			ok, _ := s.ready(ctx)
-			if ctx.Err() == nil {
-				s.health.SetServing(ok)
-			}
+			check()
 		}
 	}
 }

@@ -178,6 +178,12 @@ func (s *requestState) recover(r *http.Request) {
 		s.logger.ErrorContext(r.Context(), "handler panicked", "error", err.Error(), "method", r.Method, "path", r.URL.Path,
 			"request_id", requestid.FromContext(r.Context()), "stack", string(debug.Stack()))
 	}
+	// Headers the handler set for the body it never sent would
+	// misdescribe the problem body.
+	h := s.ResponseWriter.Header()
+	for _, k := range [...]string{"Content-Length", "Content-Encoding", "Content-Range", "Etag", "Last-Modified"} {
+		delete(h, k)
+	}
 	WriteError(s.ResponseWriter, r, err)
 }
 

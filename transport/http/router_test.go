@@ -19,6 +19,12 @@ func newEchoIDServer(t *testing.T) *httptest.Server {
 	})
 	r.HandleFunc("POST /items/{id}", func(w http.ResponseWriter, r *http.Request) {})
 	r.HandleFunc("DELETE /items/{id}", func(w http.ResponseWriter, r *http.Request) {})
+	r.HandleFunc("GET /panic-after-headers", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "5")
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Cache-Control", "no-store")
+		panic("before the body")
+	})
 	r.HandleFunc("GET /late-panic", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("partial"))
 		panic("after the response started")
@@ -98,6 +104,24 @@ func TestRouterUnmatched(t *testing.T) {
 				t.Errorf("detail %q does not name the path %q", p.Detail, tt.path)
 			}
 		})
+	}
+}
+
+func TestRouterPanicDropsHeadersOfTheUnsentBody(t *testing.T) {
+	srv := newEchoIDServer(t)
+	resp, err := http.Get(srv.URL + "/panic-after-headers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 500 || resp.Header.Get("Content-Encoding") != "" {
+		t.Fatalf("status %d, Content-Encoding %q; want 500 and none", resp.StatusCode, resp.Header.Get("Content-Encoding"))
+	}
+	if p := readProblem(t, resp); p.Kind != "internal" {
+		t.Fatalf("problem kind %q, want internal", p.Kind)
+	}
+	if resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("Cache-Control = %q: headers that do not describe the body should stay", resp.Header.Get("Cache-Control"))
 	}
 }
 
