@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-kit/kit/sd"
 
@@ -16,26 +17,32 @@ import (
 // discovery.Instancer; its Stop stops notifications only, and the backend
 // stops its own work around it. It is safe for concurrent use.
 //
-// State changes at once with Update and Fail. Subscribers are sent the
-// changes on the cache's own goroutine, in order, always the latest state,
-// so a subscriber that is slow to read holds back only its own events,
-// never the backend feeding the cache.
+// State changes at once with Update and Fail. Each subscriber has a
+// goroutine of its own that sends it the latest state whenever it changes,
+// in order, skipping states superseded before it could send them, so a
+// subscriber that is slow to read holds back only its own events: never
+// the backend feeding the cache, nor another subscriber, nor a Register.
 type Cache struct {
-	sendMu sync.Mutex // serialises sends, so subscribers see states in order
-
 	mu      sync.Mutex
 	state   discovery.State
-	subs    map[chan<- sd.Event]chan struct{} // closed on Deregister
-	pending bool                              // a change not yet sent
-	sending bool                              // the sender goroutine runs
+	version uint64 // grows with every change subscribers act on
+	subs    map[chan<- sd.Event]*subscriber
 	stopped bool
+}
+
+// subscriber is one registered channel and its sender's bookkeeping.
+type subscriber struct {
+	ch   chan<- sd.Event
+	wake chan struct{} // holds at most one wake-up: "the state changed"
+	done chan struct{} // closed on Deregister or Stop
+	sent atomic.Uint64 // the version last sent
 }
 
 // New returns a cache for service, empty until the first Update.
 func New(service string) *Cache {
 	return &Cache{
 		state: discovery.State{Service: service},
-		subs:  make(map[chan<- sd.Event]chan struct{}),
+		subs:  make(map[chan<- sd.Event]*subscriber),
 	}
 }
 
@@ -72,78 +79,64 @@ func (c *Cache) Fail(err error) discovery.State {
 }
 
 // store stores st and, when it differs from the last state in what
-// subscribers act on, has the sender send it; c.mu must be held.
+// subscribers act on, wakes every subscriber's sender; c.mu must be held.
 func (c *Cache) store(st discovery.State) {
 	old := c.state
 	c.state = st
 	if old.Equal(st) && !(old.Updated.IsZero() && !st.Updated.IsZero()) {
 		return
 	}
-	if c.stopped {
-		return
-	}
-	c.pending = true
-	if !c.sending {
-		c.sending = true
-		go c.send()
-	}
-}
-
-// send broadcasts until no change is pending.
-func (c *Cache) send() {
-	for {
-		c.mu.Lock()
-		if !c.pending || c.stopped {
-			c.sending = false
-			c.mu.Unlock()
-			return
-		}
-		c.pending = false
-		c.mu.Unlock()
-		c.broadcast()
-	}
-}
-
-type sub struct {
-	ch   chan<- sd.Event
-	done chan struct{}
-}
-
-func (c *Cache) broadcast() {
-	c.sendMu.Lock()
-	defer c.sendMu.Unlock()
-	c.mu.Lock()
-	ev := c.state.Event()
-	subs := make([]sub, 0, len(c.subs))
-	for ch, done := range c.subs {
-		subs = append(subs, sub{ch, done})
-	}
-	c.mu.Unlock()
-	for _, s := range subs {
+	c.version++
+	for _, s := range c.subs {
 		select {
-		case s.ch <- copyEvent(ev):
-		case <-s.done:
+		case s.wake <- struct{}{}:
+		default: // a wake-up is already waiting
 		}
 	}
 }
 
 // Register implements sd.Instancer: ch gets the current state at once and
-// every change after. Register returns once ch has taken the first state.
+// every change after. Register returns once ch has taken the first state,
+// or ch is deregistered, or the cache stopped.
 func (c *Cache) Register(ch chan<- sd.Event) {
-	c.sendMu.Lock()
-	defer c.sendMu.Unlock()
-	done := make(chan struct{})
+	s := &subscriber{ch: ch, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	c.mu.Lock()
 	if c.stopped {
 		c.mu.Unlock()
 		return
 	}
-	c.subs[ch] = done
-	ev := c.state.Event()
+	c.subs[ch] = s
+	ev, v := c.state.Event(), c.version
 	c.mu.Unlock()
 	select {
 	case ch <- ev:
-	case <-done:
+		s.sent.Store(v)
+	case <-s.done:
+		return
+	}
+	go c.run(s)
+}
+
+// run sends s the latest state each time it changes, until s is done.
+func (c *Cache) run(s *subscriber) {
+	for {
+		select {
+		case <-s.wake:
+		case <-s.done:
+			return
+		}
+		c.mu.Lock()
+		ev, v := c.state.Event(), c.version
+		c.mu.Unlock()
+		if v == s.sent.Load() {
+			continue
+		}
+		select {
+		case s.ch <- copyEvent(ev):
+			s.sent.Store(v)
+		case <-s.done:
+			return
+		}
 	}
 }
 
@@ -152,8 +145,8 @@ func (c *Cache) Register(ch chan<- sd.Event) {
 func (c *Cache) Deregister(ch chan<- sd.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if done, ok := c.subs[ch]; ok {
-		close(done)
+	if s, ok := c.subs[ch]; ok {
+		close(s.done)
 		delete(c.subs, ch)
 	}
 }
@@ -167,17 +160,23 @@ func (c *Cache) Stop() {
 		return
 	}
 	c.stopped = true
-	for ch, done := range c.subs {
-		close(done)
+	for ch, s := range c.subs {
+		close(s.done)
 		delete(c.subs, ch)
 	}
 }
 
-// idle reports whether no change waits to be sent; for tests.
+// idle reports whether every subscriber has been sent the latest state;
+// for tests.
 func (c *Cache) idle() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return !c.pending && !c.sending
+	for _, s := range c.subs {
+		if s.sent.Load() != c.version {
+			return false
+		}
+	}
+	return true
 }
 
 func copyEvent(ev sd.Event) sd.Event {
