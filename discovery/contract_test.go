@@ -22,6 +22,7 @@ import (
 	"github.com/tailorkit/tailor/discovery"
 	"github.com/tailorkit/tailor/discovery/consul"
 	"github.com/tailorkit/tailor/discovery/internal/consultest"
+	"github.com/tailorkit/tailor/discovery/internal/discoverytest"
 	"github.com/tailorkit/tailor/discovery/memory"
 	"github.com/tailorkit/tailor/service"
 	thttp "github.com/tailorkit/tailor/transport/http"
@@ -117,28 +118,6 @@ func uniqueService(t *testing.T) string {
 	return fmt.Sprintf("test-%d-%d", time.Now().UnixNano()%1e9, testSeq.Add(1))
 }
 
-// waitState waits until the watch's state satisfies ok.
-func waitState(t *testing.T, w discovery.Instancer, wait time.Duration, what string, ok func(discovery.State) bool) discovery.State {
-	t.Helper()
-	ch := make(chan sd.Event, 1)
-	w.Register(ch) // the buffer takes the first state at once
-	defer w.Deregister(ch)
-	timeout := time.After(wait)
-	for {
-		if st := w.State(); ok(st) {
-			return st
-		}
-		select {
-		case <-ch:
-		case <-time.After(50 * time.Millisecond):
-		case <-timeout:
-			st := w.State()
-			t.Fatalf("after %s: %s did not happen; the watch has %d healthy of %d registered, err %v", wait, what, len(st.Instances), st.Registered, st.Err)
-			return st
-		}
-	}
-}
-
 func healthy(n int) func(discovery.State) bool {
 	return func(st discovery.State) bool { return len(st.Instances) == n && !st.Updated.IsZero() }
 }
@@ -168,7 +147,7 @@ func TestContract(t *testing.T) {
 				if err := reg.Register(context.Background(), in.inst); err != nil {
 					t.Fatal(err)
 				}
-				st := waitState(t, w, b.wait, "the instance appearing", healthy(1))
+				st := discoverytest.Wait(t, w, b.wait, "the instance appearing", healthy(1))
 				want := in.inst
 				want.Protocol = discovery.ProtocolHTTP
 				if got := st.Instances[0]; fmt.Sprint(got) != fmt.Sprint(want) || st.Registered != 1 {
@@ -180,7 +159,7 @@ func TestContract(t *testing.T) {
 				if err := reg.Deregister(context.Background(), in.inst); err != nil {
 					t.Fatal(err)
 				}
-				st = waitState(t, w, b.wait, "the instance leaving", func(st discovery.State) bool { return st.Registered == 0 })
+				st = discoverytest.Wait(t, w, b.wait, "the instance leaving", func(st discovery.State) bool { return st.Registered == 0 })
 				if len(st.Instances) != 0 {
 					t.Errorf("got %d instances after deregistering, want 0", len(st.Instances))
 				}
@@ -204,14 +183,14 @@ func TestContract(t *testing.T) {
 					}
 					defer reg.Deregister(context.Background(), in.inst)
 				}
-				waitState(t, w, b.wait, "two healthy instances", healthy(2))
+				discoverytest.Wait(t, w, b.wait, "two healthy instances", healthy(2))
 				setFailing(t, a, true)
-				st := waitState(t, w, b.wait, "the failing instance leaving", healthy(1))
+				st := discoverytest.Wait(t, w, b.wait, "the failing instance leaving", healthy(1))
 				if st.Instances[0].ID != c.inst.ID || st.Registered != 2 {
 					t.Errorf("got %s healthy of %d registered, want %s of 2", st.Instances[0].ID, st.Registered, c.inst.ID)
 				}
 				setFailing(t, a, false)
-				waitState(t, w, b.wait, "the instance coming back", healthy(2))
+				discoverytest.Wait(t, w, b.wait, "the instance coming back", healthy(2))
 			})
 
 			t.Run("go-kit's Endpointer and lb work on the watch", func(t *testing.T) {
@@ -227,7 +206,7 @@ func TestContract(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer w.Stop()
-				waitState(t, w, b.wait, "the instance appearing", healthy(1))
+				discoverytest.Wait(t, w, b.wait, "the instance appearing", healthy(1))
 				factory := func(instance string) (endpoint.Endpoint, io.Closer, error) {
 					e, err := thttp.NewClient(http.MethodGet, "http://"+instance+"/work",
 						func(context.Context, *http.Request, any) error { return nil }, thttp.DecodeJSONResponse[string]())
@@ -275,7 +254,7 @@ func TestContract(t *testing.T) {
 				defer cancel()
 				done := make(chan error, 1)
 				go func() { done <- svc.Run(ctx) }()
-				st := waitState(t, w, b.wait, "the service registering", healthy(1))
+				st := discoverytest.Wait(t, w, b.wait, "the service registering", healthy(1))
 				if got, want := st.Instances[0].ID, discovery.DefaultID(st.Instances[0]); got != want {
 					t.Errorf("got ID %q, want the default %q", got, want)
 				}
@@ -293,7 +272,7 @@ func TestContract(t *testing.T) {
 				if err := <-done; err != nil {
 					t.Fatalf("Run: %v", err)
 				}
-				waitState(t, w, b.wait, "the service deregistering", func(st discovery.State) bool { return st.Registered == 0 })
+				discoverytest.Wait(t, w, b.wait, "the service deregistering", func(st discovery.State) bool { return st.Registered == 0 })
 			})
 		})
 	}

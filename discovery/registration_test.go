@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tailorkit/tailor/discovery"
+	"github.com/tailorkit/tailor/discovery/internal/discoverytest"
 	"github.com/tailorkit/tailor/discovery/memory"
 	"github.com/tailorkit/tailor/service"
 )
@@ -89,7 +90,7 @@ func TestRegistrationOrder(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx) }()
-	waitState(t, w, 5*time.Second, "the service registering", healthy(1))
+	discoverytest.Wait(t, w, 5*time.Second, "the service registering", healthy(1))
 	// The watch can see the instance before Announce has returned and
 	// recorded it.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
@@ -116,7 +117,7 @@ func TestRegistrationOrder(t *testing.T) {
 	<-started
 
 	cancel()
-	waitState(t, w, 5*time.Second, "the service deregistering", func(st discovery.State) bool { return st.Registered == 0 })
+	discoverytest.Wait(t, w, 5*time.Second, "the service deregistering", func(st discovery.State) bool { return st.Registered == 0 })
 	close(slow)
 	if got := <-inFlight; got != "finished" {
 		t.Errorf("the request in flight at shutdown: got %q, want %q", got, "finished")

@@ -16,11 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-kit/kit/sd"
-
 	"github.com/tailorkit/tailor/discovery"
 	"github.com/tailorkit/tailor/discovery/consul"
 	"github.com/tailorkit/tailor/discovery/internal/consultest"
+	"github.com/tailorkit/tailor/discovery/internal/discoverytest"
 	tgrpc "github.com/tailorkit/tailor/transport/grpc"
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
@@ -55,27 +54,6 @@ func newServer(t *testing.T, service, id string) *server {
 	return s
 }
 
-func waitFor(t *testing.T, w discovery.Instancer, wait time.Duration, what string, ok func(discovery.State) bool) discovery.State {
-	t.Helper()
-	ch := make(chan sd.Event, 1)
-	w.Register(ch) // the buffer takes the first state at once
-	defer w.Deregister(ch)
-	timeout := time.After(wait)
-	for {
-		if st := w.State(); ok(st) {
-			return st
-		}
-		select {
-		case <-ch:
-		case <-time.After(50 * time.Millisecond):
-		case <-timeout:
-			st := w.State()
-			t.Fatalf("after %s: %s did not happen; the watch has %d healthy of %d registered, err %v", wait, what, len(st.Instances), st.Registered, st.Err)
-			return st
-		}
-	}
-}
-
 func healthy(n int) func(discovery.State) bool {
 	return func(st discovery.State) bool { return len(st.Instances) == n && st.Err == nil && !st.Updated.IsZero() }
 }
@@ -101,7 +79,7 @@ func TestAgentTTLCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer watching.Deregister(context.Background(), s.inst)
-	waitFor(t, w, 5*time.Second, "the TTL instance appearing", healthy(1))
+	discoverytest.Wait(t, w, 5*time.Second, "the TTL instance appearing", healthy(1))
 
 	// Well past the TTL, heartbeats keep it passing.
 	time.Sleep(2 * time.Second)
@@ -113,7 +91,7 @@ func TestAgentTTLCheck(t *testing.T) {
 	// runs out and the instance leaves the watch, still registered.
 	start := time.Now()
 	heartbeating.Close()
-	st := waitFor(t, w, 10*time.Second, "the instance turning critical", healthy(0))
+	st := discoverytest.Wait(t, w, 10*time.Second, "the instance turning critical", healthy(0))
 	if st.Registered != 1 {
 		t.Errorf("got %d registered, want 1: it is critical, not deregistered", st.Registered)
 	}
@@ -136,17 +114,17 @@ func TestAgentHTTPCheckAndGracefulDeregistration(t *testing.T) {
 	if err := reg.Register(context.Background(), s.inst); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, w, 5*time.Second, "the instance appearing as passing", healthy(1))
+	discoverytest.Wait(t, w, 5*time.Second, "the instance appearing as passing", healthy(1))
 	s.ready.Store(false)
 	start := time.Now()
-	waitFor(t, w, 10*time.Second, "the instance leaving once /readyz fails", healthy(0))
+	discoverytest.Wait(t, w, 10*time.Second, "the instance leaving once /readyz fails", healthy(0))
 	t.Logf("left the watch %s after /readyz began failing (check interval 1s)", time.Since(start).Round(10*time.Millisecond))
 	s.ready.Store(true)
-	waitFor(t, w, 10*time.Second, "the instance coming back once /readyz passes", healthy(1))
+	discoverytest.Wait(t, w, 10*time.Second, "the instance coming back once /readyz passes", healthy(1))
 	if err := reg.Deregister(context.Background(), s.inst); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, w, 5*time.Second, "the instance deregistering", func(st discovery.State) bool { return st.Registered == 0 })
+	discoverytest.Wait(t, w, 5*time.Second, "the instance deregistering", func(st discovery.State) bool { return st.Registered == 0 })
 }
 
 // countingTransport counts the health queries a watch sends.
@@ -215,7 +193,7 @@ func TestAgentOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, w, 5*time.Second, "both instances appearing", healthy(2))
+	discoverytest.Wait(t, w, 5*time.Second, "both instances appearing", healthy(2))
 	call := func(when string) {
 		t.Helper()
 		if _, err := client.Endpoint()(context.Background(), nil); err != nil {
@@ -225,7 +203,7 @@ func TestAgentOutage(t *testing.T) {
 	call("before the outage")
 
 	agent.Stop()
-	waitFor(t, w, 5*time.Second, "the watch noticing the outage", func(st discovery.State) bool { return st.Err != nil })
+	discoverytest.Wait(t, w, 5*time.Second, "the watch noticing the outage", func(st discovery.State) bool { return st.Err != nil })
 	before := counter.queries.Load()
 	const outage = 3 * time.Second
 	for end := time.Now().Add(outage); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
@@ -254,7 +232,7 @@ func TestAgentOutage(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	waitFor(t, w, 10*time.Second, "the watch resuming", healthy(2))
+	discoverytest.Wait(t, w, 10*time.Second, "the watch resuming", healthy(2))
 	t.Logf("the watch resumed %s after the agent came back", time.Since(start).Round(10*time.Millisecond))
 	// The client's own watch may have seen the restarted agent before the
 	// registrations came back, and resumes on its own backoff schedule.
@@ -301,12 +279,12 @@ func TestAgentGRPCCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reg.Deregister(context.Background(), inst)
-	st := waitFor(t, w, 5*time.Second, "the gRPC instance appearing", healthy(1))
+	st := discoverytest.Wait(t, w, 5*time.Second, "the gRPC instance appearing", healthy(1))
 	if st.Instances[0].Protocol != discovery.ProtocolGRPC {
 		t.Errorf("got protocol %q, want grpc", st.Instances[0].Protocol)
 	}
 	health.SetServing(false)
-	waitFor(t, w, 10*time.Second, "the instance leaving once gRPC health says NOT_SERVING", healthy(0))
+	discoverytest.Wait(t, w, 10*time.Second, "the instance leaving once gRPC health says NOT_SERVING", healthy(0))
 }
 
 // TestAgentFromEnvironment checks that the zero Config finds the agent and
@@ -330,7 +308,7 @@ func TestAgentFromEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, w, 5*time.Second, "the instance appearing", healthy(1))
+	discoverytest.Wait(t, w, 5*time.Second, "the instance appearing", healthy(1))
 
 	t.Setenv("CONSUL_HTTP_ADDR", "127.0.0.1:1") // nothing listens there
 	down, err := consul.New(consul.Config{})
