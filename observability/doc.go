@@ -7,28 +7,28 @@
 // service built on tailor is traced, measured and logged without code.
 //
 // Start with [New], which takes the providers in a [Config] and returns an
-// [Instrumentation]. Its parts, each optional:
+// [Telemetry]. Its parts, each optional:
 //
-//   - server side: [Instrumentation.HTTPMiddleware] (pass it to the Router
+//   - server side: [Telemetry.HTTPMiddleware] (pass it to the Router
 //     with transport/http's WithMiddleware, so it sees the route template)
-//     and [Instrumentation.UnaryServerInterceptor] /
-//     [Instrumentation.StreamServerInterceptor] for gRPC: one span per
+//     and [Telemetry.UnaryServerInterceptor] /
+//     [Telemetry.StreamServerInterceptor] for gRPC: one span per
 //     request with OTel semantic-convention attributes, W3C trace context
 //     and baggage taken from the caller, RED metrics
 //     (http.server.request.duration, rpc.server.call.duration), and an
 //     optional access log;
-//   - client side: [Instrumentation.HTTPClientOptions] (go-kit client
-//     options) and [Instrumentation.UnaryClientInterceptor] (a gRPC dial
+//   - client side: [Telemetry.HTTPClientOptions] (go-kit client
+//     options) and [Telemetry.UnaryClientInterceptor] (a gRPC dial
 //     option's interceptor): a client span per attempt, the trace context
 //     sent on, http.client.request.duration and rpc.client.call.duration;
-//   - resilience: [Instrumentation.BreakerStateChange] for
-//     resilience.WithStateChange, and [Instrumentation.CallMiddleware] with
-//     [Instrumentation.AttemptMiddleware] around a resilience.Policy:
+//   - resilience: [Telemetry.BreakerStateChange] for
+//     resilience.WithStateChange, and [Telemetry.CallMiddleware] with
+//     [Telemetry.AttemptMiddleware] around a resilience.Policy:
 //     breaker state and transitions, retries and rejections as metrics and
 //     as span events;
 //   - logs: [NewLogger] and [NewLogHandler] add trace_id, span_id and
 //     request_id to every record logged with a request's context;
-//   - messages: [Instrumentation.Inject] and [Instrumentation.Extract] move
+//   - messages: [Telemetry.Inject] and [Telemetry.Extract] move
 //     the trace context through any [propagation.TextMapCarrier], such as
 //     message headers.
 //

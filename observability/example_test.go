@@ -20,7 +20,7 @@ import (
 
 // Put the middleware inside the Router, so spans and metrics are named by
 // the route template.
-func ExampleInstrumentation_HTTPMiddleware() {
+func ExampleTelemetry_HTTPMiddleware() {
 	spans := tracetest.NewInMemoryExporter()
 	inst, err := observability.New(observability.Config{
 		TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans)),
@@ -65,7 +65,7 @@ func ExampleNewLogHandler() {
 
 // Move the trace context through message headers: inject before
 // publishing, extract when consuming.
-func ExampleInstrumentation_Inject() {
+func ExampleTelemetry_Inject() {
 	tp := sdktrace.NewTracerProvider()
 	inst, _ := observability.New(observability.Config{TracerProvider: tp})
 	ctx, span := inst.Tracer().Start(context.Background(), "publish order.placed")
@@ -82,7 +82,7 @@ func ExampleInstrumentation_Inject() {
 
 // Wire a breaker's state changes and a policy's retries and rejections to
 // metrics and span events.
-func ExampleInstrumentation_CallMiddleware() {
+func ExampleTelemetry_CallMiddleware() {
 	inst, _ := observability.New(observability.Config{})
 	policy := resilience.NewPolicy(resilience.PolicyConfig{
 		Name:    "inventory",

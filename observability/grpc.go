@@ -26,7 +26,7 @@ import (
 // DATA_LOSS) set the span status to Error; the others do not. Chain it
 // after tailor's own interceptors, so the request ID is in the context and
 // handler errors are still [fault] errors.
-func (in *Instrumentation) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+func (in *Telemetry) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		ctx, end := in.startServerCall(ctx, info.FullMethod)
 		done := false
@@ -43,9 +43,9 @@ func (in *Instrumentation) UnaryServerInterceptor() grpc.UnaryServerInterceptor 
 }
 
 // StreamServerInterceptor observes streaming gRPC calls as
-// [Instrumentation.UnaryServerInterceptor] does unary ones; the span covers
+// [Telemetry.UnaryServerInterceptor] does unary ones; the span covers
 // the whole stream.
-func (in *Instrumentation) StreamServerInterceptor() grpc.StreamServerInterceptor {
+func (in *Telemetry) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 		ctx, end := in.startServerCall(ss.Context(), info.FullMethod)
 		done := false
@@ -70,7 +70,7 @@ func (s *contextStream) Context() context.Context { return s.ctx }
 
 // startServerCall starts observing one call; end finishes it with the
 // handler's error, or as INTERNAL when the handler panicked.
-func (in *Instrumentation) startServerCall(ctx context.Context, fullMethod string) (context.Context, func(context.Context, error, bool)) {
+func (in *Telemetry) startServerCall(ctx context.Context, fullMethod string) (context.Context, func(context.Context, error, bool)) {
 	start := time.Now()
 	var span trace.Span
 	if in.tracing {
@@ -93,7 +93,7 @@ func (in *Instrumentation) startServerCall(ctx context.Context, fullMethod strin
 // status to Error. Install it with
 //
 //	tgrpc.NewConn(target, grpc.WithChainUnaryInterceptor(inst.UnaryClientInterceptor()))
-func (in *Instrumentation) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
+func (in *Telemetry) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		start := time.Now()
 		var span trace.Span
@@ -110,7 +110,7 @@ func (in *Instrumentation) UnaryClientInterceptor() grpc.UnaryClientInterceptor 
 	}
 }
 
-func (in *Instrumentation) finishRPC(ctx context.Context, kind uint8, fullMethod string, code grpccodes.Code, err error, span trace.Span, start time.Time, h metric.Float64Histogram) {
+func (in *Telemetry) finishRPC(ctx context.Context, kind uint8, fullMethod string, code grpccodes.Code, err error, span trace.Span, start time.Time, h metric.Float64Histogram) {
 	elapsed := time.Since(start)
 	service, method := splitMethod(fullMethod)
 	failed := code != grpccodes.OK

@@ -69,12 +69,12 @@ const (
 //
 // The context the handler sees carries the span, so logs written with it
 // through [NewLogHandler] name the trace.
-func (in *Instrumentation) HTTPMiddleware(next http.Handler) http.Handler {
+func (in *Telemetry) HTTPMiddleware(next http.Handler) http.Handler {
 	return &httpServer{in: in, next: next}
 }
 
 type httpServer struct {
-	in   *Instrumentation
+	in   *Telemetry
 	next http.Handler
 }
 
@@ -92,7 +92,7 @@ var recorders = sync.Pool{New: func() any { return new(recorder) }}
 var spanAttrs = sync.Pool{New: func() any { return new([9]attribute.KeyValue) }}
 
 // spanName returns "METHOD /route", made once per method and route.
-func (in *Instrumentation) spanName(method, route string) string {
+func (in *Telemetry) spanName(method, route string) string {
 	k := [2]string{method, route}
 	if name, ok := in.names.lookup(k); ok {
 		return name
@@ -286,7 +286,7 @@ func (c headerCarrier) Keys() []string { return propagation.HeaderCarrier(c).Key
 // http.client.request.duration by method, server address and port, status
 // and error.type. They use go-kit's ClientBefore, ClientAfter and
 // ClientFinalizer, and compose with other options of those kinds.
-func (in *Instrumentation) HTTPClientOptions() []kithttp.ClientOption {
+func (in *Telemetry) HTTPClientOptions() []kithttp.ClientOption {
 	return []kithttp.ClientOption{
 		kithttp.ClientBefore(in.clientBefore),
 		kithttp.ClientAfter(clientAfter),
@@ -306,7 +306,7 @@ type clientCall struct {
 	span   trace.Span
 }
 
-func (in *Instrumentation) clientBefore(ctx context.Context, r *http.Request) context.Context {
+func (in *Telemetry) clientBefore(ctx context.Context, r *http.Request) context.Context {
 	c := &clientCall{start: time.Now(), method: knownMethod(r.Method)}
 	c.host, c.port = hostPort(r.URL)
 	if in.tracing {
@@ -328,7 +328,7 @@ func clientAfter(ctx context.Context, resp *http.Response) context.Context {
 	return ctx
 }
 
-func (in *Instrumentation) clientFinalizer(ctx context.Context, err error) {
+func (in *Telemetry) clientFinalizer(ctx context.Context, err error) {
 	c, ok := ctx.Value(clientCallKey{}).(*clientCall)
 	if !ok {
 		return // the request could not be built; no call was made

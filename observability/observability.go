@@ -20,7 +20,7 @@ import (
 // package makes.
 const ScopeName = "github.com/tailorkit/tailor/observability"
 
-// Config says where an [Instrumentation] sends what it observes. The zero
+// Config says where a [Telemetry] sends what it observes. The zero
 // value observes nothing and costs next to nothing: every field's default
 // is in its doc.
 type Config struct {
@@ -39,10 +39,16 @@ type Config struct {
 	AccessLog bool
 }
 
-// Instrumentation makes the middlewares, interceptors and hooks that
-// observe a service. Build one with [New]; the zero value is not usable.
+// Telemetry is the one description of where a service reports what it
+// observes: its tracer and meter providers, its propagator and its
+// logger. Every tailor package that observes takes a *Telemetry; this
+// type makes the middlewares, interceptors and hooks, and other packages
+// make their own instruments from its providers. Build one with [New];
+// the zero value is not usable.
 // It is safe for concurrent use.
-type Instrumentation struct {
+type Telemetry struct {
+	tp      trace.TracerProvider
+	mp      metric.MeterProvider
 	tracer  trace.Tracer
 	tracing bool
 	// serverSpan and clientSpan are the start options of every span of
@@ -66,10 +72,13 @@ type Instrumentation struct {
 	names cache[[2]string, string] // server span names by method and route
 }
 
-// New returns an Instrumentation for cfg. It fails only when the meter
+// New returns a Telemetry for cfg. It fails only when the meter
 // provider refuses to make an instrument.
-func New(cfg Config) (*Instrumentation, error) {
-	in := &Instrumentation{propagator: cfg.Propagator, logger: cfg.Logger, accessLog: cfg.AccessLog && cfg.Logger != nil}
+func New(cfg Config) (*Telemetry, error) {
+	in := &Telemetry{propagator: cfg.Propagator, logger: cfg.Logger, accessLog: cfg.AccessLog && cfg.Logger != nil}
+	if in.logger == nil {
+		in.logger = slog.New(slog.DiscardHandler)
+	}
 	if in.propagator == nil {
 		in.propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	}
@@ -80,6 +89,7 @@ func New(cfg Config) (*Instrumentation, error) {
 	} else {
 		tp = tracenoop.NewTracerProvider()
 	}
+	in.tp = tp
 	in.tracer = tp.Tracer(ScopeName)
 	in.serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
 	in.clientSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
@@ -87,6 +97,7 @@ func New(cfg Config) (*Instrumentation, error) {
 	if mp == nil {
 		mp = metricnoop.NewMeterProvider()
 	}
+	in.mp = mp
 	if err := in.makeInstruments(mp.Meter(ScopeName)); err != nil {
 		return nil, err
 	}
@@ -97,7 +108,7 @@ func New(cfg Config) (*Instrumentation, error) {
 // durations, in seconds.
 var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
 
-func (in *Instrumentation) makeInstruments(m metric.Meter) error {
+func (in *Telemetry) makeInstruments(m metric.Meter) error {
 	in.meter = m
 	var errs [10]error
 	hist := func(name, desc string, err *error) metric.Float64Histogram {
@@ -132,19 +143,37 @@ func (in *Instrumentation) makeInstruments(m metric.Meter) error {
 // Inject writes the trace context and baggage of ctx into carrier, for a
 // message about to be sent: message headers, a map, or http.Header through
 // [propagation.HeaderCarrier].
-func (in *Instrumentation) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
+func (in *Telemetry) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
 	in.propagator.Inject(ctx, carrier)
 }
 
 // Extract returns ctx with the trace context and baggage found in carrier,
 // for a message just received; start the consumer's span from it.
-func (in *Instrumentation) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+func (in *Telemetry) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
 	return in.propagator.Extract(ctx, carrier)
 }
 
-// Tracer returns the tracer the Instrumentation makes its spans with, for
+// TracerProvider returns the provider the Telemetry was made with, for
+// packages that make spans under a scope of their own (messaging, the
+// outbox). It is a no-op provider when none was given.
+func (in *Telemetry) TracerProvider() trace.TracerProvider { return in.tp }
+
+// MeterProvider returns the provider the Telemetry was made with, for
+// packages that make instruments under a scope of their own. It is a
+// no-op provider when none was given.
+func (in *Telemetry) MeterProvider() metric.MeterProvider { return in.mp }
+
+// Propagator returns the propagator that reads and writes trace context
+// on the wire.
+func (in *Telemetry) Propagator() propagation.TextMapPropagator { return in.propagator }
+
+// Logger returns the logger the Telemetry was made with; it discards
+// every record when none was given.
+func (in *Telemetry) Logger() *slog.Logger { return in.logger }
+
+// Tracer returns the tracer the Telemetry makes its spans with, for
 // spans of a service's own.
-func (in *Instrumentation) Tracer() trace.Tracer { return in.tracer }
+func (in *Telemetry) Tracer() trace.Tracer { return in.tracer }
 
 // attrCache keeps the record options of each distinct attribute set, so a
 // request records its metrics without allocating: attribute.NewSet sorts
@@ -167,7 +196,7 @@ type attrKey struct {
 
 // recordOptions returns the options that record with the attributes of
 // k, which build makes the first time. Callers must not change them.
-func (in *Instrumentation) recordOptions(k attrKey, build func() []attribute.KeyValue) []metric.RecordOption {
+func (in *Telemetry) recordOptions(k attrKey, build func() []attribute.KeyValue) []metric.RecordOption {
 	if opts, ok := in.attrs.lookup(k); ok {
 		return opts
 	}

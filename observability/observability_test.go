@@ -27,10 +27,10 @@ import (
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
 
-// rig is an Instrumentation over an in-memory span exporter, a manual
+// rig is a Telemetry over an in-memory span exporter, a manual
 // metric reader and a log buffer.
 type rig struct {
-	inst   *observability.Instrumentation
+	inst   *observability.Telemetry
 	spans  *tracetest.InMemoryExporter
 	reader *sdkmetric.ManualReader
 	logs   *bytes.Buffer

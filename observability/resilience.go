@@ -24,7 +24,7 @@ var breakerStates = [...]resilience.State{resilience.StateClosed, resilience.Sta
 //
 // In Prometheus, tailor_breaker_state{state="open"} == 1 finds open
 // breakers.
-func (in *Instrumentation) BreakerStateChange(e resilience.StateChange) {
+func (in *Telemetry) BreakerStateChange(e resilience.StateChange) {
 	ctx := context.Background()
 	for _, s := range breakerStates {
 		v := int64(0)
@@ -42,7 +42,7 @@ func (in *Instrumentation) BreakerStateChange(e resilience.StateChange) {
 // exhausted and keeps retries from multiplying an outage's load. The count
 // is read when metrics are collected; Unregister the returned registration
 // when b is no longer used.
-func (in *Instrumentation) ObserveBudget(name string, b *resilience.Budget) (metric.Registration, error) {
+func (in *Telemetry) ObserveBudget(name string, b *resilience.Budget) (metric.Registration, error) {
 	set := metric.WithAttributeSet(attribute.NewSet(attribute.String("budget", name)))
 	return in.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(in.budgetRefused, int64(b.Refused()), set)
@@ -58,7 +58,7 @@ func (in *Instrumentation) ObserveBudget(name string, b *resilience.Budget) (met
 //
 // count is called when metrics are collected; Unregister the returned
 // registration when the client is closed.
-func (in *Instrumentation) ObserveInstances(service string, count func() int) (metric.Registration, error) {
+func (in *Telemetry) ObserveInstances(service string, count func() int) (metric.Registration, error) {
 	set := metric.WithAttributeSet(attribute.NewSet(attribute.String("service", service)))
 	return in.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(in.instances, int64(count()), set)
@@ -68,13 +68,13 @@ func (in *Instrumentation) ObserveInstances(service string, count func() int) (m
 
 type callKey struct{}
 
-// call is one call through a [Instrumentation.CallMiddleware]: the
-// attempts its [Instrumentation.AttemptMiddleware] has seen.
+// call is one call through a [Telemetry.CallMiddleware]: the
+// attempts its [Telemetry.AttemptMiddleware] has seen.
 type call struct{ attempts atomic.Int32 }
 
 // CallMiddleware observes calls to the callee name through a resilience
 // policy (or any chain of resilience mechanisms); wrap it outside them, and
-// [Instrumentation.AttemptMiddleware] inside:
+// [Telemetry.AttemptMiddleware] inside:
 //
 //	e = inst.CallMiddleware("inventory")(policy.Middleware()(inst.AttemptMiddleware("inventory")(client)))
 //
@@ -82,7 +82,7 @@ type call struct{ attempts atomic.Int32 }
 // limit or load shedding: a [resilience.Rejection]) adds the span event
 // "resilience.rejected" to the context's span and counts
 // tailor.resilience.rejections by name and reason.
-func (in *Instrumentation) CallMiddleware(name string) endpoint.Middleware {
+func (in *Telemetry) CallMiddleware(name string) endpoint.Middleware {
 	return func(next endpoint.Endpoint) endpoint.Endpoint {
 		return func(ctx context.Context, request any) (any, error) {
 			ctx = context.WithValue(ctx, callKey{}, &call{})
@@ -101,10 +101,10 @@ func (in *Instrumentation) CallMiddleware(name string) endpoint.Middleware {
 
 // AttemptMiddleware observes each attempt a retry or a hedge makes; wrap
 // it inside them, around the transport client (see
-// [Instrumentation.CallMiddleware], without which it counts nothing). An
+// [Telemetry.CallMiddleware], without which it counts nothing). An
 // attempt after the first adds the span event "retry" with its number
 // (tailor.retry.attempt) and counts tailor.retry.attempts by name.
-func (in *Instrumentation) AttemptMiddleware(name string) endpoint.Middleware {
+func (in *Telemetry) AttemptMiddleware(name string) endpoint.Middleware {
 	return func(next endpoint.Endpoint) endpoint.Endpoint {
 		return func(ctx context.Context, request any) (any, error) {
 			if c, ok := ctx.Value(callKey{}).(*call); ok {

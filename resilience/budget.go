@@ -87,7 +87,7 @@ func (b *Budget) Available() float64 {
 // Refused returns how many retries and hedges the budget has refused since
 // it was made: a count that grows during an outage, when the budget keeps
 // retries from multiplying the load. Metrics read it (see
-// observability.Instrumentation.ObserveBudget).
+// observability.Telemetry.ObserveBudget).
 func (b *Budget) Refused() uint64 { return b.refused.Load() }
 
 // deposit records one call.

@@ -167,7 +167,7 @@ type Service struct {
 	noSignals bool
 	tel       *telemetry.Providers
 	ownTel    bool // New built tel, so Run shuts it down
-	inst      *observability.Instrumentation
+	inst      *observability.Telemetry
 
 	router *thttp.Router
 	grpc   *grpc.Server
@@ -261,10 +261,10 @@ func (s *Service) setupTelemetry() error {
 }
 
 // Telemetry returns the service's instrumentation, for the clients it
-// makes ([observability.Instrumentation.HTTPClientOptions],
-// [observability.Instrumentation.UnaryClientInterceptor]) and its
+// makes ([observability.Telemetry.HTTPClientOptions],
+// [observability.Telemetry.UnaryClientInterceptor]) and its
 // resilience policies.
-func (s *Service) Telemetry() *observability.Instrumentation { return s.inst }
+func (s *Service) Telemetry() *observability.Telemetry { return s.inst }
 
 // Config returns the service's configuration with defaults applied.
 func (s *Service) Config() Config { return s.cfg }
