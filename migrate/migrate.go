@@ -185,7 +185,15 @@ func Up(ctx context.Context, db *sql.DB, fsys fs.FS, opts ...Option) (applied in
 		}
 		defer unlock()
 	}
-	if _, err := conn.ExecContext(ctx, r.createTable()); err != nil {
+	// SQLite takes timestamptz as a type name and stores the UTC text
+	// CURRENT_TIMESTAMP gives; PostgreSQL the instant.
+	create := "CREATE TABLE IF NOT EXISTS " + r.table + ` (
+	version    bigint PRIMARY KEY,
+	name       text NOT NULL,
+	checksum   text NOT NULL,
+	applied_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP
+)`
+	if _, err := conn.ExecContext(ctx, create); err != nil {
 		return 0, fmt.Errorf("migrate: create table %s: %w; check that the database user may create tables", r.table, err)
 	}
 	records, err := r.records(ctx)
@@ -208,18 +216,12 @@ func Up(ctx context.Context, db *sql.DB, fsys fs.FS, opts ...Option) (applied in
 	return applied, nil
 }
 
-// migration is one migration file.
+// migration is one migration file, or one row of the migrations table
+// (which has no body).
 type migration struct {
 	version  int64
 	file     string // the file name, without the folder
 	body     string
-	checksum string
-}
-
-// record is one row of the migrations table.
-type record struct {
-	version  int64
-	file     string
 	checksum string
 }
 
@@ -293,14 +295,14 @@ func parseName(name string) (version int64, ok bool) {
 
 // plan checks the files against the applied records and returns the
 // migrations to apply.
-func plan(files []migration, records []record, dir string) ([]migration, error) {
+func plan(files, records []migration, dir string) ([]migration, error) {
 	byVersion := make(map[int64]migration, len(files))
 	for _, m := range files {
 		byVersion[m.version] = m
 	}
 	var unknown []string
 	applied := make(map[int64]bool, len(records))
-	var highest record
+	var highest migration
 	for _, r := range records {
 		applied[r.version] = true
 		if r.version >= highest.version {
@@ -376,45 +378,15 @@ func (r *runner) discard() {
 	r.conn.Raw(func(any) error { return driver.ErrBadConn })
 }
 
-func (r *runner) createTable() string {
-	if r.dialect == PostgreSQL {
-		return "CREATE TABLE IF NOT EXISTS " + r.table + ` (
-	version    bigint PRIMARY KEY,
-	name       text NOT NULL,
-	checksum   text NOT NULL,
-	applied_at timestamptz NOT NULL DEFAULT now()
-)`
-	}
-	return "CREATE TABLE IF NOT EXISTS " + r.table + ` (
-	version    INTEGER PRIMARY KEY,
-	name       TEXT NOT NULL,
-	checksum   TEXT NOT NULL,
-	applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-)`
-}
-
-// placeholders returns the dialect's placeholders for n arguments.
-func (r *runner) placeholders(n int) []string {
-	p := make([]string, n)
-	for i := range p {
-		if r.dialect == PostgreSQL {
-			p[i] = fmt.Sprintf("$%d", i+1)
-		} else {
-			p[i] = "?"
-		}
-	}
-	return p
-}
-
-func (r *runner) records(ctx context.Context) ([]record, error) {
+func (r *runner) records(ctx context.Context) ([]migration, error) {
 	rows, err := r.conn.QueryContext(ctx, "SELECT version, name, checksum FROM "+r.table+" ORDER BY version")
 	if err != nil {
 		return nil, fmt.Errorf("migrate: read table %s: %w", r.table, err)
 	}
 	defer rows.Close()
-	var records []record
+	var records []migration
 	for rows.Next() {
-		var rec record
+		var rec migration
 		if err := rows.Scan(&rec.version, &rec.file, &rec.checksum); err != nil {
 			return nil, fmt.Errorf("migrate: read table %s: %w", r.table, err)
 		}
@@ -450,9 +422,9 @@ func (r *runner) apply(ctx context.Context, m migration) (ok bool, err error) {
 		}
 	}()
 
-	p := r.placeholders(3)
+	// Both dialects take $n placeholders.
 	var sum string
-	err = r.conn.QueryRowContext(ctx, "SELECT checksum FROM "+r.table+" WHERE version = "+p[0], m.version).Scan(&sum)
+	err = r.conn.QueryRowContext(ctx, "SELECT checksum FROM "+r.table+" WHERE version = $1", m.version).Scan(&sum)
 	switch {
 	case err == nil:
 		if sum != m.checksum {
@@ -468,7 +440,7 @@ func (r *runner) apply(ctx context.Context, m migration) (ok bool, err error) {
 			return false, fmt.Errorf("migrate: apply %s (version %d): %w; it was rolled back: fix the file and start again", file, m.version, err)
 		}
 	}
-	insert := "INSERT INTO " + r.table + " (version, name, checksum) VALUES (" + strings.Join(p, ", ") + ")"
+	insert := "INSERT INTO " + r.table + " (version, name, checksum) VALUES ($1, $2, $3)"
 	if _, err := r.conn.ExecContext(ctx, insert, m.version, m.file, m.checksum); err != nil {
 		return false, fmt.Errorf("migrate: record %s (version %d) in table %s: %w", file, m.version, r.table, err)
 	}

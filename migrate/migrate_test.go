@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/tailorkit/tailor/internal/testenv"
 	"github.com/tailorkit/tailor/migrate"
 	"github.com/tailorkit/tailor/sqlite"
 )
@@ -71,10 +72,7 @@ func sqliteHasTable(t *testing.T, db *sql.DB, name string) bool {
 // opens handles whose search_path is that schema.
 func freshPostgres(t *testing.T) func() *sql.DB {
 	t.Helper()
-	ci, _ := strconv.ParseBool(os.Getenv("CI"))
-	if testing.Short() && !ci {
-		t.Skip("PostgreSQL tests skipped with -short (CI never skips them)")
-	}
+	testenv.Short(t, "PostgreSQL")
 	dsn := cmp.Or(os.Getenv("TAILOR_TEST_POSTGRES"), "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
@@ -85,9 +83,9 @@ func freshPostgres(t *testing.T) func() *sql.DB {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := admin.PingContext(ctx); err != nil {
-		t.Fatalf("PostgreSQL at %s:%d (user %s, database %s) is unreachable: %v\n"+
-			"Start it with scripts/services.sh or point TAILOR_TEST_POSTGRES at a running server; "+
-			"outside CI, go test -short skips these tests.", cfg.Host, cfg.Port, cfg.User, cfg.Database, err)
+		testenv.Missing(t, fmt.Sprintf("PostgreSQL at %s:%d (user %s, database %s) is unreachable: %v; "+
+			"start it with scripts/services.sh or point TAILOR_TEST_POSTGRES at a running server",
+			cfg.Host, cfg.Port, cfg.User, cfg.Database, err))
 	}
 	schema := "migrate_test_" + rand.Text()[:12]
 	schema = strings.ToLower(schema)
@@ -168,6 +166,7 @@ func TestUp(t *testing.T) {
 	)
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
 			db := b.fresh(t)()
 			ctx := context.Background()
 
@@ -277,8 +276,10 @@ func TestUpRefuses(t *testing.T) {
 	}
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
+					t.Parallel()
 					db := b.fresh(t)()
 					ctx := context.Background()
 					var before []int64
@@ -319,6 +320,7 @@ func TestUpRollsBackFailingMigration(t *testing.T) {
 	)
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
 			db := b.fresh(t)()
 			ctx := context.Background()
 			n, err := migrate.Up(ctx, db, good)
@@ -371,6 +373,7 @@ func TestUpConcurrent(t *testing.T) {
 	}
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
 			open := b.fresh(t)
 			dbs := make([]*sql.DB, instances)
 			for i := range dbs {
@@ -414,15 +417,18 @@ func TestUpConcurrent(t *testing.T) {
 	}
 }
 
-// upAtOnce calls Up on every db at the same time.
+// upAtOnce calls Up on every db at the same time, each with a deadline, so
+// that an instance stuck waiting for a lock fails instead of hanging.
 func upAtOnce(dbs []*sql.DB, fsys fstest.MapFS) (applied []int, errs []error) {
 	applied, errs = make([]int, len(dbs)), make([]error, len(dbs))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i, db := range dbs {
 		wg.Go(func() {
 			<-start
-			applied[i], errs[i] = migrate.Up(context.Background(), db, fsys)
+			applied[i], errs[i] = migrate.Up(ctx, db, fsys)
 		})
 	}
 	close(start)
@@ -431,6 +437,7 @@ func upAtOnce(dbs []*sql.DB, fsys fstest.MapFS) (applied []int, errs []error) {
 }
 
 func TestUpReadsCRLFAsLF(t *testing.T) {
+	t.Parallel()
 	lf := files("0001_create_products.sql", "CREATE TABLE products (\n\tid TEXT PRIMARY KEY\n);\n")
 	crlf := files("0001_create_products.sql", "CREATE TABLE products (\r\n\tid TEXT PRIMARY KEY\r\n);\r\n")
 	db := freshSQLite(t)()
@@ -454,6 +461,7 @@ func TestUpOptions(t *testing.T) {
 	)
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
 			db := b.fresh(t)()
 			n, err := migrate.Up(context.Background(), db, fsys,
 				migrate.WithDir("db/migrations"), migrate.WithTable("catalog_migrations"))
@@ -468,6 +476,47 @@ func TestUpOptions(t *testing.T) {
 			}
 			if b.hasTable(t, db, "schema_migrations") {
 				t.Errorf("table schema_migrations: got created, want only catalog_migrations")
+			}
+		})
+	}
+}
+
+func TestUpSetsInTheirOwnTables(t *testing.T) {
+	// A service and a library it uses (the outbox, say) migrate one
+	// database, each from its own files recorded in its own table; their
+	// version numbers overlap, and neither set is ahead of the other.
+	service := files("0001_create_products.sql", createProducts, "0002_add_stock.sql", addStock)
+	library := files("0001_create_outbox.sql", "CREATE TABLE outbox (seq INTEGER PRIMARY KEY);")
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			db := b.fresh(t)()
+			ctx := context.Background()
+			steps := []struct {
+				name  string
+				fsys  fstest.MapFS
+				opts  []migrate.Option
+				wantN int
+			}{
+				{"service", service, nil, 2},
+				{"library", library, []migrate.Option{migrate.WithTable("outbox_migrations")}, 1},
+				{"service again", service, nil, 0},
+				{"library again", library, []migrate.Option{migrate.WithTable("outbox_migrations")}, 0},
+			}
+			for _, s := range steps {
+				n, err := migrate.Up(ctx, db, s.fsys, s.opts...)
+				if err != nil {
+					t.Fatalf("%s: Up: %v", s.name, err)
+				}
+				if n != s.wantN {
+					t.Errorf("%s: applied: got %d, want %d", s.name, n, s.wantN)
+				}
+			}
+			if got, want := versions(t, db), []int64{1, 2}; !slices.Equal(got, want) {
+				t.Errorf("schema_migrations versions: got %v, want %v", got, want)
+			}
+			if !b.hasTable(t, db, "outbox") {
+				t.Errorf("table outbox: got missing, want created")
 			}
 		})
 	}
