@@ -1,4 +1,4 @@
-package resilience
+package resilience_test
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"github.com/go-kit/kit/endpoint"
 
 	"github.com/tailorkit/tailor/fault"
+	"github.com/tailorkit/tailor/resilience"
+	thttp "github.com/tailorkit/tailor/transport/http"
 )
 
 // The load scenarios run real HTTP on loopback and report figures; see
@@ -88,7 +90,7 @@ func TestScenarioBreaker(t *testing.T) {
 		}
 	}))
 	const openTimeout = 500 * time.Millisecond
-	b := NewBreaker("dependency", BreakerConfig{ConsecutiveFailures: 5, OpenTimeout: openTimeout})
+	b := resilience.NewBreaker("dependency", resilience.BreakerConfig{ConsecutiveFailures: 5, OpenTimeout: openTimeout})
 	e := b.Middleware()(httpEndpoint(httpClient(), url))
 	ctx := context.Background()
 	for range 50 {
@@ -99,7 +101,7 @@ func TestScenarioBreaker(t *testing.T) {
 
 	down.Store(true)
 	before := hits.Load()
-	for b.State() == StateClosed {
+	for b.State() == resilience.StateClosed {
 		_, _ = e(ctx, nil)
 	}
 	tripped := hits.Load() - before
@@ -145,9 +147,9 @@ func TestScenarioRetryBudget(t *testing.T) {
 			hits.Add(1)
 			http.Error(w, "down", http.StatusServiceUnavailable)
 		}))
-		cfg := RetryConfig{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond, AllIdempotent: true,
-			Budget: BudgetConfig{Disabled: !budgeted}}
-		p := NewPolicy(PolicyConfig{Name: "dependency", Retry: &cfg})
+		cfg := resilience.RetryConfig{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond, AllIdempotent: true,
+			Budget: resilience.BudgetConfig{Disabled: !budgeted}}
+		p := resilience.NewPolicy(resilience.PolicyConfig{Name: "dependency", Retry: &cfg})
 		e := p.Middleware()(httpEndpoint(httpClient(), url))
 		const workers, duration = 8, 2 * time.Second
 		var requests atomic.Int64
@@ -255,10 +257,10 @@ func TestScenarioShedding(t *testing.T) {
 
 	for _, shedding := range []bool{true, false} {
 		h := capacityServer(slots, work)
-		var s *Shedder
+		var s *resilience.Shedder
 		if shedding {
-			s = NewShedder("server", ShedConfig{})
-			h = s.Handler(h)
+			s = resilience.NewShedder("server", resilience.ShedConfig{})
+			h = thttp.Shed(s)(h)
 		}
 		url := serve(t, h)
 		res := openLoad(c, url, int(3*capacity), time.Second, 4*time.Second) // the limit adapts in the warm-up
