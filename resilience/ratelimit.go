@@ -46,6 +46,7 @@ type RateLimiter struct {
 	name    string
 	cfg     RateLimitConfig
 	key     func(ctx context.Context, request any) string
+	shared  *rate.Limiter // the bucket of key ""
 	buckets *keyed[*rate.Limiter]
 }
 
@@ -66,17 +67,23 @@ func NewRateLimiter(name string, cfg RateLimitConfig, opts ...Option) *RateLimit
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = time.Duration(float64(cfg.Burst) / cfg.Rate * float64(time.Second))
 	}
-	l := &RateLimiter{name: name, cfg: cfg, key: o.key}
-	l.buckets = newKeyed(cfg.MaxKeys, cfg.IdleTimeout, func(string) *rate.Limiter {
-		return rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst)
-	})
-	return l
+	newBucket := func(string) *rate.Limiter { return rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst) }
+	return &RateLimiter{
+		name:    name,
+		cfg:     cfg,
+		key:     o.key,
+		shared:  newBucket(""),
+		buckets: newKeyed(cfg.MaxKeys, cfg.IdleTimeout, newBucket),
+	}
 }
 
 // Allow takes a token from key's bucket, or returns the error that refuses
 // the call. Use "" as the key for one bucket shared by all calls.
 func (l *RateLimiter) Allow(key string) error {
-	lim := l.buckets.get(key)
+	lim := l.shared
+	if key != "" {
+		lim = l.buckets.get(key)
+	}
 	now := time.Now()
 	if lim.AllowN(now, 1) {
 		return nil

@@ -139,6 +139,55 @@ func TestScenarioBreaker(t *testing.T) {
 	}
 }
 
+// A retry above an open breaker fails fast and does not delay recovery:
+// calls to a dead dependency end at once once the breaker opens, and
+// traffic comes back one open timeout after the dependency does, run
+// after run.
+func TestScenarioRetryOverOpenBreaker(t *testing.T) {
+	scenario(t)
+	const openTimeout, calls, runs = 300 * time.Millisecond, 100, 5
+	for run := range runs {
+		var down atomic.Bool
+		url := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if down.Load() {
+				http.Error(w, "down", http.StatusServiceUnavailable)
+			}
+		}))
+		p := resilience.NewPolicy(resilience.PolicyConfig{
+			Name:    "dependency",
+			Retry:   &resilience.RetryConfig{AllIdempotent: true},
+			Breaker: &resilience.BreakerConfig{ConsecutiveFailures: 5, OpenTimeout: openTimeout},
+		})
+		e := p.Middleware()(httpEndpoint(httpClient(), url))
+		ctx := context.Background()
+
+		down.Store(true)
+		start := time.Now()
+		for range calls {
+			_, _ = e(ctx, nil)
+		}
+		dead := time.Since(start)
+
+		down.Store(false)
+		recovered := time.Now()
+		var restored time.Duration
+		for restored == 0 {
+			if _, err := e(ctx, nil); err == nil {
+				restored = time.Since(recovered)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		t.Logf("retry over breaker, run %d: %d calls to a dead dependency took %v; traffic restored %v after it recovered (open timeout %v)",
+			run+1, calls, dead.Round(time.Millisecond), restored.Round(time.Millisecond), openTimeout)
+		if dead > openTimeout {
+			t.Errorf("got %v for %d calls, want them refused at once once the breaker opened", dead, calls)
+		}
+		if restored > openTimeout+50*time.Millisecond {
+			t.Errorf("got recovery after %v, want within the open timeout %v", restored, openTimeout)
+		}
+	}
+}
+
 func TestScenarioRetryBudget(t *testing.T) {
 	scenario(t)
 	for _, budgeted := range []bool{true, false} {
