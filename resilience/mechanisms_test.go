@@ -24,28 +24,31 @@ func TestTimeout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx := context.Background()
-			if tt.parent > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, tt.parent)
-				defer cancel()
-			}
-			start := time.Now()
-			var got time.Duration
-			_, _ = Timeout(tt.d)(func(ctx context.Context, _ any) (any, error) {
-				dl, _ := ctx.Deadline()
-				got = dl.Sub(start)
-				return nil, nil
-			})(ctx, "req")
-			// Deadlines are absolute: allow for the time this test took.
-			if got > tt.want+time.Second/2 || got < tt.want-time.Second/2 {
-				t.Errorf("got deadline in %v, want about %v", got, tt.want)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				if tt.parent > 0 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, tt.parent)
+					defer cancel()
+				}
+				start := time.Now()
+				var got time.Duration
+				_, _ = Timeout(tt.d)(func(ctx context.Context, _ any) (any, error) {
+					dl, _ := ctx.Deadline()
+					got = dl.Sub(start)
+					return nil, nil
+				})(ctx, "req")
+				if got != tt.want {
+					t.Errorf("got deadline in %v, want %v", got, tt.want)
+				}
+			})
 		})
 	}
 }
 
-func TestTimeoutErrorSaysSo(t *testing.T) {
+func TestTimeoutErrorSaysSo(t *testing.T) { synctest.Test(t, testTimeoutErrorSaysSo) }
+
+func testTimeoutErrorSaysSo(t *testing.T) {
 	_, err := Timeout(time.Nanosecond)(func(ctx context.Context, _ any) (any, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
