@@ -41,8 +41,7 @@ type Node struct {
 	endpoint endpoint.Endpoint        // breaker ▸ transport
 	breaker  *resilience.Breaker
 	closer   io.Closer
-	clock    resilience.Clock
-	epoch    time.Time // the origin of stamp, by clock
+	epoch    time.Time // the origin of stamp
 
 	inFlight atomic.Int64
 	cost     atomic.Uint64 // float64 bits: peak EWMA of latency, in ns
@@ -53,8 +52,8 @@ type Node struct {
 	closeOnce sync.Once
 }
 
-// elapsed is the node's clock reading, in ns since its epoch.
-func (n *Node) elapsed() int64 { return int64(n.clock.Now().Sub(n.epoch)) }
+// elapsed is the time since the node's epoch, in ns.
+func (n *Node) elapsed() int64 { return int64(time.Since(n.epoch)) }
 
 // Instance returns the instance the node calls.
 func (n *Node) Instance() Instance { return *n.inst.Load() }

@@ -80,7 +80,6 @@ type clientConfig struct {
 	balancer Balancer
 	policy   resilience.PolicyConfig
 	breaker  resilience.BreakerConfig
-	clock    resilience.Clock
 	logger   *slog.Logger
 }
 
@@ -109,16 +108,6 @@ func WithPolicy(cfg resilience.PolicyConfig) Option {
 // deadline exceeded, internal) count; see [resilience.Classify].
 func WithInstanceBreaker(cfg resilience.BreakerConfig) Option {
 	return func(c *clientConfig) { c.breaker = cfg }
-}
-
-// WithClock makes the client, its policy and its breakers read time from
-// clock; tests pass a fake one. Default: the system clock.
-func WithClock(clock resilience.Clock) Option {
-	return func(c *clientConfig) {
-		if clock != nil {
-			c.clock = clock
-		}
-	}
 }
 
 // WithLogger makes the client log instances that join, leave, are ejected
@@ -172,7 +161,6 @@ func NewClient(r Resolver, service string, f Factory, opts ...Option) (*Client, 
 	cfg := clientConfig{
 		balancer: P2C(),
 		policy:   resilience.PolicyConfig{Retry: &resilience.RetryConfig{}},
-		clock:    resilience.SystemClock(),
 		logger:   slog.New(slog.DiscardHandler),
 	}
 	for _, o := range opts {
@@ -190,17 +178,18 @@ func NewClient(r Resolver, service string, f Factory, opts ...Option) (*Client, 
 		watch:   w,
 		factory: f,
 		cfg:     cfg,
-		epoch:   cfg.clock.Now(),
+		epoch:   time.Now(),
 		ready:   make(chan struct{}),
 		events:  make(chan sd.Event),
 		done:    make(chan struct{}),
 	}
 	c.set.Store(&nodeSet{state: State{Service: service}})
-	policy := resilience.NewPolicy(cfg.policy, resilience.WithClock(cfg.clock))
+	policy := resilience.NewPolicy(cfg.policy)
 	inner := policy.Middleware()(c.call)
 	c.endpoint = func(ctx context.Context, request any) (any, error) {
 		if _, ok := ctx.Value(triesKey{c}).(*tries); !ok {
-			ctx = context.WithValue(ctx, triesKey{c}, &tries{})
+			// Each retry goes to an instance not tried yet.
+			ctx = resilience.WithFailover(context.WithValue(ctx, triesKey{c}, &tries{}))
 		}
 		return inner(ctx, request)
 	}
@@ -299,11 +288,10 @@ func (c *Client) newNode(inst Instance) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{closer: closer, clock: c.cfg.clock, epoch: c.epoch}
+	n := &Node{closer: closer, epoch: c.epoch}
 	n.inst.Store(&inst)
 	name := c.service + "/" + inst.HostPort()
 	n.breaker = resilience.NewBreaker(name, c.cfg.breaker,
-		resilience.WithClock(c.cfg.clock),
 		resilience.WithStateChange(func(sc resilience.StateChange) {
 			n.open.Store(sc.To == resilience.StateOpen)
 			if sc.To == resilience.StateOpen {
@@ -358,7 +346,7 @@ func (c *Client) call(ctx context.Context, request any) (any, error) {
 	response, err := n.endpoint(ctx, request)
 	if !errors.Is(err, resilience.ErrOpen) {
 		end := n.elapsed()
-		n.observe(end, time.Duration(end-start), resilience.Classify(ctx, err) == resilience.Failure)
+		n.observe(end, time.Duration(end-start), resilience.Classify(ctx, err) == resilience.OutcomeFailure)
 	}
 	if n.inFlight.Add(-1) == 0 && n.retired.Load() {
 		n.closeNow()
@@ -374,7 +362,7 @@ func (c *Client) noInstance(set *nodeSet, t *tries) error {
 		Err:        set.state.Err,
 	}
 	if e.Err != nil && !set.state.Updated.IsZero() {
-		e.Stale = c.cfg.clock.Now().Sub(set.state.Updated)
+		e.Stale = time.Since(set.state.Updated)
 	}
 	for _, n := range set.nodes {
 		if n.Ejected() {

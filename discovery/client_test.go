@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
@@ -19,36 +20,6 @@ import (
 	"github.com/tailorkit/tailor/fault"
 	"github.com/tailorkit/tailor/resilience"
 )
-
-// fakeClock is a resilience.Clock moved by hand; its timers fire at once,
-// so retries' backoffs do not wait.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-func (c *fakeClock) NewTimer(time.Duration) resilience.Timer { return firedTimer{} }
-
-type firedTimer struct{}
-
-func (firedTimer) C() <-chan time.Time {
-	ch := make(chan time.Time, 1)
-	ch <- time.Time{}
-	return ch
-}
-func (firedTimer) Stop() bool { return false }
 
 // fleet answers calls for fake instances: each instance's endpoint returns
 // its ID, or the error set for it, and counts its calls.
@@ -117,14 +88,17 @@ func waitInstances(t *testing.T, c *discovery.Client, n int) {
 var errDown = fault.New(fault.Unavailable, "connection refused")
 
 func TestClientRetriesOnAnotherInstance(t *testing.T) {
+	synctest.Test(t, testClientRetriesOnAnotherInstance)
+}
+
+func testClientRetriesOnAnotherInstance(t *testing.T) {
 	reg := memory.New()
 	register(t, reg, "inventory", "a", "b", "c")
 	f := newFleet()
 	f.fail("a", errDown)
 	f.fail("b", errDown)
 	c, err := discovery.NewClient(reg, "inventory", f.factory,
-		discovery.WithBalancer(discovery.RoundRobin()),
-		discovery.WithClock(&fakeClock{now: time.Unix(1000, 0)}))
+		discovery.WithBalancer(discovery.RoundRobin()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,12 +115,16 @@ func TestClientRetriesOnAnotherInstance(t *testing.T) {
 }
 
 func TestClientDoesNotRetryCallsNotMarkedIdempotent(t *testing.T) {
+	synctest.Test(t, testClientDoesNotRetryCallsNotMarkedIdempotent)
+}
+
+func testClientDoesNotRetryCallsNotMarkedIdempotent(t *testing.T) {
 	reg := memory.New()
 	register(t, reg, "orders", "a", "b")
 	f := newFleet()
 	f.fail("a", errDown)
 	f.fail("b", errDown)
-	c, err := discovery.NewClient(reg, "orders", f.factory, discovery.WithClock(&fakeClock{now: time.Unix(1000, 0)}))
+	c, err := discovery.NewClient(reg, "orders", f.factory)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,15 +139,17 @@ func TestClientDoesNotRetryCallsNotMarkedIdempotent(t *testing.T) {
 }
 
 func TestClientEjectsAFailingInstance(t *testing.T) {
+	synctest.Test(t, testClientEjectsAFailingInstance)
+}
+
+func testClientEjectsAFailingInstance(t *testing.T) {
 	reg := memory.New()
 	register(t, reg, "inventory", "a", "b")
 	f := newFleet()
 	f.fail("a", errDown)
-	clock := &fakeClock{now: time.Unix(1000, 0)}
 	c, err := discovery.NewClient(reg, "inventory", f.factory,
 		discovery.WithBalancer(discovery.RoundRobin()),
-		discovery.WithInstanceBreaker(resilience.BreakerConfig{ConsecutiveFailures: 3, OpenTimeout: time.Second}),
-		discovery.WithClock(clock))
+		discovery.WithInstanceBreaker(resilience.BreakerConfig{ConsecutiveFailures: 3, OpenTimeout: time.Second}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +167,7 @@ func TestClientEjectsAFailingInstance(t *testing.T) {
 
 	// After the open timeout one probe goes to a; it still fails, so a is
 	// ejected again at once.
-	clock.Add(time.Second)
+	time.Sleep(time.Second)
 	for k := range 10 {
 		if _, err := c.Endpoint()(ctx, k); err != nil {
 			t.Fatalf("call %d after the open timeout: %v", k, err)
@@ -199,7 +179,7 @@ func TestClientEjectsAFailingInstance(t *testing.T) {
 
 	// a recovers: the next probe closes its breaker and it serves again.
 	f.fail("a", nil)
-	clock.Add(time.Second)
+	time.Sleep(time.Second)
 	for k := range 10 {
 		if _, err := c.Endpoint()(ctx, k); err != nil {
 			t.Fatalf("call %d after recovery: %v", k, err)
@@ -246,31 +226,32 @@ func TestClientErrorsSayWhyNoInstanceCouldServe(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			reg := memory.New()
-			f := newFleet()
-			tt.setup(t, reg, f)
-			c, err := discovery.NewClient(reg, "inventory", f.factory,
-				discovery.WithInstanceBreaker(resilience.BreakerConfig{ConsecutiveFailures: 1}),
-				discovery.WithClock(&fakeClock{now: time.Unix(1000, 0)}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			ctx := resilience.WithIdempotent(context.Background())
-			var last error
-			for range 3 {
-				_, last = c.Endpoint()(ctx, "req")
-			}
-			var nie *discovery.NoInstanceError
-			if !errors.As(last, &nie) {
-				t.Fatalf("got %v, want a NoInstanceError", last)
-			}
-			if got := nie.Error(); got != tt.want {
-				t.Errorf("got  %s\nwant %s", got, tt.want)
-			}
-			if !errors.Is(last, fault.Unavailable) {
-				t.Errorf("got kind %v, want unavailable (retryable)", fault.KindOf(last))
-			}
+			synctest.Test(t, func(t *testing.T) {
+				reg := memory.New()
+				f := newFleet()
+				tt.setup(t, reg, f)
+				c, err := discovery.NewClient(reg, "inventory", f.factory,
+					discovery.WithInstanceBreaker(resilience.BreakerConfig{ConsecutiveFailures: 1}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				ctx := resilience.WithIdempotent(context.Background())
+				var last error
+				for range 3 {
+					_, last = c.Endpoint()(ctx, "req")
+				}
+				var nie *discovery.NoInstanceError
+				if !errors.As(last, &nie) {
+					t.Fatalf("got %v, want a NoInstanceError", last)
+				}
+				if got := nie.Error(); got != tt.want {
+					t.Errorf("got  %s\nwant %s", got, tt.want)
+				}
+				if !errors.Is(last, fault.Unavailable) {
+					t.Errorf("got kind %v, want unavailable (retryable)", fault.KindOf(last))
+				}
+			})
 		})
 	}
 }
@@ -288,17 +269,20 @@ func (w staleWatch) Stop()                       {}
 func (w staleWatch) State() discovery.State      { return w.st }
 
 func TestClientKeepsCallingLastKnownInstancesWhileTheRegistryIsDown(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1000, 0)}
+	synctest.Test(t, testClientKeepsCallingLastKnownInstancesWhileTheRegistryIsDown)
+}
+
+func testClientKeepsCallingLastKnownInstancesWhileTheRegistryIsDown(t *testing.T) {
 	st := discovery.State{
 		Service:    "inventory",
 		Instances:  []discovery.Instance{{ID: "a", Service: "inventory", Address: "127.0.0.1", Port: 1}},
 		Registered: 1,
-		Updated:    clock.now.Add(-3 * time.Second),
+		Updated:    time.Now().Add(-3 * time.Second),
 		Err:        errors.New("dial tcp 127.0.0.1:8500: connection refused"),
 		Failures:   4,
 	}
 	f := newFleet()
-	c, err := discovery.NewClient(staleResolver{st}, "inventory", f.factory, discovery.WithClock(clock))
+	c, err := discovery.NewClient(staleResolver{st}, "inventory", f.factory)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +293,7 @@ func TestClientKeepsCallingLastKnownInstancesWhileTheRegistryIsDown(t *testing.T
 
 	f.fail("a", errDown)
 	c2, err := discovery.NewClient(staleResolver{st}, "inventory", f.factory,
-		discovery.WithInstanceBreaker(resilience.BreakerConfig{ConsecutiveFailures: 1}), discovery.WithClock(clock))
+		discovery.WithInstanceBreaker(resilience.BreakerConfig{ConsecutiveFailures: 1}))
 	if err != nil {
 		t.Fatal(err)
 	}

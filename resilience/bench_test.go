@@ -32,8 +32,17 @@ func BenchmarkBreakerClosed(b *testing.B) {
 	runBench(b, NewBreaker("bench", BreakerConfig{}).Middleware()(bare))
 }
 
-func BenchmarkBreakerThrottle(b *testing.B) {
-	runBench(b, NewBreaker("bench", BreakerConfig{Strategy: StrategyThrottle}).Middleware()(bare))
+// A set of breakers keyed by instance, as a balancer keeps them: the cost
+// of the least-recently-used lookup on top of a breaker's.
+func BenchmarkBreakers(b *testing.B) {
+	keys := []string{"10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.3:8080"}
+	n := 0
+	key := func(context.Context, any) string { n++; return keys[n%len(keys)] }
+	runBench(b, NewBreakers("bench", key, BreakerConfig{}).Middleware()(bare))
+}
+
+func BenchmarkThrottle(b *testing.B) {
+	runBench(b, NewThrottle("bench", ThrottleConfig{}).Middleware()(bare))
 }
 
 func BenchmarkBulkhead(b *testing.B) {
@@ -63,24 +72,13 @@ func BenchmarkPolicy(b *testing.B) {
 	}).Middleware()(bare))
 }
 
-// The same policy without its timeout, whose cost is one clock reading and
-// its context's allocation (see the package doc, "Cost").
-func BenchmarkPolicyNoTimeout(b *testing.B) {
-	runBench(b, NewPolicy(PolicyConfig{
-		Name:     "bench",
-		Retry:    &RetryConfig{},
-		Breaker:  &BreakerConfig{},
-		Bulkhead: &BulkheadConfig{},
-	}).Middleware()(bare))
-}
-
 // go-kit's own retry, for comparison.
 func BenchmarkGoKitRetry(b *testing.B) {
 	balancer := lb.NewRoundRobin(sd.FixedEndpointer{bare})
 	runBench(b, lb.Retry(3, time.Second, balancer))
 }
 
-// The timeout alone: one clock reading and one allocation.
+// The timeout alone: context.WithTimeout and its timer.
 func BenchmarkTimeout(b *testing.B) {
 	runBench(b, Timeout(time.Second)(bare))
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
@@ -39,23 +40,23 @@ func TestClassify(t *testing.T) {
 		err  error
 		want Outcome
 	}{
-		{"nil", context.Background(), nil, Success},
-		{"unavailable", context.Background(), fault.New(fault.Unavailable, "down"), Failure},
-		{"deadline exceeded", context.Background(), context.DeadlineExceeded, Failure},
-		{"internal", context.Background(), fault.New(fault.Internal, "bug"), Failure},
-		{"connection refused", context.Background(), refused, Failure},
-		{"unexpected EOF", context.Background(), io.ErrUnexpectedEOF, Failure},
-		{"bad request", context.Background(), fault.New(fault.InvalidArgument, "bad"), Success},
-		{"not found", context.Background(), fault.New(fault.NotFound, "no"), Success},
-		{"conflict", context.Background(), fault.New(fault.Conflict, "taken"), Success},
-		{"unauthenticated", context.Background(), fault.New(fault.Unauthenticated, "who"), Success},
-		{"too many requests", context.Background(), fault.New(fault.ResourceExhausted, "slow down"), Success},
-		{"caller canceled", canceled, context.Canceled, Ignored},
-		{"canceled kind", context.Background(), fault.New(fault.Canceled, "gone"), Ignored},
-		{"canceled ctx, callee error", canceled, fault.New(fault.Unavailable, "down"), Ignored},
-		{"own breaker open", context.Background(), &fault.Error{Kind: fault.Unavailable, Cause: ErrOpen}, Ignored},
-		{"bulkhead below full", context.Background(), &fault.Error{Kind: fault.ResourceExhausted, Cause: ErrBulkheadFull}, Ignored},
-		{"wrapped rejection", context.Background(), fmt.Errorf("call: %w", &fault.Error{Kind: fault.Unavailable, Cause: ErrOpen}), Ignored},
+		{"nil", context.Background(), nil, OutcomeSuccess},
+		{"unavailable", context.Background(), fault.New(fault.Unavailable, "down"), OutcomeFailure},
+		{"deadline exceeded", context.Background(), context.DeadlineExceeded, OutcomeFailure},
+		{"internal", context.Background(), fault.New(fault.Internal, "bug"), OutcomeFailure},
+		{"connection refused", context.Background(), refused, OutcomeFailure},
+		{"unexpected EOF", context.Background(), io.ErrUnexpectedEOF, OutcomeFailure},
+		{"bad request", context.Background(), fault.New(fault.InvalidArgument, "bad"), OutcomeSuccess},
+		{"not found", context.Background(), fault.New(fault.NotFound, "no"), OutcomeSuccess},
+		{"conflict", context.Background(), fault.New(fault.Conflict, "taken"), OutcomeSuccess},
+		{"unauthenticated", context.Background(), fault.New(fault.Unauthenticated, "who"), OutcomeSuccess},
+		{"too many requests", context.Background(), fault.New(fault.ResourceExhausted, "slow down"), OutcomeSuccess},
+		{"caller canceled", canceled, context.Canceled, OutcomeIgnored},
+		{"canceled kind", context.Background(), fault.New(fault.Canceled, "gone"), OutcomeIgnored},
+		{"canceled ctx, callee error", canceled, fault.New(fault.Unavailable, "down"), OutcomeIgnored},
+		{"own breaker open", context.Background(), &fault.Error{Kind: fault.Unavailable, Cause: ErrOpen}, OutcomeIgnored},
+		{"bulkhead below full", context.Background(), &fault.Error{Kind: fault.ResourceExhausted, Cause: ErrBulkheadFull}, OutcomeIgnored},
+		{"wrapped rejection", context.Background(), fmt.Errorf("call: %w", &fault.Error{Kind: fault.Unavailable, Cause: ErrOpen}), OutcomeIgnored},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,6 +66,10 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+// pastOpenTimeout is how far past its open timeout a breaker lets a probe
+// through: gobreaker half-opens once the timeout has passed, not at it.
+const pastOpenTimeout = time.Nanosecond
 
 type recorder struct{ events []StateChange }
 
@@ -98,8 +103,7 @@ func TestBreakerTripsOnConsecutiveFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newFakeClock()
-			b := NewBreaker("inventory", tt.cfg, WithClock(clock))
+			b := NewBreaker("inventory", tt.cfg)
 			s := &stub{err: fault.New(fault.Unavailable, "down")}
 			e := b.Middleware()(s.endpoint)
 			for range tt.failures {
@@ -124,8 +128,7 @@ func TestBreakerTripsOnFailureRatio(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newFakeClock()
-			b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: -1}, WithClock(clock))
+			b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: -1})
 			s := &stub{}
 			e := b.Middleware()(s.endpoint)
 			for i := 1; i <= tt.calls; i++ {
@@ -142,15 +145,16 @@ func TestBreakerTripsOnFailureRatio(t *testing.T) {
 	}
 }
 
-func TestBreakerRatioWindowRolls(t *testing.T) {
-	clock := newFakeClock()
-	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: -1, MinRequests: 10, Window: 10 * time.Second}, WithClock(clock))
+func TestBreakerRatioWindowRolls(t *testing.T) { synctest.Test(t, testBreakerRatioWindowRolls) }
+
+func testBreakerRatioWindowRolls(t *testing.T) {
+	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: -1, MinRequests: 10, Window: 10 * time.Second})
 	s := &stub{err: fault.New(fault.Unavailable, "down")}
 	e := b.Middleware()(s.endpoint)
 	for range 9 { // 9 failures, one short of MinRequests
 		_ = call(e)
 	}
-	clock.Advance(11 * time.Second) // they leave the window
+	time.Sleep(11 * time.Second) // they leave the window
 	s.err = nil
 	for range 9 {
 		_ = call(e)
@@ -165,9 +169,12 @@ func TestBreakerRatioWindowRolls(t *testing.T) {
 // A breaker must close once the callee recovers: go-zero's stayed open for
 // about 15 minutes after recovery (go-zero #4101).
 func TestBreakerRecoversAfterOpenTimeout(t *testing.T) {
-	clock := newFakeClock()
+	synctest.Test(t, testBreakerRecoversAfterOpenTimeout)
+}
+
+func testBreakerRecoversAfterOpenTimeout(t *testing.T) {
 	rec := &recorder{}
-	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 3, OpenTimeout: 5 * time.Second}, WithClock(clock), WithStateChange(rec.observe))
+	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 3, OpenTimeout: 5 * time.Second}, WithStateChange(rec.observe))
 	s := &stub{err: fault.New(fault.Unavailable, "down")}
 	e := b.Middleware()(s.endpoint)
 	for range 3 {
@@ -184,11 +191,11 @@ func TestBreakerRecoversAfterOpenTimeout(t *testing.T) {
 		t.Errorf("got %d calls to the callee while open, want 3", s.calls)
 	}
 	s.err = nil // the callee recovers
-	clock.Advance(4 * time.Second)
+	time.Sleep(4 * time.Second)
 	if err := call(e); !errors.Is(err, ErrOpen) {
 		t.Errorf("before the open timeout: got %v, want ErrOpen", err)
 	}
-	clock.Advance(time.Second)
+	time.Sleep(time.Second + pastOpenTimeout)
 	if err := call(e); err != nil {
 		t.Errorf("the probe after the open timeout: got %v, want success", err)
 	}
@@ -200,13 +207,14 @@ func TestBreakerRecoversAfterOpenTimeout(t *testing.T) {
 	}
 }
 
-func TestBreakerFailedProbeReopens(t *testing.T) {
-	clock := newFakeClock()
-	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 1, OpenTimeout: time.Second}, WithClock(clock))
+func TestBreakerFailedProbeReopens(t *testing.T) { synctest.Test(t, testBreakerFailedProbeReopens) }
+
+func testBreakerFailedProbeReopens(t *testing.T) {
+	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 1, OpenTimeout: time.Second})
 	s := &stub{err: fault.New(fault.Unavailable, "down")}
 	e := b.Middleware()(s.endpoint)
 	_ = call(e)
-	clock.Advance(time.Second)
+	time.Sleep(time.Second + pastOpenTimeout)
 	_ = call(e) // the probe fails
 	if got := b.State(); got != StateOpen {
 		t.Fatalf("after a failed probe: got state %v, want %v", got, StateOpen)
@@ -220,8 +228,11 @@ func TestBreakerFailedProbeReopens(t *testing.T) {
 // The breaker's own refusals must never count as failures: Kratos's did,
 // so its breaker never closed (kratos #2777).
 func TestBreakerRefusalsAreNotFailures(t *testing.T) {
-	clock := newFakeClock()
-	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 2, FailureRatio: 0.5, MinRequests: 4, OpenTimeout: time.Second}, WithClock(clock))
+	synctest.Test(t, testBreakerRefusalsAreNotFailures)
+}
+
+func testBreakerRefusalsAreNotFailures(t *testing.T) {
+	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 2, FailureRatio: 0.5, MinRequests: 4, OpenTimeout: time.Second})
 	s := &stub{err: fault.New(fault.Unavailable, "down")}
 	e := b.Middleware()(s.endpoint)
 	_, _ = call(e), call(e)
@@ -229,7 +240,7 @@ func TestBreakerRefusalsAreNotFailures(t *testing.T) {
 		_ = call(e)
 	}
 	s.err = nil
-	clock.Advance(time.Second)
+	time.Sleep(time.Second + pastOpenTimeout)
 	for i := range 10 {
 		if err := call(e); err != nil {
 			t.Fatalf("call %d after recovery: got %v, want success", i, err)
@@ -242,10 +253,9 @@ func TestBreakerRefusalsAreNotFailures(t *testing.T) {
 
 // An outer breaker does not count the refusals of a breaker below it.
 func TestBreakerIgnoresRefusalsBelow(t *testing.T) {
-	clock := newFakeClock()
-	outer := NewBreaker("service", BreakerConfig{ConsecutiveFailures: 2}, WithClock(clock))
-	inner := NewBreaker("instance", BreakerConfig{ConsecutiveFailures: 1}, WithClock(clock))
-	inner.Override(ForceOpen)
+	outer := NewBreaker("service", BreakerConfig{ConsecutiveFailures: 2})
+	inner := NewBreaker("instance", BreakerConfig{ConsecutiveFailures: 1})
+	inner.SetOverride(OverrideForceOpen)
 	s := &stub{}
 	e := outer.Middleware()(inner.Middleware()(s.endpoint))
 	for range 10 {
@@ -264,7 +274,7 @@ func TestBreakerNotTrippedByClientErrors(t *testing.T) {
 		context.Canceled,
 	} {
 		t.Run(fault.KindOf(err).String(), func(t *testing.T) {
-			b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 1, MinRequests: 1}, WithClock(newFakeClock()))
+			b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 1, MinRequests: 1})
 			e := b.Middleware()((&stub{err: err}).endpoint)
 			ctx, cancel := context.WithCancel(context.Background())
 			if errors.Is(err, context.Canceled) {
@@ -282,18 +292,17 @@ func TestBreakerNotTrippedByClientErrors(t *testing.T) {
 }
 
 func TestBreakerOverride(t *testing.T) {
-	clock := newFakeClock()
 	rec := &recorder{}
-	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 1}, WithClock(clock), WithStateChange(rec.observe))
+	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 1}, WithStateChange(rec.observe))
 	s := &stub{}
 	e := b.Middleware()(s.endpoint)
 
-	b.Override(ForceOpen)
+	b.SetOverride(OverrideForceOpen)
 	err := call(e)
 	if !errors.Is(err, ErrOpen) {
 		t.Errorf("forced open: got %v, want ErrOpen", err)
 	}
-	b.Override(ForceClosed)
+	b.SetOverride(OverrideForceClosed)
 	s.err = fault.New(fault.Unavailable, "down")
 	for range 5 {
 		_ = call(e)
@@ -301,7 +310,7 @@ func TestBreakerOverride(t *testing.T) {
 	if s.calls != 5 {
 		t.Errorf("forced closed: got %d calls through, want 5", s.calls)
 	}
-	b.Override(Auto)
+	b.SetOverride(OverrideAuto)
 	if got := b.State(); got != StateClosed {
 		t.Errorf("back to auto: got state %v, want %v (failures under ForceClosed are not counted)", got, StateClosed)
 	}
@@ -310,12 +319,13 @@ func TestBreakerOverride(t *testing.T) {
 	}
 }
 
-func TestBreakerErrorSaysWhatAndWhen(t *testing.T) {
-	clock := newFakeClock()
-	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 2, OpenTimeout: 3 * time.Second}, WithClock(clock))
+func TestBreakerErrorSaysWhatAndWhen(t *testing.T) { synctest.Test(t, testBreakerErrorSaysWhatAndWhen) }
+
+func testBreakerErrorSaysWhatAndWhen(t *testing.T) {
+	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 2, OpenTimeout: 3 * time.Second})
 	e := b.Middleware()((&stub{err: fault.New(fault.Unavailable, "down")}).endpoint)
 	_, _ = call(e), call(e)
-	clock.Advance(time.Second)
+	time.Sleep(time.Second)
 	got := fault.As(call(e)).Detail
 	want := `circuit breaker "inventory" opened after 2 consecutive failures; it lets a probe through in 2s; retry later`
 	if got != want {
@@ -327,7 +337,7 @@ func TestBreakerErrorSaysWhatAndWhen(t *testing.T) {
 func TestBreakerObserverMayCallBreaker(t *testing.T) {
 	var b *Breaker
 	var states []State
-	b = NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 1}, WithClock(newFakeClock()), WithStateChange(func(StateChange) {
+	b = NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 1}, WithStateChange(func(StateChange) {
 		states = append(states, b.State())
 	}))
 	_ = call(b.Middleware()((&stub{err: fault.New(fault.Unavailable, "down")}).endpoint))
@@ -337,9 +347,8 @@ func TestBreakerObserverMayCallBreaker(t *testing.T) {
 }
 
 func TestBreakersKeyedAndBounded(t *testing.T) {
-	clock := newFakeClock()
 	key := func(_ context.Context, request any) string { return request.(string) }
-	set := NewBreakers("inventory", key, BreakerConfig{ConsecutiveFailures: 1, MaxKeys: 2}, WithClock(clock))
+	set := NewBreakers("inventory", key, BreakerConfig{ConsecutiveFailures: 1, MaxKeys: 2})
 	s := &stub{err: fault.New(fault.Unavailable, "down")}
 	e := set.Middleware()(s.endpoint)
 	_, _ = e(context.Background(), "10.0.0.1")
@@ -363,16 +372,19 @@ func TestBreakersKeyedAndBounded(t *testing.T) {
 // Adaptive throttling must stop refusing once the callee recovers, within
 // one window.
 func TestThrottleRecoversWithinWindow(t *testing.T) {
-	clock := newFakeClock()
+	synctest.Test(t, testThrottleRecoversWithinWindow)
+}
+
+func testThrottleRecoversWithinWindow(t *testing.T) {
 	rec := &recorder{}
-	b := NewBreaker("inventory", BreakerConfig{Strategy: StrategyThrottle, Window: 10 * time.Second}, WithClock(clock), WithStateChange(rec.observe))
+	b := NewThrottle("inventory", ThrottleConfig{Window: 10 * time.Second}, WithStateChange(rec.observe))
 	draws := 0
 	b.random = func() float64 { draws++; return float64(draws%20) / 20 }
 	s := &stub{err: fault.New(fault.Unavailable, "down")}
 	e := b.Middleware()(s.endpoint)
 	for range 100 {
 		_ = call(e)
-		clock.Advance(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	if got := b.State(); got != StateThrottling {
 		t.Fatalf("during the outage: got %v, want %v", got, StateThrottling)
@@ -387,7 +399,7 @@ func TestThrottleRecoversWithinWindow(t *testing.T) {
 	s.err = nil
 	for range 110 {
 		_ = call(e)
-		clock.Advance(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	if got := b.State(); got != StateClosed {
 		t.Errorf("one window after recovery: got %v, want %v", got, StateClosed)
@@ -399,7 +411,7 @@ func TestThrottleRecoversWithinWindow(t *testing.T) {
 
 // A success resets the count of failures in a row.
 func TestBreakerSuccessResetsConsecutiveFailures(t *testing.T) {
-	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 3, FailureRatio: -1}, WithClock(newFakeClock()))
+	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 3, FailureRatio: -1})
 	s := &stub{}
 	e := b.Middleware()(s.endpoint)
 	down := fault.New(fault.Unavailable, "down")
@@ -422,7 +434,7 @@ func TestBreakerSuccessResetsConsecutiveFailures(t *testing.T) {
 
 // A panic in the endpoint counts as a failure, as gobreaker counts it.
 func TestBreakerCountsPanics(t *testing.T) {
-	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 1}, WithClock(newFakeClock()))
+	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 1})
 	e := b.Middleware()(func(context.Context, any) (any, error) { panic("boom") })
 	func() {
 		defer func() {
@@ -440,8 +452,11 @@ func TestBreakerCountsPanics(t *testing.T) {
 // A call that began before the breaker changed state is not counted, as
 // gobreaker counts none from an earlier generation.
 func TestBreakerIgnoresOutcomesOfEarlierGenerations(t *testing.T) {
-	clock := newFakeClock()
-	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 1, OpenTimeout: time.Second}, WithClock(clock))
+	synctest.Test(t, testBreakerIgnoresOutcomesOfEarlierGenerations)
+}
+
+func testBreakerIgnoresOutcomesOfEarlierGenerations(t *testing.T) {
+	b := NewBreaker("inventory", BreakerConfig{ConsecutiveFailures: 1, OpenTimeout: time.Second})
 	down := fault.New(fault.Unavailable, "down")
 	var e endpoint.Endpoint
 	depth := 0
@@ -450,7 +465,7 @@ func TestBreakerIgnoresOutcomesOfEarlierGenerations(t *testing.T) {
 		switch depth {
 		case 1: // the slow call: meanwhile the breaker opens and closes again
 			_, _ = e(ctx, nil)
-			clock.Advance(time.Second)
+			time.Sleep(time.Second + pastOpenTimeout)
 			_, _ = e(ctx, nil)
 			return nil, down
 		case 2: // opens the breaker
@@ -466,16 +481,16 @@ func TestBreakerIgnoresOutcomesOfEarlierGenerations(t *testing.T) {
 
 func TestBreakersOverride(t *testing.T) {
 	key := func(_ context.Context, request any) string { return request.(string) }
-	set := NewBreakers("inventory", key, BreakerConfig{}, WithClock(newFakeClock()))
+	set := NewBreakers("inventory", key, BreakerConfig{})
 	e := set.Middleware()((&stub{}).endpoint)
 	_, _ = e(context.Background(), "10.0.0.1")
-	set.Override(ForceOpen)
+	set.SetOverride(OverrideForceOpen)
 	for _, k := range []string{"10.0.0.1", "10.0.0.2"} { // one held, one made after
 		if _, err := e(context.Background(), k); !errors.Is(err, ErrOpen) {
 			t.Errorf("%s under a set-wide ForceOpen: got %v, want ErrOpen", k, err)
 		}
 	}
-	set.Override(Auto)
+	set.SetOverride(OverrideAuto)
 	for _, k := range []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"} {
 		if _, err := e(context.Background(), k); err != nil {
 			t.Errorf("%s back to auto: got %v, want success", k, err)
@@ -483,15 +498,16 @@ func TestBreakersOverride(t *testing.T) {
 	}
 }
 
-func TestBreakersDropIdle(t *testing.T) {
-	clock := newFakeClock()
+func TestBreakersDropIdle(t *testing.T) { synctest.Test(t, testBreakersDropIdle) }
+
+func testBreakersDropIdle(t *testing.T) {
 	key := func(_ context.Context, request any) string { return request.(string) }
-	set := NewBreakers("inventory", key, BreakerConfig{ConsecutiveFailures: 1, OpenTimeout: time.Hour, IdleTimeout: time.Minute}, WithClock(clock))
+	set := NewBreakers("inventory", key, BreakerConfig{ConsecutiveFailures: 1, OpenTimeout: time.Hour, IdleTimeout: time.Minute})
 	e := set.Middleware()((&stub{err: fault.New(fault.Unavailable, "down")}).endpoint)
 	_, _ = e(context.Background(), "10.0.0.1")
-	clock.Advance(30 * time.Second)
+	time.Sleep(30 * time.Second)
 	_, _ = e(context.Background(), "10.0.0.2")
-	clock.Advance(30 * time.Second)
+	time.Sleep(30 * time.Second)
 	if got := set.Len(); got != 1 {
 		t.Errorf("after a minute: got %d breakers held, want 1 (10.0.0.1 idle)", got)
 	}

@@ -51,30 +51,23 @@ type Budget struct {
 	perCall  int64 // milli-tokens earned per call
 	perSec   int64 // milli-tokens earned per second
 	max      int64 // milli-tokens
-	clock    Clock
 
 	tokens   atomic.Int64 // milli-tokens
-	refilled atomic.Int64 // unix nanoseconds by clock of the last floor refill
+	refilled atomic.Int64 // unix nanoseconds of the last floor refill
 	refused  atomic.Uint64
 }
 
 // NewBudget returns a budget that starts with one second's floor of tokens.
-// It reads the option [WithClock].
-func NewBudget(cfg BudgetConfig, opts ...Option) *Budget {
-	return newBudget(cfg, buildOptions(opts))
-}
-
-func newBudget(cfg BudgetConfig, o options) *Budget {
+func NewBudget(cfg BudgetConfig) *Budget {
 	cfg = cfg.withDefaults()
 	b := &Budget{
 		disabled: cfg.Disabled,
 		perCall:  int64(cfg.Ratio * 1000),
 		perSec:   int64(cfg.MinPerSecond * 1000),
 		max:      int64(cfg.MaxTokens * 1000),
-		clock:    o.clock,
 	}
 	b.tokens.Store(min(b.perSec, b.max))
-	b.refilled.Store(o.clock.Now().UnixNano())
+	b.refilled.Store(time.Now().UnixNano())
 	return b
 }
 
@@ -112,7 +105,7 @@ func (b *Budget) add(n int64) {
 
 // refill adds the floor's tokens for the time since the last refill.
 func (b *Budget) refill() {
-	now := b.clock.Now().UnixNano()
+	now := time.Now().UnixNano()
 	last := b.refilled.Load()
 	elapsed := now - last
 	if elapsed <= 0 {

@@ -33,26 +33,22 @@ type BulkheadConfig struct {
 type Bulkhead struct {
 	name     string
 	cfg      BulkheadConfig
-	clock    Clock
 	inFlight atomic.Int64  // when no call may wait: the calls holding a slot
 	slots    chan struct{} // when calls may wait: the slots, which they wait on
 	waiting  atomic.Int64
 }
 
-// NewBulkhead returns a bulkhead named name (for its errors). It reads the
-// option [WithClock].
-func NewBulkhead(name string, cfg BulkheadConfig, opts ...Option) *Bulkhead {
-	o := buildOptions(opts)
+// NewBulkhead returns a bulkhead named name (for its errors).
+func NewBulkhead(name string, cfg BulkheadConfig) *Bulkhead {
 	if cfg.MaxConcurrent <= 0 {
 		cfg.MaxConcurrent = 64
 	}
 	if cfg.MaxWaiting < 0 {
 		cfg.MaxWaiting = 0
 	}
-	b := &Bulkhead{name: name, cfg: cfg, clock: o.clock}
+	b := &Bulkhead{name: name, cfg: cfg}
 	if cfg.MaxWaiting > 0 {
-		// A counter costs a quarter of a channel's send and receive, but
-		// only a channel lets a call wait for a slot.
+		// Only a channel lets a call wait for a slot.
 		b.slots = make(chan struct{}, cfg.MaxConcurrent)
 	}
 	return b
@@ -99,9 +95,9 @@ func (b *Bulkhead) acquire(ctx context.Context) error {
 	defer b.waiting.Add(-1)
 	var expired <-chan time.Time
 	if b.cfg.MaxWait > 0 {
-		t := b.clock.NewTimer(b.cfg.MaxWait)
+		t := time.NewTimer(b.cfg.MaxWait)
 		defer t.Stop()
-		expired = t.C()
+		expired = t.C
 	}
 	select {
 	case b.slots <- struct{}{}:

@@ -42,7 +42,6 @@ const (
 // with [NewHedge]; it is safe for concurrent use.
 type Hedge struct {
 	cfg     HedgeConfig
-	clock   Clock
 	budget  *Budget
 	deposit bool // false when a retry above deposits into the shared budget
 
@@ -53,8 +52,7 @@ type Hedge struct {
 	seen    int
 }
 
-// NewHedge returns a hedge. It reads the options [WithClock] and
-// [WithBudget].
+// NewHedge returns a hedge. It reads the option [WithBudget].
 func NewHedge(cfg HedgeConfig, opts ...Option) *Hedge {
 	return newHedge(cfg, buildOptions(opts), true)
 }
@@ -68,9 +66,9 @@ func newHedge(cfg HedgeConfig, o options, deposit bool) *Hedge {
 	}
 	b := o.budget
 	if b == nil {
-		b = newBudget(cfg.Budget, o)
+		b = NewBudget(cfg.Budget)
 	}
-	h := &Hedge{cfg: cfg, clock: o.clock, budget: b, deposit: deposit}
+	h := &Hedge{cfg: cfg, budget: b, deposit: deposit}
 	h.delay.Store(int64(cfg.Delay))
 	return h
 }
@@ -104,7 +102,7 @@ func (h *Hedge) call(ctx context.Context, request any, next endpoint.Endpoint) (
 	defer cancel()
 	results := make(chan hedgeResult, h.cfg.MaxHedges+1)
 	launch := func() {
-		start := h.clock.Now()
+		start := time.Now()
 		go func() {
 			response, err := next(ctx, request)
 			results <- hedgeResult{response, err, start}
@@ -112,28 +110,28 @@ func (h *Hedge) call(ctx context.Context, request any, next endpoint.Endpoint) (
 	}
 	launch()
 	pending, hedges := 1, 0
-	timer := h.clock.NewTimer(h.Delay())
-	defer func() { timer.Stop() }()
+	timer := time.NewTimer(h.Delay())
+	defer timer.Stop()
 	var last hedgeResult
 	for {
 		select {
 		case r := <-results:
 			pending--
 			if r.err == nil {
-				h.observe(h.clock.Now().Sub(r.start))
+				h.observe(time.Since(r.start))
 				return r.response, nil
 			}
 			last = r
 			if pending == 0 {
 				return last.response, last.err
 			}
-		case <-timer.C():
+		case <-timer.C:
 			if hedges < h.cfg.MaxHedges && h.budget.withdraw() {
 				hedges++
 				pending++
 				launch()
 				if hedges < h.cfg.MaxHedges {
-					timer = h.clock.NewTimer(h.Delay())
+					timer.Reset(h.Delay())
 				}
 			}
 		case <-ctx.Done():

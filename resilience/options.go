@@ -1,9 +1,6 @@
 package resilience
 
-import (
-	"context"
-	"math/rand/v2"
-)
+import "context"
 
 // Option changes how a mechanism is built. Options are shared by every
 // constructor in this package; each documents which options it reads, and an
@@ -11,20 +8,14 @@ import (
 type Option func(*options)
 
 type options struct {
-	clock      Clock
 	observer   func(StateChange)
 	classifier func(context.Context, error) Outcome
 	key        func(ctx context.Context, request any) string
 	budget     *Budget
-	random     func() float64 // uniform in [0, 1)
 }
 
 func buildOptions(opts []Option) options {
-	o := options{
-		clock:      SystemClock(),
-		classifier: Classify,
-		random:     rand.Float64,
-	}
+	o := options{classifier: Classify}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&o)
@@ -33,28 +24,17 @@ func buildOptions(opts []Option) options {
 	return o
 }
 
-// WithClock makes a mechanism read the time from c instead of the system
-// clock. Tests pass a fake clock so they can move time without sleeping.
-// A nil c is ignored.
-func WithClock(c Clock) Option {
-	return func(o *options) {
-		if c != nil {
-			o.clock = c
-		}
-	}
-}
-
-// WithStateChange calls f each time a breaker changes state, for metrics and
-// logs. f runs on the goroutine of the call that caused the change, after
-// the breaker's locks are released, so it may call the breaker's methods; it
-// should return quickly.
+// WithStateChange calls f each time a breaker or a throttle changes state,
+// for metrics and logs. f runs on the goroutine of the call that caused the
+// change, after the breaker's locks are released, so it may call the
+// breaker's methods; it should return quickly.
 func WithStateChange(f func(StateChange)) Option {
 	return func(o *options) { o.observer = f }
 }
 
 // WithClassifier replaces [Classify] as the rule that decides whether a
 // call's outcome counts for or against the callee's health (breakers and
-// adaptive throttling).
+// throttles).
 func WithClassifier(f func(ctx context.Context, err error) Outcome) Option {
 	return func(o *options) {
 		if f != nil {
@@ -63,11 +43,10 @@ func WithClassifier(f func(ctx context.Context, err error) Outcome) Option {
 	}
 }
 
-// WithKey makes a rate limiter keep one bucket per key: key derives it from
-// the call (a client IP, a user, an API key). Keys are kept in a
-// least-recently-used set of bounded size, so a flood of distinct keys
-// cannot exhaust memory. A breaker set takes its key function as an
-// argument of [NewBreakers] instead.
+// WithKey makes a rate limiter's [RateLimiter.Middleware] keep one bucket
+// per key: key derives it from the call (a client IP, a user, an API key).
+// A breaker set takes its key function as an argument of [NewBreakers]
+// instead.
 func WithKey(key func(ctx context.Context, request any) string) Option {
 	return func(o *options) { o.key = key }
 }

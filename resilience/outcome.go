@@ -34,51 +34,51 @@ type Outcome uint8
 
 // The outcomes.
 const (
-	Success Outcome = iota // the callee answered: counts for its health
-	Failure                // the callee is unhealthy: counts against it
-	Ignored                // says nothing about the callee: not counted
+	OutcomeSuccess Outcome = iota // the callee answered: counts for its health
+	OutcomeFailure                // the callee is unhealthy: counts against it
+	OutcomeIgnored                // says nothing about the callee: not counted
 )
 
 // String returns "success", "failure" or "ignored".
 func (o Outcome) String() string {
 	switch o {
-	case Success:
+	case OutcomeSuccess:
 		return "success"
-	case Failure:
+	case OutcomeFailure:
 		return "failure"
 	}
 	return "ignored"
 }
 
 // Classify is the default rule for what a call's error says about the
-// callee, used by breakers and adaptive throttling:
+// callee, used by breakers and throttles:
 //
-//   - nil is a Success;
+//   - nil is an OutcomeSuccess;
 //   - the caller's own cancellation (ctx canceled, or a [fault.Canceled]
-//     error) is Ignored, as is a [Rejection] from a mechanism below;
+//     error) is OutcomeIgnored, as is a [Rejection] from a mechanism below;
 //   - errors of kind [fault.Unavailable], [fault.DeadlineExceeded] and
-//     [fault.Internal] are Failures: Internal includes every error nobody
-//     classified, such as a refused connection or a reset stream;
-//   - every other kind is a Success: a 4xx is the callee answering
+//     [fault.Internal] are OutcomeFailure: Internal includes every error
+//     nobody classified, such as a refused connection or a reset stream;
+//   - every other kind is an OutcomeSuccess: a 4xx is the callee answering
 //     correctly about a bad request.
 func Classify(ctx context.Context, err error) Outcome {
 	if err == nil {
-		return Success
+		return OutcomeSuccess
 	}
-	if ctx.Err() == context.Canceled {
-		return Ignored
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return OutcomeIgnored
 	}
 	var r Rejection
 	if errors.As(err, &r) {
-		return Ignored
+		return OutcomeIgnored
 	}
 	switch fault.KindOf(err) {
 	case fault.Canceled:
-		return Ignored
+		return OutcomeIgnored
 	case fault.Unavailable, fault.DeadlineExceeded, fault.Internal:
-		return Failure
+		return OutcomeFailure
 	}
-	return Success
+	return OutcomeSuccess
 }
 
 type idempotentKey struct{}
@@ -94,5 +94,22 @@ func WithIdempotent(ctx context.Context) context.Context {
 // [WithIdempotent]).
 func Idempotent(ctx context.Context) bool {
 	v, _ := ctx.Value(idempotentKey{}).(bool)
+	return v
+}
+
+type failoverKey struct{}
+
+// WithFailover returns a copy of ctx that marks each retry of the call made
+// with it as able to go to another instance, as a balancer with a breaker
+// per instance does. When a breaker refuses an attempt, a [Retry] tries
+// again at once only for such calls, and only when the refusal did not
+// come from a breaker every attempt passes through; otherwise it returns
+// the refusal: an open breaker is not waited out.
+func WithFailover(ctx context.Context) context.Context {
+	return context.WithValue(ctx, failoverKey{}, true)
+}
+
+func failover(ctx context.Context) bool {
+	v, _ := ctx.Value(failoverKey{}).(bool)
 	return v
 }

@@ -32,6 +32,10 @@ type PolicyConfig struct {
 	Hedge *HedgeConfig
 	// Breaker stops calls to a failing callee.
 	Breaker *BreakerConfig
+	// Throttle refuses a share of calls to a callee that fails a share of
+	// them (see [Throttle]): an alternative to Breaker for high-volume
+	// clients. With both set, the throttle sits above the breaker.
+	Throttle *ThrottleConfig
 	// Bulkhead bounds the calls in flight.
 	Bulkhead *BulkheadConfig
 	// Fallback, when set, is called with the error of a call that failed
@@ -42,21 +46,22 @@ type PolicyConfig struct {
 // Policy is a [PolicyConfig] built into one middleware, in the order a
 // client needs:
 //
-//	fallback ▸ timeout ▸ retry (budget) ▸ hedge ▸ breaker ▸ bulkhead ▸ endpoint
+//	fallback ▸ timeout ▸ retry (budget) ▸ hedge ▸ throttle ▸ breaker ▸ bulkhead ▸ endpoint
 //
 // The timeout is outermost so retries share one deadline; retries sit
-// outside the breaker so a retry after the breaker opened fails fast instead
-// of waiting out a backoff; the bulkhead is innermost so it counts only calls
+// outside the breaker so that once it opens the call fails at once: the
+// retry neither waits out a backoff nor the open breaker; the bulkhead is innermost so it counts only calls
 // actually sent. A Policy is safe for concurrent use; its middleware may wrap
 // many endpoints, which then share its breaker, budget and bulkhead.
 type Policy struct {
 	breaker    *Breaker
+	throttle   *Throttle
 	budget     *Budget
 	bulkhead   *Bulkhead
 	middleware endpoint.Middleware
 }
 
-// NewPolicy builds cfg. It reads the options [WithClock], [WithStateChange],
+// NewPolicy builds cfg. It reads the options [WithStateChange],
 // [WithClassifier] and [WithBudget].
 func NewPolicy(cfg PolicyConfig, opts ...Option) *Policy {
 	o := buildOptions(opts)
@@ -68,9 +73,19 @@ func NewPolicy(cfg PolicyConfig, opts ...Option) *Policy {
 		} else {
 			bc = cfg.Hedge.Budget
 		}
-		p.budget = newBudget(bc, o)
+		p.budget = NewBudget(bc)
 	}
 	o.budget = p.budget
+
+	if cfg.Throttle != nil {
+		p.throttle = NewThrottle(cfg.Name, *cfg.Throttle, opts...)
+	}
+	if cfg.Breaker != nil {
+		p.breaker = newBreaker(cfg.Name, cfg.Breaker.withDefaults(), o)
+	}
+	if cfg.Bulkhead != nil {
+		p.bulkhead = NewBulkhead(cfg.Name, *cfg.Bulkhead)
+	}
 
 	var chain []endpoint.Middleware
 	if cfg.Fallback != nil {
@@ -80,17 +95,26 @@ func NewPolicy(cfg PolicyConfig, opts ...Option) *Policy {
 		chain = append(chain, Timeout(cfg.Timeout))
 	}
 	if cfg.Retry != nil {
-		chain = append(chain, newRetry(*cfg.Retry, o).Middleware())
+		r := newRetry(*cfg.Retry, o)
+		// A refusal by the policy's own breaker or throttle ends the
+		// retries: every attempt would meet it.
+		if p.breaker != nil {
+			r.own = p.breaker
+		} else if p.throttle != nil {
+			r.own = p.throttle
+		}
+		chain = append(chain, r.Middleware())
 	}
 	if cfg.Hedge != nil {
 		chain = append(chain, newHedge(*cfg.Hedge, o, cfg.Retry == nil).Middleware())
 	}
-	if cfg.Breaker != nil {
-		p.breaker = newBreaker(cfg.Name, cfg.Breaker.withDefaults(), o)
+	if p.throttle != nil {
+		chain = append(chain, p.throttle.Middleware())
+	}
+	if p.breaker != nil {
 		chain = append(chain, p.breaker.Middleware())
 	}
-	if cfg.Bulkhead != nil {
-		p.bulkhead = NewBulkhead(cfg.Name, *cfg.Bulkhead, WithClock(o.clock))
+	if p.bulkhead != nil {
 		chain = append(chain, p.bulkhead.Middleware())
 	}
 	p.middleware = func(next endpoint.Endpoint) endpoint.Endpoint {
@@ -108,6 +132,9 @@ func (p *Policy) Middleware() endpoint.Middleware { return p.middleware }
 // Breaker returns the policy's breaker, for its state and manual override,
 // or nil when the config has none.
 func (p *Policy) Breaker() *Breaker { return p.breaker }
+
+// Throttle returns the policy's throttle, or nil when the config has none.
+func (p *Policy) Throttle() *Throttle { return p.throttle }
 
 // Budget returns the budget that retries and hedges spend, or nil when the
 // config has neither.

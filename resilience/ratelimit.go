@@ -15,17 +15,16 @@ import (
 // RateLimitConfig configures a [RateLimiter]. The zero value admits 100
 // calls a second with bursts of 100.
 type RateLimitConfig struct {
-	// Rate is the sustained calls per second admitted (per key, when the
-	// limiter is keyed). Default 100.
+	// Rate is the sustained calls per second admitted per key. Default 100.
 	Rate float64
 	// Burst is how many calls may arrive at once. Default: Rate rounded
 	// up, at least 1.
 	Burst int
-	// MaxKeys bounds how many keys a keyed limiter tracks; the least
+	// MaxKeys bounds how many keys the limiter tracks; the least
 	// recently seen key is forgotten (and starts afresh) to make room.
 	// Default 10 000.
 	MaxKeys int
-	// IdleTimeout makes a keyed limiter forget a key unseen for this long.
+	// IdleTimeout makes the limiter forget a key unseen for this long.
 	// Default: the time a bucket takes to refill (Burst ÷ Rate), after
 	// which a forgotten key is the same as a fresh one, so forgetting it
 	// changes nothing but the memory held. Negative turns it off.
@@ -33,23 +32,26 @@ type RateLimitConfig struct {
 }
 
 // RateLimiter is a server-side token-bucket rate limit
-// ([golang.org/x/time/rate]), global or per key (see [WithKey]). Build one
-// with [NewRateLimiter]; it is safe for concurrent use.
+// ([golang.org/x/time/rate]) with one bucket per key: a client IP, a user,
+// an API key, or "" for one bucket shared by all. Build one with
+// [NewRateLimiter]; put it in front of an HTTP server's mux with
+// transport/http's RateLimit, or on an endpoint with
+// [RateLimiter.Middleware]. It is safe for concurrent use.
 //
-// A refused call fails with a [fault.ResourceExhausted] error (HTTP 429)
-// whose RetryAfter says when a token will be free and whose Cause is
-// [ErrRateLimited].
+// Keys are kept in a least-recently-used set of bounded size, so a flood of
+// distinct keys cannot exhaust memory. A refused call fails with a
+// [fault.ResourceExhausted] error (HTTP 429) whose RetryAfter says when a
+// token will be free and whose Cause is [ErrRateLimited].
 type RateLimiter struct {
-	name   string
-	cfg    RateLimitConfig
-	clock  Clock
-	key    func(ctx context.Context, request any) string
-	global *rate.Limiter
-	keyed  *lru[*rate.Limiter]
+	name    string
+	cfg     RateLimitConfig
+	key     func(ctx context.Context, request any) string
+	shared  *rate.Limiter // the bucket of key ""
+	buckets *keyed[*rate.Limiter]
 }
 
-// NewRateLimiter returns a rate limiter named name (for its errors). It reads
-// the options [WithClock] and [WithKey]; with WithKey, each key has its own
+// NewRateLimiter returns a rate limiter named name (for its errors). It
+// reads the option [WithKey], which its Middleware uses to pick a call's
 // bucket.
 func NewRateLimiter(name string, cfg RateLimitConfig, opts ...Option) *RateLimiter {
 	o := buildOptions(opts)
@@ -65,41 +67,31 @@ func NewRateLimiter(name string, cfg RateLimitConfig, opts ...Option) *RateLimit
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = time.Duration(float64(cfg.Burst) / cfg.Rate * float64(time.Second))
 	}
-	l := &RateLimiter{name: name, cfg: cfg, clock: o.clock, key: o.key}
-	if l.key == nil {
-		l.global = l.newLimiter("")
-	} else {
-		l.keyed = newLRU(cfg.MaxKeys, cfg.IdleTimeout, o.clock, l.newLimiter)
+	newBucket := func(string) *rate.Limiter { return rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst) }
+	return &RateLimiter{
+		name:    name,
+		cfg:     cfg,
+		key:     o.key,
+		shared:  newBucket(""),
+		buckets: newKeyed(cfg.MaxKeys, cfg.IdleTimeout, newBucket),
 	}
-	return l
 }
 
-func (l *RateLimiter) newLimiter(string) *rate.Limiter {
-	return rate.NewLimiter(rate.Limit(l.cfg.Rate), l.cfg.Burst)
-}
-
-// Allow takes a token for the call, or returns the error that refuses it.
-// request is what the key function sees: the endpoint's request, or the
-// *http.Request in [RateLimiter.Handler].
-func (l *RateLimiter) Allow(ctx context.Context, request any) error {
-	lim, key := l.global, ""
-	if l.keyed != nil {
-		key = l.key(ctx, request)
-		lim = l.keyed.get(key)
+// Allow takes a token from key's bucket, or returns the error that refuses
+// the call. Use "" as the key for one bucket shared by all calls.
+func (l *RateLimiter) Allow(key string) error {
+	lim := l.shared
+	if key != "" {
+		lim = l.buckets.get(key)
 	}
-	now := l.clock.Now()
+	now := time.Now()
 	if lim.AllowN(now, 1) {
 		return nil
 	}
-	return l.refusal(lim, key, now)
-}
-
-func (l *RateLimiter) refusal(lim *rate.Limiter, key string, now time.Time) error {
-	missing := 1 - lim.TokensAt(now)
-	wait := time.Duration(missing / l.cfg.Rate * float64(time.Second))
+	wait := time.Duration((1 - lim.TokensAt(now)) / l.cfg.Rate * float64(time.Second))
 	wait = max(wait, time.Millisecond)
 	who := ""
-	if l.keyed != nil {
+	if key != "" {
 		who = fmt.Sprintf(" for %q", key)
 	}
 	return &fault.Error{
@@ -110,11 +102,16 @@ func (l *RateLimiter) refusal(lim *rate.Limiter, key string, now time.Time) erro
 	}
 }
 
-// Middleware returns the limiter as an endpoint middleware.
+// Middleware returns the limiter as an endpoint middleware. A call's bucket
+// is the one [WithKey] derives from it, or the shared one without WithKey.
 func (l *RateLimiter) Middleware() endpoint.Middleware {
 	return func(next endpoint.Endpoint) endpoint.Endpoint {
 		return func(ctx context.Context, request any) (any, error) {
-			if err := l.Allow(ctx, request); err != nil {
+			key := ""
+			if l.key != nil {
+				key = l.key(ctx, request)
+			}
+			if err := l.Allow(key); err != nil {
 				return nil, err
 			}
 			return next(ctx, request)

@@ -2,8 +2,10 @@ package resilience
 
 import (
 	"context"
+	"errors"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/go-kit/kit/endpoint"
 
 	"github.com/tailorkit/tailor/fault"
@@ -58,16 +60,19 @@ func (c RetryConfig) withDefaults() RetryConfig {
 // before the context's deadline. Otherwise the last error is returned as it
 // is. Each retry calls next again, so a balancer below may pick another
 // instance.
+//
+// An attempt refused by a circuit breaker ([ErrOpen]) is never waited out:
+// the breaker fails fast, and so does the retry. It tries again at once only
+// when the call is marked with [WithFailover] and the breaker that refused
+// is not one every attempt passes through (a [Policy]'s own); otherwise it
+// returns the refusal.
 type Retry struct {
-	cfg       RetryConfig
-	clock     Clock
-	random    func() float64
-	budget    *Budget
-	deadlines anchoredClock // for AttemptTimeout, which contexts enforce by the system clock
+	cfg    RetryConfig
+	budget *Budget
+	own    any // the Policy's breaker or throttle, which every attempt passes
 }
 
-// NewRetry returns a retry. It reads the options [WithClock] and
-// [WithBudget].
+// NewRetry returns a retry. It reads the option [WithBudget].
 func NewRetry(cfg RetryConfig, opts ...Option) *Retry {
 	return newRetry(cfg, buildOptions(opts))
 }
@@ -76,9 +81,9 @@ func newRetry(cfg RetryConfig, o options) *Retry {
 	cfg = cfg.withDefaults()
 	b := o.budget
 	if b == nil {
-		b = newBudget(cfg.Budget, o)
+		b = NewBudget(cfg.Budget)
 	}
-	return &Retry{cfg: cfg, clock: o.clock, random: o.random, budget: b}
+	return &Retry{cfg: cfg, budget: b}
 }
 
 // Budget returns the budget the retry spends from.
@@ -95,6 +100,7 @@ func (r *Retry) Middleware() endpoint.Middleware {
 
 func (r *Retry) call(ctx context.Context, request any, next endpoint.Endpoint) (any, error) {
 	r.budget.deposit()
+	var b *backoff.ExponentialBackOff // made at the first retry
 	for attempt := 1; ; attempt++ {
 		response, err := r.attempt(ctx, request, next)
 		if err == nil || attempt >= r.cfg.MaxAttempts || !fault.IsRetryable(err) || ctx.Err() != nil {
@@ -103,20 +109,30 @@ func (r *Retry) call(ctx context.Context, request any, next endpoint.Endpoint) (
 		if !r.cfg.AllIdempotent && !Idempotent(ctx) {
 			return response, err
 		}
-		wait := r.backoff(attempt)
-		if after := fault.RetryAfter(err); after > 0 {
-			if after > r.cfg.MaxDelay {
+		var wait time.Duration
+		if refused, ok := errors.AsType[refusedBy](err); ok {
+			if !failover(ctx) || refused.source == r.own {
 				return response, err
 			}
-			wait = max(wait, after)
+		} else {
+			if b == nil {
+				b = fullJitter(r.cfg.BaseDelay, r.cfg.MaxDelay)
+			}
+			wait = b.NextBackOff()
+			if after := fault.RetryAfter(err); after > 0 {
+				if after > r.cfg.MaxDelay {
+					return response, err
+				}
+				wait = max(wait, after)
+			}
 		}
-		if deadline, ok := ctx.Deadline(); ok && deadline.Sub(r.clock.Now()) <= wait {
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
 			return response, err
 		}
 		if !r.budget.withdraw() {
 			return response, err
 		}
-		if !sleep(ctx, r.clock, wait) {
+		if !sleep(ctx, wait) {
 			return response, err
 		}
 	}
@@ -126,35 +142,33 @@ func (r *Retry) attempt(ctx context.Context, request any, next endpoint.Endpoint
 	if r.cfg.AttemptTimeout <= 0 {
 		return next(ctx, request)
 	}
-	actx := newDeadlineContext(ctx, r.deadlines.now().Add(r.cfg.AttemptTimeout))
-	if actx == nil {
-		return next(ctx, request)
-	}
-	defer actx.end()
-	return next(actx, request)
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.AttemptTimeout)
+	defer cancel()
+	return next(ctx, request)
 }
 
-// backoff is the full-jitter wait before retry number n (from 1).
-func (r *Retry) backoff(n int) time.Duration {
-	ceiling := r.cfg.MaxDelay
-	if n < 32 {
-		ceiling = min(r.cfg.BaseDelay<<(n-1), r.cfg.MaxDelay)
-		if ceiling <= 0 { // overflow
-			ceiling = r.cfg.MaxDelay
-		}
+// fullJitter returns the backoff of a retry: before retry n (from 1) it
+// waits a duration drawn uniformly from zero to min(base·2ⁿ⁻¹, ceiling).
+// backoff/v5 draws from interval·[1 − factor, 1 + factor], so a factor of 1
+// on half the ceiling is full jitter.
+func fullJitter(base, ceiling time.Duration) *backoff.ExponentialBackOff {
+	return &backoff.ExponentialBackOff{
+		InitialInterval:     base / 2,
+		RandomizationFactor: 1,
+		Multiplier:          2,
+		MaxInterval:         ceiling / 2,
 	}
-	return time.Duration(r.random() * float64(ceiling))
 }
 
-// sleep waits d on c or until ctx is done, reporting whether it waited d.
-func sleep(ctx context.Context, c Clock, d time.Duration) bool {
+// sleep waits d or until ctx is done, reporting whether it waited d.
+func sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
-	t := c.NewTimer(d)
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-t.C():
+	case <-t.C:
 		return true
 	case <-ctx.Done():
 		return false

@@ -1,4 +1,4 @@
-package resilience
+package resilience_test
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"github.com/go-kit/kit/endpoint"
 
 	"github.com/tailorkit/tailor/fault"
+	"github.com/tailorkit/tailor/resilience"
+	thttp "github.com/tailorkit/tailor/transport/http"
 )
 
 // The load scenarios run real HTTP on loopback and report figures; see
@@ -88,7 +90,7 @@ func TestScenarioBreaker(t *testing.T) {
 		}
 	}))
 	const openTimeout = 500 * time.Millisecond
-	b := NewBreaker("dependency", BreakerConfig{ConsecutiveFailures: 5, OpenTimeout: openTimeout})
+	b := resilience.NewBreaker("dependency", resilience.BreakerConfig{ConsecutiveFailures: 5, OpenTimeout: openTimeout})
 	e := b.Middleware()(httpEndpoint(httpClient(), url))
 	ctx := context.Background()
 	for range 50 {
@@ -99,7 +101,7 @@ func TestScenarioBreaker(t *testing.T) {
 
 	down.Store(true)
 	before := hits.Load()
-	for b.State() == StateClosed {
+	for b.State() == resilience.StateClosed {
 		_, _ = e(ctx, nil)
 	}
 	tripped := hits.Load() - before
@@ -137,6 +139,55 @@ func TestScenarioBreaker(t *testing.T) {
 	}
 }
 
+// A retry above an open breaker fails fast and does not delay recovery:
+// calls to a dead dependency end at once once the breaker opens, and
+// traffic comes back one open timeout after the dependency does, run
+// after run.
+func TestScenarioRetryOverOpenBreaker(t *testing.T) {
+	scenario(t)
+	const openTimeout, calls, runs = 300 * time.Millisecond, 100, 5
+	for run := range runs {
+		var down atomic.Bool
+		url := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if down.Load() {
+				http.Error(w, "down", http.StatusServiceUnavailable)
+			}
+		}))
+		p := resilience.NewPolicy(resilience.PolicyConfig{
+			Name:    "dependency",
+			Retry:   &resilience.RetryConfig{AllIdempotent: true},
+			Breaker: &resilience.BreakerConfig{ConsecutiveFailures: 5, OpenTimeout: openTimeout},
+		})
+		e := p.Middleware()(httpEndpoint(httpClient(), url))
+		ctx := context.Background()
+
+		down.Store(true)
+		start := time.Now()
+		for range calls {
+			_, _ = e(ctx, nil)
+		}
+		dead := time.Since(start)
+
+		down.Store(false)
+		recovered := time.Now()
+		var restored time.Duration
+		for restored == 0 {
+			if _, err := e(ctx, nil); err == nil {
+				restored = time.Since(recovered)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		t.Logf("retry over breaker, run %d: %d calls to a dead dependency took %v; traffic restored %v after it recovered (open timeout %v)",
+			run+1, calls, dead.Round(time.Millisecond), restored.Round(time.Millisecond), openTimeout)
+		if dead > openTimeout {
+			t.Errorf("got %v for %d calls, want them refused at once once the breaker opened", dead, calls)
+		}
+		if restored > openTimeout+50*time.Millisecond {
+			t.Errorf("got recovery after %v, want within the open timeout %v", restored, openTimeout)
+		}
+	}
+}
+
 func TestScenarioRetryBudget(t *testing.T) {
 	scenario(t)
 	for _, budgeted := range []bool{true, false} {
@@ -145,9 +196,9 @@ func TestScenarioRetryBudget(t *testing.T) {
 			hits.Add(1)
 			http.Error(w, "down", http.StatusServiceUnavailable)
 		}))
-		cfg := RetryConfig{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond, AllIdempotent: true,
-			Budget: BudgetConfig{Disabled: !budgeted}}
-		p := NewPolicy(PolicyConfig{Name: "dependency", Retry: &cfg})
+		cfg := resilience.RetryConfig{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond, AllIdempotent: true,
+			Budget: resilience.BudgetConfig{Disabled: !budgeted}}
+		p := resilience.NewPolicy(resilience.PolicyConfig{Name: "dependency", Retry: &cfg})
 		e := p.Middleware()(httpEndpoint(httpClient(), url))
 		const workers, duration = 8, 2 * time.Second
 		var requests atomic.Int64
@@ -255,10 +306,10 @@ func TestScenarioShedding(t *testing.T) {
 
 	for _, shedding := range []bool{true, false} {
 		h := capacityServer(slots, work)
-		var s *Shedder
+		var s *resilience.Shedder
 		if shedding {
-			s = NewShedder("server", ShedConfig{})
-			h = s.Handler(h)
+			s = resilience.NewShedder("server", resilience.ShedConfig{})
+			h = thttp.Shed(s)(h)
 		}
 		url := serve(t, h)
 		res := openLoad(c, url, int(3*capacity), time.Second, 4*time.Second) // the limit adapts in the warm-up

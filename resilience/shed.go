@@ -72,9 +72,9 @@ const minWindowSamples = 10
 // Shedder is server-side adaptive load shedding: a concurrency limit that
 // follows measured latency, so a server at three times its capacity keeps
 // serving its capacity at near-unloaded latency and refuses the rest at
-// once, before decoding them. Build one with [NewShedder]; put
-// [Shedder.Handler] in front of an HTTP server's mux, or
-// [Shedder.Middleware] on an endpoint. It is safe for concurrent use.
+// once, before decoding them. Build one with [NewShedder]; put it in front
+// of an HTTP server's mux with transport/http's Shed, or on an endpoint
+// with [Shedder.Middleware]. It is safe for concurrent use.
 //
 // The limit follows the gradient rule of Netflix's concurrency-limits
 // (GradientLimit), revised once per window: when the window's average
@@ -104,7 +104,7 @@ const minWindowSamples = 10
 type Shedder struct {
 	name  string
 	cfg   ShedConfig
-	watch stopwatch
+	epoch time.Time // times below are offsets from it
 
 	inFlight atomic.Int64
 	limit    atomic.Int64 // the limit enforced: MinLimit during a probe
@@ -123,15 +123,13 @@ type Shedder struct {
 	probeStart  time.Duration // when the probe began: only requests admitted since count
 }
 
-// NewShedder returns a shedder named name (for its errors). It reads the
-// option [WithClock].
-func NewShedder(name string, cfg ShedConfig, opts ...Option) *Shedder {
-	o := buildOptions(opts)
+// NewShedder returns a shedder named name (for its errors).
+func NewShedder(name string, cfg ShedConfig) *Shedder {
 	cfg = cfg.withDefaults()
 	s := &Shedder{
 		name:       name,
 		cfg:        cfg,
-		watch:      newStopwatch(o.clock),
+		epoch:      time.Now(),
 		fLimit:     float64(cfg.InitialLimit),
 		averages:   make([]time.Duration, 0, cfg.Baseline),
 		sinceProbe: cfg.Baseline, // no baseline measured yet: probe at the first chance
@@ -147,6 +145,17 @@ func (s *Shedder) Limit() int { return int(s.limit.Load()) }
 // InFlight returns how many admitted requests have not finished.
 func (s *Shedder) InFlight() int { return int(s.inFlight.Load()) }
 
+// Acquire takes a place for a request, or returns the error that sheds it.
+// The caller calls release once the request is done, exactly once; the
+// shedder learns the request's latency from it.
+func (s *Shedder) Acquire() (release func(), err error) {
+	start, err := s.admit()
+	if err != nil {
+		return nil, err
+	}
+	return func() { s.done(start) }, nil
+}
+
 // admit takes a place for a request, returning when it started, or the
 // error that sheds it.
 func (s *Shedder) admit() (time.Duration, error) {
@@ -158,12 +167,12 @@ func (s *Shedder) admit() (time.Duration, error) {
 		}
 		return 0, s.refusal(n-1, limit)
 	}
-	return s.watch.elapsed(), nil
+	return time.Since(s.epoch), nil
 }
 
 // done gives the place back and records the request's latency.
 func (s *Shedder) done(start time.Duration) {
-	now := s.watch.elapsed()
+	now := time.Since(s.epoch)
 	n := s.inFlight.Add(-1) + 1
 	s.mu.Lock()
 	if !s.probing || start >= s.probeStart {
@@ -230,8 +239,8 @@ func (s *Shedder) refusal(inFlight, limit int64) error {
 	}
 }
 
-// Middleware returns the shedder as an endpoint middleware. Prefer
-// [Shedder.Handler] on HTTP servers: it sheds before the body is read.
+// Middleware returns the shedder as an endpoint middleware. On HTTP
+// servers prefer transport/http's Shed: it sheds before the body is read.
 func (s *Shedder) Middleware() endpoint.Middleware {
 	return func(next endpoint.Endpoint) endpoint.Endpoint {
 		return func(ctx context.Context, request any) (any, error) {

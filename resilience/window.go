@@ -3,7 +3,7 @@ package resilience
 import "time"
 
 // window counts two quantities (a and b) over a rolling span of time, in
-// buckets. Times are offsets from an epoch of the owner's (see [stopwatch]).
+// buckets, for a [Throttle]. Times are offsets from an epoch of its owner's.
 // It is not safe for concurrent use; its owner locks it.
 type window struct {
 	bucket  time.Duration
@@ -16,25 +16,19 @@ type window struct {
 type pair struct{ a, b int64 }
 
 func newWindow(span time.Duration, n int, now time.Duration) *window {
-	if n < 1 {
-		n = 1
-	}
-	b := span / time.Duration(n)
-	if b <= 0 {
-		b = 1
-	}
+	b := max(span/time.Duration(n), 1)
 	return &window{bucket: b, buckets: make([]pair, n), headAt: now}
 }
 
 // advance drops the buckets that are older than the span at now.
 func (w *window) advance(now time.Duration) {
-	elapsed := now - w.headAt
-	if elapsed < w.bucket {
+	steps := int((now - w.headAt) / w.bucket)
+	if steps <= 0 {
 		return
 	}
-	steps := int(elapsed / w.bucket)
 	if steps >= len(w.buckets) {
-		w.reset(now)
+		clear(w.buckets)
+		w.sum, w.head, w.headAt = pair{}, 0, now
 		return
 	}
 	for range steps {
@@ -57,11 +51,4 @@ func (w *window) add(now time.Duration, a, b int64) {
 func (w *window) totals(now time.Duration) pair {
 	w.advance(now)
 	return w.sum
-}
-
-func (w *window) reset(now time.Duration) {
-	clear(w.buckets)
-	w.sum = pair{}
-	w.head = 0
-	w.headAt = now
 }
