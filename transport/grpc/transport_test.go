@@ -149,7 +149,7 @@ func TestErrorRoundTrip(t *testing.T) {
 					if fe.RetryAfter != tc.wantRetryAfter {
 						t.Errorf("got RetryAfter %v, want %v", fe.RetryAfter, tc.wantRetryAfter)
 					}
-					if got, want := status.Code(fe.Cause), tc.wantKind.GRPCCode(); got != want {
+					if got, want := status.Code(fe.Cause), tailorgrpc.CodeOf(tc.wantKind); got != want {
 						t.Errorf("got cause with code %v, want the status error with code %v", got, want)
 					}
 				})

@@ -111,8 +111,9 @@ func checkStatus(dec kithttp.DecodeResponseFunc) kithttp.DecodeResponseFunc {
 	}
 }
 
-// classify gives transport failures a kind; errors that already have one
-// pass through.
+// classify gives transport failures their kind with [fault.KindOf], the
+// classification metrics and spans use too; errors that already have a
+// kind pass through, and so do the context's own errors.
 func classify(ctx context.Context, err error) error {
 	var fe *fault.Error
 	switch {
@@ -121,13 +122,16 @@ func classify(ctx context.Context, err error) error {
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
 		return err // fault.KindOf sees DeadlineExceeded or Canceled
 	}
-	var netErr net.Error
-	if errors.As(err, &netErr) && netErr.Timeout() {
-		return &fault.Error{Kind: fault.DeadlineExceeded, Detail: "the call timed out before an answer came", Cause: err}
-	}
-	var urlErr *url.Error
-	if errors.As(err, &urlErr) {
-		return &fault.Error{Kind: fault.Unavailable, Detail: "the call got no answer: " + urlErr.Err.Error(), Cause: err}
+	switch kind := fault.KindOf(err); kind {
+	case fault.DeadlineExceeded:
+		return &fault.Error{Kind: kind, Detail: "the call timed out before an answer came", Cause: err}
+	case fault.Unavailable:
+		detail := "the call got no answer"
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			detail += ": " + urlErr.Err.Error()
+		}
+		return &fault.Error{Kind: kind, Detail: detail, Cause: err}
 	}
 	return err
 }
