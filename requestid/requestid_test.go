@@ -12,8 +12,8 @@ func TestNewIsUniqueAndValid(t *testing.T) {
 	seen := make(map[string]bool, 10000)
 	for range 10000 {
 		id := requestid.New()
-		if len(id) != requestid.Len || !requestid.Valid(id) {
-			t.Fatalf("New() = %q, want %d valid characters", id, requestid.Len)
+		if len(id) != 20 || !requestid.Valid(id) {
+			t.Fatalf("New() = %q, want %d valid characters", id, 20)
 		}
 		if seen[id] {
 			t.Fatalf("New() gave %q twice", id)

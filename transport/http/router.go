@@ -2,7 +2,6 @@ package http
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,10 +10,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"unsafe"
 
 	"github.com/tailorkit/tailor/fault"
-	"github.com/tailorkit/tailor/internal/reqctx"
 	"github.com/tailorkit/tailor/requestid"
 )
 
@@ -129,38 +126,29 @@ func (rt *Router) unmatched(w http.ResponseWriter, r *http.Request) {
 
 // ServeHTTP gives the request its ID and recovery, then routes it.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	st := &requestState{ResponseWriter: w, Context: r.Context(), logger: rt.logger}
-	var id string
+	id := ""
 	if v := r.Header[requestid.Header]; len(v) > 0 { // the constant is in canonical form
 		id = v[0]
 	}
 	if !requestid.Valid(id) {
-		b := requestid.Append(st.idBuf[:0])
-		// The buffer lives as long as st and is never written again.
-		id = unsafe.String(unsafe.SliceData(b), len(b))
+		id = requestid.New()
 	}
-	st.hdr[0] = id
-	w.Header()[requestid.Header] = st.hdr[:]
-	r = r.WithContext(st)
-	defer st.recover(r)
-	rt.handler.ServeHTTP(st, r)
+	w.Header().Set(requestid.Header, id)
+	r = r.WithContext(requestid.NewContext(r.Context(), id))
+	rw := &responseWriter{ResponseWriter: w, logger: rt.logger}
+	defer rw.recover(r)
+	rt.handler.ServeHTTP(rw, r)
 }
 
-// requestState is the Router's own allocation per request: the response
-// writer that notes whether the response has started, and the request ID's
-// storage, which the context points to.
-type requestState struct {
+// responseWriter notes whether the response has started, so a panic is
+// answered with a problem only while nothing was sent.
+type responseWriter struct {
 	http.ResponseWriter
-	// Context is the request's context plus the request ID: st is the
-	// context handed on, which spares a context.WithValue per request.
-	context.Context
 	logger  *slog.Logger
 	started bool
-	idBuf   [requestid.Len]byte
-	hdr     [1]string
 }
 
-func (s *requestState) recover(r *http.Request) {
+func (s *responseWriter) recover(r *http.Request) {
 	v := recover()
 	if v == nil {
 		return
@@ -191,39 +179,30 @@ type panicError struct{ v any }
 
 func (p panicError) Error() string { return fmt.Sprint("panic: ", p.v) }
 
-func (s *requestState) WriteHeader(code int) {
+func (s *responseWriter) WriteHeader(code int) {
 	if code >= 200 {
 		s.started = true
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
 
-func (s *requestState) Write(p []byte) (int, error) {
+func (s *responseWriter) Write(p []byte) (int, error) {
 	s.started = true
 	return s.ResponseWriter.Write(p)
 }
 
 // Flush sends buffered data to the client, when the underlying writer can.
-func (s *requestState) Flush() {
+func (s *responseWriter) Flush() {
 	s.started = true
 	_ = http.NewResponseController(s.ResponseWriter).Flush()
 }
 
 // Hijack lets a handler take over the connection, when the underlying
 // writer can.
-func (s *requestState) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (s *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	s.started = true
 	return http.NewResponseController(s.ResponseWriter).Hijack()
 }
 
-// Value returns the request ID for its key and defers to the parent
-// context for every other key.
-func (s *requestState) Value(key any) any {
-	if _, ok := key.(reqctx.Key); ok {
-		return &s.hdr[0]
-	}
-	return s.Context.Value(key)
-}
-
 // Unwrap gives [http.ResponseController] the underlying writer.
-func (s *requestState) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+func (s *responseWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

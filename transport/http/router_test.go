@@ -66,8 +66,8 @@ func TestRouterRequestID(t *testing.T) {
 			if tt.keep && got != tt.sent {
 				t.Fatalf("id = %q, want the client's %q", got, tt.sent)
 			}
-			if !tt.keep && (got == tt.sent || len(got) != requestid.Len || !requestid.Valid(got)) {
-				t.Fatalf("id = %q, want a new valid id of %d characters", got, requestid.Len)
+			if !tt.keep && (got == tt.sent || len(got) != 20 || !requestid.Valid(got)) {
+				t.Fatalf("id = %q, want a new valid id of %d characters", got, 20)
 			}
 			if seen[got] {
 				t.Fatalf("id %q given twice", got)
