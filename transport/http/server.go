@@ -21,7 +21,7 @@ import (
 )
 
 // DefaultMaxBodyBytes is the largest request body [DecodeJSON] reads when
-// no [MaxBodyBytes] option is given: 1 MiB.
+// no [WithMaxBodyBytes] option is given: 1 MiB.
 const DefaultMaxBodyBytes = 1 << 20
 
 // NewServer returns a go-kit HTTP server for e that encodes every error as
@@ -34,10 +34,10 @@ func NewServer(e endpoint.Endpoint, dec kithttp.DecodeRequestFunc, enc kithttp.E
 	return kithttp.NewServer(e, dec, enc, all...)
 }
 
-// ErrorLogger is a go-kit server option that logs, through logger, every
+// ServerErrorLogger is a go-kit server option that logs, through logger, every
 // error that is the server's fault (5xx) with its request ID. Client errors
 // (4xx) are the client's business and are not logged.
-func ErrorLogger(logger *slog.Logger) kithttp.ServerOption {
+func ServerErrorLogger(logger *slog.Logger) kithttp.ServerOption {
 	return kithttp.ServerErrorHandler(errorLogger{logger})
 }
 
@@ -76,24 +76,24 @@ type decodeConfig struct {
 	strictContent bool
 }
 
-// MaxBodyBytes sets the largest body accepted; a larger one is answered
+// WithMaxBodyBytes sets the largest body accepted; a larger one is answered
 // with 413. The default is [DefaultMaxBodyBytes].
-func MaxBodyBytes(n int64) DecodeOption {
+func WithMaxBodyBytes(n int64) DecodeOption {
 	return func(c *decodeConfig) { c.maxBytes = n }
 }
 
-// AllowUnknownFields accepts JSON objects with fields the request type does
+// WithUnknownFields accepts JSON objects with fields the request type does
 // not have. By default such a field is a 400 that names it, so a client's
 // typo never goes unnoticed.
-func AllowUnknownFields() DecodeOption {
+func WithUnknownFields() DecodeOption {
 	return func(c *decodeConfig) { c.allowUnknown = true }
 }
 
-// StrictContentType also rejects bodies sent as
+// WithStrictContentType also rejects bodies sent as
 // application/x-www-form-urlencoded (see [DecodeJSON]). Use it for
 // endpoints that browsers reach with cookies, where a cross-site form post
 // must never be read as JSON.
-func StrictContentType() DecodeOption {
+func WithStrictContentType() DecodeOption {
 	return func(c *decodeConfig) { c.strictContent = true }
 }
 
@@ -110,14 +110,14 @@ func StrictContentType() DecodeOption {
 //   - 415 when Content-Type names a media type other than application/json
 //     or application/*+json (a missing Content-Type, and
 //     application/x-www-form-urlencoded, which curl -d sends unless told
-//     otherwise, are read as JSON unless [StrictContentType] is given), or
+//     otherwise, are read as JSON unless [WithStrictContentType] is given), or
 //     when Content-Encoding names any coding but identity;
-//   - 413 when the body exceeds the limit ([MaxBodyBytes]);
+//   - 413 when the body exceeds the limit ([WithMaxBodyBytes]);
 //   - 400 for an empty body, a body that is not valid UTF-8 (encoding/json
 //     would silently replace the bad bytes), malformed JSON, JSON null
 //     where the request type is not a pointer, a value of the wrong type
 //     (a fraction where an integer is wanted included), an unknown field
-//     ([AllowUnknownFields]), a key that matches a field only when case is
+//     ([WithUnknownFields]), a key that matches a field only when case is
 //     ignored ("NAME" for "name": encoding/json would accept it), a key
 //     that appears twice in one object (encoding/json would keep the
 //     last), or data after the JSON value, with a detail that names the

@@ -72,7 +72,7 @@ func readProblem(t *testing.T, resp *http.Response) thttp.Problem {
 }
 
 func TestDecodeJSONOverHTTP(t *testing.T) {
-	srv := newGreetServer(t, thttp.MaxBodyBytes(64))
+	srv := newGreetServer(t, thttp.WithMaxBodyBytes(64))
 	tests := []struct {
 		name        string
 		contentType string
@@ -149,7 +149,7 @@ func TestDecodeJSONOverHTTP(t *testing.T) {
 }
 
 func TestStrictContentTypeRejectsForms(t *testing.T) {
-	srv := newGreetServer(t, thttp.StrictContentType())
+	srv := newGreetServer(t, thttp.WithStrictContentType())
 	resp, err := http.Post(srv.URL+"/greet", "application/x-www-form-urlencoded", strings.NewReader(`{"name":"ann"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -249,7 +249,7 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Add("application/json", []byte(`{"NAME":"a"}`))
 	f.Add("application/json", []byte(`{"name":"a","name":"b"}`))
 	f.Add("application/json", []byte(`{"name":"a","\u004eame":"b"}`))
-	dec := thttp.DecodeJSON[greetRequest](thttp.MaxBodyBytes(64))
+	dec := thttp.DecodeJSON[greetRequest](thttp.WithMaxBodyBytes(64))
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
 		req := httptest.NewRequest("POST", "/greet", strings.NewReader(string(body)))
 		req.Header.Set("Content-Type", contentType)
