@@ -206,3 +206,39 @@ func TestErrorfWrapsEveryCause(t *testing.T) {
 		t.Errorf("two %%w: got %q, want %q", two.Error(), want)
 	}
 }
+
+func ExampleNew() {
+	err := fault.New(fault.NotFound, `no product has id "p1"; list products to find one`)
+	fmt.Println(err.HTTPStatus(), err.PublicDetail())
+	// Output: 404 no product has id "p1"; list products to find one
+}
+
+func ExampleErrorf() {
+	err := fault.Errorf(fault.Conflict, "a product named %q exists; choose another name", "Mug")
+	fmt.Println(errors.Is(err, fault.Conflict), err.Detail)
+	// Output: true a product named "Mug" exists; choose another name
+}
+
+func ExampleInvalid() {
+	err := fault.Invalid(
+		fault.Violation{Field: "name", Description: "is required"},
+		fault.Violation{Field: "price.currency", Description: "must be an ISO 4217 code such as EUR"},
+	)
+	fmt.Println(err.HTTPStatus(), err.Detail)
+	// Output: 422 the request failed validation: name: is required; price.currency: must be an ISO 4217 code such as EUR
+}
+
+// KindOf classifies errors nobody wrapped, a refused connection included,
+// the same way for the caller, for metrics and for spans.
+func ExampleKindOf() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nobody listens there now
+	_, err = net.Dial("tcp", addr)
+	fmt.Println(fault.KindOf(err).String(), fault.KindOf(context.DeadlineExceeded).String(), fault.KindOf(errors.New("nil map")).String())
+	// Output: unavailable deadline_exceeded internal
+}

@@ -51,3 +51,14 @@ func ExampleNewContext() {
 	fmt.Println(requestid.FromContext(ctx), requestid.FromContext(context.Background()) == "")
 	// Output: req-42 true
 }
+
+func ExampleNew() {
+	id := requestid.New()
+	fmt.Println(len(id), requestid.Valid(id))
+	// Output: 20 true
+}
+
+func ExampleValid() {
+	fmt.Println(requestid.Valid("req-42"), requestid.Valid("two words"), requestid.Valid(""))
+	// Output: true false false
+}
