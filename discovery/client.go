@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -37,9 +38,9 @@ type Factory func(inst Instance) (endpoint.Endpoint, io.Closer, error)
 // NewClient) that call method on "http://host:port" + path of each
 // instance. enc may extend the URL (r.URL.Path, r.URL.RawQuery) per
 // request. Every instance's endpoint shares one connection pool
-// (transport/http's NewHTTPClient) unless opts set go-kit's SetClient.
+// (an http.Client on transport/http's NewTransport) unless opts set go-kit's SetClient.
 func HTTP(method, path string, enc kithttp.EncodeRequestFunc, dec kithttp.DecodeResponseFunc, opts ...kithttp.ClientOption) Factory {
-	opts = append([]kithttp.ClientOption{kithttp.SetClient(thttp.NewHTTPClient())}, opts...)
+	opts = append([]kithttp.ClientOption{kithttp.SetClient(&http.Client{Transport: thttp.NewTransport()})}, opts...)
 	return func(inst Instance) (endpoint.Endpoint, io.Closer, error) {
 		if inst.Protocol == ProtocolGRPC {
 			return nil, nil, fmt.Errorf("%w: instance %q of %q speaks gRPC; call it with discovery.GRPC", ErrProtocol, inst.ID, inst.Service)

@@ -34,13 +34,17 @@ func startGRPC(t *testing.T, service, id string) (discovery.Instance, *tgrpc.Hea
 // healthCheck is a gRPC endpoint factory for grpc.health.v1 Check: the
 // request is the service name, the response its status.
 func healthCheck(cc *grpc.ClientConn) endpoint.Endpoint {
-	return tgrpc.NewClient(cc, healthpb.Health_Check_FullMethodName,
+	e, err := tgrpc.NewClient(cc, healthpb.Health_Check_FullMethodName,
 		func(_ context.Context, service string) (*healthpb.HealthCheckRequest, error) {
 			return &healthpb.HealthCheckRequest{Service: service}, nil
 		},
 		func(_ context.Context, reply *healthpb.HealthCheckResponse) (string, error) {
 			return reply.GetStatus().String(), nil
 		})
+	if err != nil {
+		return func(context.Context, any) (any, error) { return nil, err }
+	}
+	return e
 }
 
 func TestClientCallsGRPCInstances(t *testing.T) {

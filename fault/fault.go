@@ -2,7 +2,8 @@
 // middleware.
 //
 // Start with [Kind]: a small set of error kinds, each of which knows its HTTP
-// status, its gRPC code and whether a caller may retry it. Business code
+// status and whether a caller may retry it (the gRPC transport,
+// github.com/tailorkit/tailor/transport/grpc, maps each kind to a gRPC code). Business code
 // returns an [*Error] built with [New], [Errorf] or [Wrap]; transports turn it
 // into an RFC 9457 problem+json body or a gRPC status, and turn those back
 // into an [*Error] on the client side, so a caller sees "not found" as
@@ -14,7 +15,9 @@
 //	errors.Is(err, fault.NotFound)
 //
 // asks whether err is of that kind. [KindOf] classifies any error, including
-// context cancellation and deadlines.
+// context cancellation and deadlines and the errors of a call that never got
+// an answer (a refused or reset connection), and it is the one
+// classification that transports, metrics and spans all use.
 //
 // What a client may see is [Error.Detail], never the cause's text: for kinds
 // that are the server's fault (5xx) transports replace the detail with a
@@ -25,19 +28,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"syscall"
 	"time"
-
-	"google.golang.org/grpc/codes"
 )
 
 // Kind is the class of an error. The zero value is [Internal]: an error
 // nobody classified is treated as the server's fault.
 type Kind uint8
 
-// The kinds. Each maps to one HTTP status and one gRPC code (see
-// [Kind.HTTPStatus] and [Kind.GRPCCode]).
+// The kinds. Each maps to one HTTP status (see [Kind.HTTPStatus]) and one
+// gRPC code (named here; the gRPC transport holds the mapping).
 const (
 	Internal           Kind = iota // a bug or an unexpected failure in the server: 500, INTERNAL
 	InvalidArgument                // the request is malformed or fails validation: 400, INVALID_ARGUMENT
@@ -57,22 +61,21 @@ type kindInfo struct {
 	name      string
 	title     string
 	status    int
-	code      codes.Code
 	retryable bool
 }
 
 var kinds = [numKinds]kindInfo{
-	Internal:           {"internal", "Internal Server Error", http.StatusInternalServerError, codes.Internal, false},
-	InvalidArgument:    {"invalid_argument", "Bad Request", http.StatusBadRequest, codes.InvalidArgument, false},
-	Unauthenticated:    {"unauthenticated", "Unauthorized", http.StatusUnauthorized, codes.Unauthenticated, false},
-	PermissionDenied:   {"permission_denied", "Forbidden", http.StatusForbidden, codes.PermissionDenied, false},
-	NotFound:           {"not_found", "Not Found", http.StatusNotFound, codes.NotFound, false},
-	Conflict:           {"conflict", "Conflict", http.StatusConflict, codes.AlreadyExists, false},
-	FailedPrecondition: {"failed_precondition", "Precondition Failed", http.StatusPreconditionFailed, codes.FailedPrecondition, false},
-	ResourceExhausted:  {"resource_exhausted", "Too Many Requests", http.StatusTooManyRequests, codes.ResourceExhausted, true},
-	Canceled:           {"canceled", "Client Closed Request", 499, codes.Canceled, false},
-	Unavailable:        {"unavailable", "Service Unavailable", http.StatusServiceUnavailable, codes.Unavailable, true},
-	DeadlineExceeded:   {"deadline_exceeded", "Gateway Timeout", http.StatusGatewayTimeout, codes.DeadlineExceeded, true},
+	Internal:           {"internal", "Internal Server Error", http.StatusInternalServerError, false},
+	InvalidArgument:    {"invalid_argument", "Bad Request", http.StatusBadRequest, false},
+	Unauthenticated:    {"unauthenticated", "Unauthorized", http.StatusUnauthorized, false},
+	PermissionDenied:   {"permission_denied", "Forbidden", http.StatusForbidden, false},
+	NotFound:           {"not_found", "Not Found", http.StatusNotFound, false},
+	Conflict:           {"conflict", "Conflict", http.StatusConflict, false},
+	FailedPrecondition: {"failed_precondition", "Precondition Failed", http.StatusPreconditionFailed, false},
+	ResourceExhausted:  {"resource_exhausted", "Too Many Requests", http.StatusTooManyRequests, true},
+	Canceled:           {"canceled", "Client Closed Request", 499, false},
+	Unavailable:        {"unavailable", "Service Unavailable", http.StatusServiceUnavailable, true},
+	DeadlineExceeded:   {"deadline_exceeded", "Gateway Timeout", http.StatusGatewayTimeout, true},
 }
 
 func (k Kind) info() kindInfo {
@@ -95,10 +98,6 @@ func (k Kind) Title() string { return k.info().title }
 
 // HTTPStatus is the kind's HTTP status code.
 func (k Kind) HTTPStatus() int { return k.info().status }
-
-// GRPCCode is the kind's gRPC status code. [Conflict] maps to ALREADY_EXISTS;
-// ABORTED also maps back to Conflict (see [FromGRPCCode]).
-func (k Kind) GRPCCode() codes.Code { return k.info().code }
 
 // Retryable reports whether a caller may try the same call again later:
 // true for [Unavailable], [DeadlineExceeded] and [ResourceExhausted]. Whether
@@ -136,24 +135,6 @@ func FromHTTPStatus(status int) Kind {
 	case status == http.StatusRequestTimeout:
 		return DeadlineExceeded
 	case status >= 400 && status < 500:
-		return InvalidArgument
-	}
-	return Internal
-}
-
-// FromGRPCCode returns the kind for a gRPC status code. Codes without a kind
-// of their own map to the nearest one: ABORTED to Conflict, OUT_OF_RANGE to
-// InvalidArgument, UNKNOWN, UNIMPLEMENTED and DATA_LOSS to Internal.
-func FromGRPCCode(c codes.Code) Kind {
-	for k := range numKinds {
-		if kinds[k].code == c {
-			return k
-		}
-	}
-	switch c {
-	case codes.Aborted:
-		return Conflict
-	case codes.OutOfRange:
 		return InvalidArgument
 	}
 	return Internal
@@ -306,9 +287,25 @@ func As(err error) *Error {
 	return &Error{Kind: KindOf(err), Cause: err}
 }
 
-// KindOf classifies any error: the Kind of the first [*Error] in its chain,
-// DeadlineExceeded for [context.DeadlineExceeded], Canceled for
-// [context.Canceled], a [Kind] itself, and Internal for everything else.
+// KindOf classifies any error. It is the one classification tailor uses:
+// transports answer with it, and metrics and spans record it, so a caller,
+// a dashboard and a trace always agree on what went wrong. In order:
+//
+//   - the Kind of the first [*Error] in err's chain, or a [Kind] itself;
+//   - DeadlineExceeded for [context.DeadlineExceeded] and for a network
+//     error that timed out ([net.Error] whose Timeout is true, such as
+//     [os.ErrDeadlineExceeded]);
+//   - Canceled for [context.Canceled];
+//   - Unavailable for a call that never got its answer: a refused, reset or
+//     aborted connection (syscall.ECONNREFUSED, ECONNRESET, ECONNABORTED,
+//     EPIPE, EHOSTUNREACH, ENETUNREACH), any [*net.OpError] (a dial, read
+//     or write that failed), a [*net.DNSError], [net.ErrClosed], and any
+//     [*url.Error] (what an [net/http.Client] returns when a request got no
+//     response, io.ErrUnexpectedEOF and io.EOF from a closed connection
+//     included);
+//   - Internal for everything else, a bare io.ErrUnexpectedEOF included
+//     (it may be a truncated file as well as a lost connection).
+//
 // KindOf(nil) is Internal; check for nil first.
 func KindOf(err error) Kind {
 	var fe *Error
@@ -325,7 +322,30 @@ func KindOf(err error) Kind {
 	case errors.Is(err, context.Canceled):
 		return Canceled
 	}
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return DeadlineExceeded
+	}
+	if connectionError(err) {
+		return Unavailable
+	}
 	return Internal
+}
+
+// connectionError reports whether err says a call lost or never had its
+// connection.
+func connectionError(err error) bool {
+	for _, errno := range [...]syscall.Errno{syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE, syscall.EHOSTUNREACH, syscall.ENETUNREACH} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	var (
+		opErr  *net.OpError
+		dnsErr *net.DNSError
+		urlErr *url.Error
+	)
+	return errors.As(err, &opErr) || errors.As(err, &dnsErr) || errors.As(err, &urlErr) || errors.Is(err, net.ErrClosed)
 }
 
 // IsRetryable reports whether err is of a kind a caller may retry.

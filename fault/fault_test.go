@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
-
-	"google.golang.org/grpc/codes"
 
 	"github.com/tailorkit/tailor/fault"
 )
@@ -20,32 +22,28 @@ func TestKindTable(t *testing.T) {
 		kind      fault.Kind
 		name      string
 		status    int
-		code      codes.Code
 		retryable bool
 	}{
-		{fault.Internal, "internal", 500, codes.Internal, false},
-		{fault.InvalidArgument, "invalid_argument", 400, codes.InvalidArgument, false},
-		{fault.Unauthenticated, "unauthenticated", 401, codes.Unauthenticated, false},
-		{fault.PermissionDenied, "permission_denied", 403, codes.PermissionDenied, false},
-		{fault.NotFound, "not_found", 404, codes.NotFound, false},
-		{fault.Conflict, "conflict", 409, codes.AlreadyExists, false},
-		{fault.FailedPrecondition, "failed_precondition", 412, codes.FailedPrecondition, false},
-		{fault.ResourceExhausted, "resource_exhausted", 429, codes.ResourceExhausted, true},
-		{fault.Canceled, "canceled", 499, codes.Canceled, false},
-		{fault.Unavailable, "unavailable", 503, codes.Unavailable, true},
-		{fault.DeadlineExceeded, "deadline_exceeded", 504, codes.DeadlineExceeded, true},
+		{fault.Internal, "internal", 500, false},
+		{fault.InvalidArgument, "invalid_argument", 400, false},
+		{fault.Unauthenticated, "unauthenticated", 401, false},
+		{fault.PermissionDenied, "permission_denied", 403, false},
+		{fault.NotFound, "not_found", 404, false},
+		{fault.Conflict, "conflict", 409, false},
+		{fault.FailedPrecondition, "failed_precondition", 412, false},
+		{fault.ResourceExhausted, "resource_exhausted", 429, true},
+		{fault.Canceled, "canceled", 499, false},
+		{fault.Unavailable, "unavailable", 503, true},
+		{fault.DeadlineExceeded, "deadline_exceeded", 504, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			k := tt.kind
-			if k.String() != tt.name || k.HTTPStatus() != tt.status || k.GRPCCode() != tt.code || k.Retryable() != tt.retryable {
-				t.Fatalf("got %s %d %v %v; want %s %d %v %v", k, k.HTTPStatus(), k.GRPCCode(), k.Retryable(), tt.name, tt.status, tt.code, tt.retryable)
+			if k.String() != tt.name || k.HTTPStatus() != tt.status || k.Retryable() != tt.retryable {
+				t.Fatalf("got %s %d %v; want %s %d %v", k, k.HTTPStatus(), k.Retryable(), tt.name, tt.status, tt.retryable)
 			}
 			if got := fault.FromHTTPStatus(tt.status); got != k {
 				t.Errorf("FromHTTPStatus(%d) = %v, want %v", tt.status, got, k)
-			}
-			if got := fault.FromGRPCCode(tt.code); got != k {
-				t.Errorf("FromGRPCCode(%v) = %v, want %v", tt.code, got, k)
 			}
 			if got, ok := fault.ParseKind(tt.name); !ok || got != k {
 				t.Errorf("ParseKind(%q) = %v, %v; want %v", tt.name, got, ok, k)
@@ -60,12 +58,6 @@ func TestNearestKinds(t *testing.T) {
 	}
 	if got := fault.FromHTTPStatus(http.StatusBadGateway); got != fault.Unavailable {
 		t.Errorf("502 -> %v, want unavailable", got)
-	}
-	if got := fault.FromGRPCCode(codes.Aborted); got != fault.Conflict {
-		t.Errorf("ABORTED -> %v, want conflict", got)
-	}
-	if got := fault.FromGRPCCode(codes.Unknown); got != fault.Internal {
-		t.Errorf("UNKNOWN -> %v, want internal", got)
 	}
 }
 
@@ -105,6 +97,55 @@ func TestKindOf(t *testing.T) {
 		if got := fault.KindOf(tt.err); got != tt.want {
 			t.Errorf("KindOf(%v) = %v, want %v", tt.err, got, tt.want)
 		}
+	}
+}
+
+// TestKindOfConnectionErrors pins the one classification of a call that
+// never got its answer: metrics, spans and the caller all see Unavailable
+// for a refused connection, not Internal.
+func TestKindOfConnectionErrors(t *testing.T) {
+	// A real refused dial: listen, note the address, close.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, dialErr := net.Dial("tcp", addr)
+	if dialErr == nil {
+		t.Fatal("dial to a closed port succeeded")
+	}
+	_, httpErr := http.Get("http://" + addr + "/")
+	if httpErr == nil {
+		t.Fatal("GET to a closed port succeeded")
+	}
+	tests := []struct {
+		name string
+		err  error
+		want fault.Kind
+	}{
+		{"refused dial", dialErr, fault.Unavailable},
+		{"refused http call", httpErr, fault.Unavailable},
+		{"wrapped refused call", fmt.Errorf("calling inventory: %w", httpErr), fault.Unavailable},
+		{"ECONNREFUSED", syscall.ECONNREFUSED, fault.Unavailable},
+		{"ECONNRESET in an OpError", &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, fault.Unavailable},
+		{"EPIPE", fmt.Errorf("write: %w", syscall.EPIPE), fault.Unavailable},
+		{"connection closed mid-answer", &url.Error{Op: "Get", URL: "http://127.0.0.1/", Err: io.ErrUnexpectedEOF}, fault.Unavailable},
+		{"server closed the connection", &url.Error{Op: "Post", URL: "http://127.0.0.1/", Err: io.EOF}, fault.Unavailable},
+		{"DNS failure", &net.DNSError{Err: "no such host", Name: "inventory.invalid", IsNotFound: true}, fault.Unavailable},
+		{"closed conn", net.ErrClosed, fault.Unavailable},
+		{"I/O timeout", &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}, fault.DeadlineExceeded},
+		{"context deadline in url.Error", &url.Error{Op: "Get", URL: "http://127.0.0.1/", Err: context.DeadlineExceeded}, fault.DeadlineExceeded},
+		{"context canceled in url.Error", &url.Error{Op: "Get", URL: "http://127.0.0.1/", Err: context.Canceled}, fault.Canceled},
+		{"bare unexpected EOF", io.ErrUnexpectedEOF, fault.Internal},
+		{"fault error wins", fault.Wrap(syscall.ECONNREFUSED, fault.NotFound, "no such thing"), fault.NotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := fault.KindOf(tt.err); got != tt.want {
+				t.Errorf("KindOf(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
 	}
 }
 
@@ -164,4 +205,40 @@ func TestErrorfWrapsEveryCause(t *testing.T) {
 	if want := "unavailable: unexpected EOF, then context deadline exceeded"; two.Error() != want {
 		t.Errorf("two %%w: got %q, want %q", two.Error(), want)
 	}
+}
+
+func ExampleNew() {
+	err := fault.New(fault.NotFound, `no product has id "p1"; list products to find one`)
+	fmt.Println(err.HTTPStatus(), err.PublicDetail())
+	// Output: 404 no product has id "p1"; list products to find one
+}
+
+func ExampleErrorf() {
+	err := fault.Errorf(fault.Conflict, "a product named %q exists; choose another name", "Mug")
+	fmt.Println(errors.Is(err, fault.Conflict), err.Detail)
+	// Output: true a product named "Mug" exists; choose another name
+}
+
+func ExampleInvalid() {
+	err := fault.Invalid(
+		fault.Violation{Field: "name", Description: "is required"},
+		fault.Violation{Field: "price.currency", Description: "must be an ISO 4217 code such as EUR"},
+	)
+	fmt.Println(err.HTTPStatus(), err.Detail)
+	// Output: 422 the request failed validation: name: is required; price.currency: must be an ISO 4217 code such as EUR
+}
+
+// KindOf classifies errors nobody wrapped, a refused connection included,
+// the same way for the caller, for metrics and for spans.
+func ExampleKindOf() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nobody listens there now
+	_, err = net.Dial("tcp", addr)
+	fmt.Println(fault.KindOf(err).String(), fault.KindOf(context.DeadlineExceeded).String(), fault.KindOf(errors.New("nil map")).String())
+	// Output: unavailable deadline_exceeded internal
 }

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tailorkit/tailor/fault"
+	tgrpc "github.com/tailorkit/tailor/transport/grpc"
 )
 
 // UnaryServerInterceptor observes unary gRPC calls: a server span named
@@ -145,7 +146,7 @@ func codeOf(err error) grpccodes.Code {
 	if s, ok := status.FromError(err); ok && s.Code() != grpccodes.Unknown {
 		return s.Code()
 	}
-	return fault.KindOf(err).GRPCCode()
+	return tgrpc.CodeOf(fault.KindOf(err))
 }
 
 // serverFaultCode reports whether a server's answer with code is the

@@ -12,8 +12,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"sync/atomic"
-
-	"github.com/tailorkit/tailor/internal/reqctx"
 )
 
 // Header is the HTTP header that carries the request ID.
@@ -25,14 +23,18 @@ const MetadataKey = "x-request-id"
 // MaxLen is the longest ID accepted from a client; longer ones are replaced.
 const MaxLen = 128
 
+// contextKey is the context key of the request ID.
+type contextKey struct{}
+
 // NewContext returns a copy of ctx that carries id.
 func NewContext(ctx context.Context, id string) context.Context {
-	return reqctx.WithID(ctx, id)
+	return context.WithValue(ctx, contextKey{}, id)
 }
 
 // FromContext returns the request ID in ctx, or "" when there is none.
 func FromContext(ctx context.Context) string {
-	return reqctx.ID(ctx)
+	id, _ := ctx.Value(contextKey{}).(string)
+	return id
 }
 
 // Valid reports whether id, received from a client, may be used as is: 1 to
@@ -50,16 +52,16 @@ func Valid(id string) bool {
 	return true
 }
 
-// Len is the length of an ID made by [New].
-const Len = 20
+// idLen is the length of an ID made by [New].
+const idLen = 20
 
 const alphabet = "0123456789abcdefghijklmnopqrstuv"
 
 // generator makes IDs from a random per-process prefix and a counter: unique
-// within a process, unlikely to collide across processes, and far cheaper
-// than reading the system's random source for every request.
+// within a process, unlikely to collide across processes, and cheaper than
+// reading the system's random source for every request.
 type generator struct {
-	prefix [Len / 2]byte // 50 random bits, already in base 32
+	prefix [idLen / 2]byte // 50 random bits, already in base 32
 	n      atomic.Uint64
 }
 
@@ -75,21 +77,15 @@ var gen = func() *generator {
 	return g
 }()
 
-// Append appends a new ID of [Len] base-32 characters to dst and returns the
-// extended slice; it lets a caller build the ID in memory it already owns.
-func Append(dst []byte) []byte {
+// New returns a new request ID of 20 base-32 characters (0-9, a-v): a
+// random prefix per process and a counter. It is safe for concurrent use.
+func New() string {
 	n := gen.n.Add(1)
-	var buf [Len]byte
+	var buf [idLen]byte
 	copy(buf[:], gen.prefix[:])
-	for i := Len - 1; i >= Len/2; i-- {
+	for i := idLen - 1; i >= idLen/2; i-- {
 		buf[i] = alphabet[n&31]
 		n >>= 5
 	}
-	return append(dst, buf[:]...)
-}
-
-// New returns a new request ID of [Len] characters.
-func New() string {
-	var b [Len]byte
-	return string(Append(b[:0]))
+	return string(buf[:])
 }

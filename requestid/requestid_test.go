@@ -12,8 +12,8 @@ func TestNewIsUniqueAndValid(t *testing.T) {
 	seen := make(map[string]bool, 10000)
 	for range 10000 {
 		id := requestid.New()
-		if len(id) != requestid.Len || !requestid.Valid(id) {
-			t.Fatalf("New() = %q, want %d valid characters", id, requestid.Len)
+		if len(id) != 20 || !requestid.Valid(id) {
+			t.Fatalf("New() = %q, want %d valid characters", id, 20)
 		}
 		if seen[id] {
 			t.Fatalf("New() gave %q twice", id)
@@ -50,4 +50,15 @@ func ExampleNewContext() {
 	ctx := requestid.NewContext(context.Background(), "req-42")
 	fmt.Println(requestid.FromContext(ctx), requestid.FromContext(context.Background()) == "")
 	// Output: req-42 true
+}
+
+func ExampleNew() {
+	id := requestid.New()
+	fmt.Println(len(id), requestid.Valid(id))
+	// Output: 20 true
+}
+
+func ExampleValid() {
+	fmt.Println(requestid.Valid("req-42"), requestid.Valid("two words"), requestid.Valid(""))
+	// Output: true false false
 }

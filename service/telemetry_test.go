@@ -92,7 +92,7 @@ func TestThreeHopTrace(t *testing.T) {
 			inventory.svc.Logger().InfoContext(ctx, "reserving")
 			return order{}, fault.Wrap(errorString("stock table locked"), fault.Internal, "cannot reserve")
 		}),
-		thttp.DecodeRequest[struct{}](), thttp.EncodeJSON(http.StatusOK), thttp.ErrorLogger(inventory.svc.Logger()),
+		thttp.DecodeRequest[struct{}](), thttp.EncodeJSON(http.StatusOK), thttp.ServerErrorLogger(inventory.svc.Logger()),
 	))
 	waitInventory := start(t, inventory.svc, ctx)
 
@@ -110,7 +110,7 @@ func TestThreeHopTrace(t *testing.T) {
 			}
 			return o, nil
 		}),
-		thttp.DecodeJSON[order](), thttp.EncodeJSON(http.StatusCreated), thttp.ErrorLogger(orders.svc.Logger()),
+		thttp.DecodeJSON[order](), thttp.EncodeJSON(http.StatusCreated), thttp.ServerErrorLogger(orders.svc.Logger()),
 	))
 	waitOrders := start(t, orders.svc, ctx)
 

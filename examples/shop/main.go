@@ -133,7 +133,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	products := catalog.NewService(db, catalog.WithTelemetry(msgTel))
-	catalog.RegisterHTTP(svc.Router(), products, thttp.ErrorLogger(svc.Logger()))
+	catalog.RegisterHTTP(svc.Router(), products, thttp.ServerErrorLogger(svc.Logger()))
 	if g := svc.GRPCServer(); g != nil {
 		catalog.RegisterGRPC(g, products)
 	}

@@ -135,17 +135,21 @@ func outgoingRequestID(ctx context.Context) context.Context {
 // [NewConn]. A request that is not a Req is an Internal error naming both
 // types. Adapt the endpoint to a typed function with
 // [github.com/tailorkit/tailor.Call], after wrapping it in middlewares.
+//
+// It is an error if fullMethod is not of the form "/package.Service/Method",
+// as [github.com/tailorkit/tailor/transport/http.NewClient] refuses a target
+// that is not a URL: a typo is found when the client is built, not on its
+// first call.
 func NewClient[Req, PReq, PResp, Resp any](
 	cc *grpc.ClientConn,
 	fullMethod string,
 	enc func(ctx context.Context, req Req) (PReq, error),
 	dec func(ctx context.Context, reply PResp) (Resp, error),
 	opts ...kitgrpc.ClientOption,
-) endpoint.Endpoint {
+) (endpoint.Endpoint, error) {
 	service, method, ok := strings.Cut(strings.TrimPrefix(fullMethod, "/"), "/")
-	if !ok || service == "" || method == "" || strings.Contains(method, "/") {
-		err := fault.New(fault.Internal, fmt.Sprintf("transport/grpc: NewClient got the method name %q, want \"/package.Service/Method\"; use the generated FullMethodName constant", fullMethod))
-		return func(context.Context, any) (any, error) { return nil, err }
+	if !ok || !strings.HasPrefix(fullMethod, "/") || service == "" || method == "" || strings.Contains(method, "/") {
+		return nil, fmt.Errorf("transport/grpc: client method name %q is not of the form \"/package.Service/Method\"; use the generated FullMethodName constant", fullMethod)
 	}
 	encode := func(ctx context.Context, request any) (any, error) {
 		req, ok := request.(Req)
@@ -174,7 +178,7 @@ func NewClient[Req, PReq, PResp, Resp any](
 			return nil, FromError(err)
 		}
 		return response, nil
-	}
+	}, nil
 }
 
 // replyPrototype returns the value go-kit's client takes to learn the reply

@@ -14,9 +14,10 @@
 //     request ID and turn statuses back into errors; [NewClient] makes a
 //     go-kit endpoint for one RPC, to wrap in middlewares and adapt with
 //     [github.com/tailorkit/tailor.Call].
-//   - Errors: [Status] and [Error] map between [fault] errors and gRPC
+//   - Errors: [CodeOf] and [KindOf] map fault kinds to gRPC codes and
+//     back; [Status] and [Error] map between [fault] errors and gRPC
 //     statuses, the same way the HTTP transport maps them to problem+json:
-//     the code is the kind's [fault.Kind.GRPCCode], the message the
+//     the code is [CodeOf] the kind, the message the
 //     client-safe detail, and field violations and retry delays travel as
 //     google.rpc.BadRequest and google.rpc.RetryInfo details. A client sees
 //     errors.Is(err, fault.NotFound) exactly when the server returned a

@@ -64,12 +64,16 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer cc.Close()
-	shout := tailor.Call[string, string](tailorgrpc.NewClient(cc, testpb.Echo_Echo_FullMethodName,
+	e, err := tailorgrpc.NewClient(cc, testpb.Echo_Echo_FullMethodName,
 		func(_ context.Context, text string) (*testpb.EchoRequest, error) {
 			return &testpb.EchoRequest{Message: text}, nil
 		},
 		func(_ context.Context, reply *testpb.EchoReply) (string, error) { return reply.GetMessage(), nil },
-	))
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	shout := tailor.Call[string, string](e)
 
 	ctx := requestid.NewContext(context.Background(), "req-1")
 	got, err := shout(ctx, "hello")

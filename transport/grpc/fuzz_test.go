@@ -59,8 +59,8 @@ func FuzzError(f *testing.F) {
 		if !errors.As(err, &fe) {
 			t.Fatalf("Error(%v) = %v, want a *fault.Error", st, err)
 		}
-		if fe.Kind != fault.FromGRPCCode(st.Code()) {
-			t.Fatalf("kind = %v, want %v for code %v", fe.Kind, fault.FromGRPCCode(st.Code()), st.Code())
+		if fe.Kind != tgrpc.KindOf(st.Code()) {
+			t.Fatalf("kind = %v, want %v for code %v", fe.Kind, tgrpc.KindOf(st.Code()), st.Code())
 		}
 		if fe.RetryAfter < 0 {
 			t.Fatalf("RetryAfter = %v, want none negative", fe.RetryAfter)

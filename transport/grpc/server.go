@@ -22,6 +22,7 @@ type Option func(*config)
 
 type config struct {
 	logger *slog.Logger
+	codec  *requestCodec // set by NewServer only
 }
 
 func newConfig(opts []Option) config {
@@ -57,12 +58,21 @@ func WithLogger(l *slog.Logger) Option {
 // Panics are reported to [slog.Default]; to report them elsewhere, build
 // the server with grpc.NewServer and the interceptors with [WithLogger].
 //
+// A request message that does not decode is answered INVALID_ARGUMENT,
+// before any handler runs; grpc-go alone answers it INTERNAL, which
+// callers retry and alerts count as the server's fault. That takes a
+// server codec of tailor's own (grpc-go's protobuf codec, through
+// grpc.ForceServerCodecV2); a codec set in opts replaces it, and with it
+// this answer.
+//
 // Register services on it, then [Health] with [NewHealth], then serve.
 func NewServer(opts ...grpc.ServerOption) *grpc.Server {
-	all := make([]grpc.ServerOption, 0, 2+len(opts))
+	c := config{codec: newRequestCodec()}
+	all := make([]grpc.ServerOption, 0, 3+len(opts))
 	all = append(all,
-		grpc.ChainUnaryInterceptor(UnaryServerInterceptor()),
-		grpc.ChainStreamInterceptor(StreamServerInterceptor()),
+		grpc.ForceServerCodecV2(c.codec),
+		grpc.ChainUnaryInterceptor(c.unaryInterceptor()),
+		grpc.ChainStreamInterceptor(c.streamInterceptor()),
 	)
 	all = append(all, opts...)
 	return grpc.NewServer(all...)
@@ -83,8 +93,15 @@ func NewServer(opts ...grpc.ServerOption) *grpc.Server {
 //   - turns the error the handler returns into a status with [Status].
 func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
 	c := newConfig(opts)
+	return c.unaryInterceptor()
+}
+
+func (c *config) unaryInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		ctx = serverRequestID(ctx)
+		if err := c.codec.decodeFailure(req); err != nil {
+			return nil, err
+		}
 		defer func() {
 			if v := recover(); v != nil {
 				resp, err = nil, c.recovered(ctx, info.FullMethod, v)
@@ -103,6 +120,10 @@ func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
 // mapping, for the error that ends the stream.
 func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 	c := newConfig(opts)
+	return c.streamInterceptor()
+}
+
+func (c *config) streamInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 		ctx := serverRequestID(ss.Context())
 		defer func() {
@@ -110,20 +131,29 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 				err = c.recovered(ctx, info.FullMethod, v)
 			}
 		}()
-		if err := handler(srv, &serverStream{ServerStream: ss, ctx: ctx}); err != nil {
+		if err := handler(srv, &serverStream{ServerStream: ss, ctx: ctx, codec: c.codec}); err != nil {
 			return Status(err).Err()
 		}
 		return nil
 	}
 }
 
-// serverStream is a grpc.ServerStream whose context carries the request ID.
+// serverStream is a grpc.ServerStream whose context carries the request
+// ID, and whose messages that do not decode are INVALID_ARGUMENT.
 type serverStream struct {
 	grpc.ServerStream
-	ctx context.Context
+	ctx   context.Context
+	codec *requestCodec
 }
 
 func (s *serverStream) Context() context.Context { return s.ctx }
+
+func (s *serverStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	return s.codec.decodeFailure(m)
+}
 
 // serverRequestID returns ctx with the call's request ID, taken from the
 // incoming metadata or made anew, and sets it in the response header.

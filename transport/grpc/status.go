@@ -13,13 +13,73 @@ import (
 	"github.com/tailorkit/tailor/fault"
 )
 
+// CodeOf returns the gRPC status code of kind: the code of the same name,
+// except that [fault.Conflict] is ALREADY_EXISTS and [fault.Canceled] is
+// CANCELLED. A kind fault does not know is INTERNAL.
+func CodeOf(kind fault.Kind) codes.Code {
+	switch kind {
+	case fault.InvalidArgument:
+		return codes.InvalidArgument
+	case fault.Unauthenticated:
+		return codes.Unauthenticated
+	case fault.PermissionDenied:
+		return codes.PermissionDenied
+	case fault.NotFound:
+		return codes.NotFound
+	case fault.Conflict:
+		return codes.AlreadyExists
+	case fault.FailedPrecondition:
+		return codes.FailedPrecondition
+	case fault.ResourceExhausted:
+		return codes.ResourceExhausted
+	case fault.Canceled:
+		return codes.Canceled
+	case fault.Unavailable:
+		return codes.Unavailable
+	case fault.DeadlineExceeded:
+		return codes.DeadlineExceeded
+	}
+	return codes.Internal
+}
+
+// KindOf returns the kind of a gRPC status code, the inverse of [CodeOf].
+// Codes without a kind of their own map to the nearest one: ABORTED to
+// [fault.Conflict], OUT_OF_RANGE to [fault.InvalidArgument], and UNKNOWN,
+// UNIMPLEMENTED, DATA_LOSS, OK and codes gRPC does not define to
+// [fault.Internal].
+func KindOf(code codes.Code) fault.Kind {
+	switch code {
+	case codes.InvalidArgument, codes.OutOfRange:
+		return fault.InvalidArgument
+	case codes.Unauthenticated:
+		return fault.Unauthenticated
+	case codes.PermissionDenied:
+		return fault.PermissionDenied
+	case codes.NotFound:
+		return fault.NotFound
+	case codes.AlreadyExists, codes.Aborted:
+		return fault.Conflict
+	case codes.FailedPrecondition:
+		return fault.FailedPrecondition
+	case codes.ResourceExhausted:
+		return fault.ResourceExhausted
+	case codes.Canceled:
+		return fault.Canceled
+	case codes.Unavailable:
+		return fault.Unavailable
+	case codes.DeadlineExceeded:
+		return fault.DeadlineExceeded
+	}
+	return fault.Internal
+}
+
 // Status returns the gRPC status a server sends for err. It is what the
 // server interceptors do with every error a handler returns; call it
 // yourself only in code that bypasses them.
 //
 //   - nil gives the OK status.
 //   - An error with a [*fault.Error] in its chain gives a status whose code is
-//     the kind's [fault.Kind.GRPCCode] and whose message is
+//     [CodeOf] the kind and whose message is
 //     [fault.Error.PublicDetail], so the detail of a server-fault (5xx) kind
 //     never reaches the client. Violations travel as a google.rpc.BadRequest
 //     detail (for client-fault kinds only) and a positive RetryAfter as a
@@ -48,7 +108,7 @@ func Status(err error) *status.Status {
 			// whoever made it; never report success for a failure.
 			return faultStatus(&fault.Error{Kind: fault.Internal})
 		}
-		kind := fault.FromGRPCCode(st.Code())
+		kind := KindOf(st.Code())
 		if !kind.ServerFault() || st.Code() == codes.Unimplemented {
 			return st
 		}
@@ -61,7 +121,7 @@ func Status(err error) *status.Status {
 
 // faultStatus builds the status for fe.
 func faultStatus(fe *fault.Error) *status.Status {
-	st := status.New(fe.Kind.GRPCCode(), fe.PublicDetail())
+	st := status.New(CodeOf(fe.Kind), fe.PublicDetail())
 	var details []protoadapt.MessageV1
 	if len(fe.Violations) > 0 && !fe.Kind.ServerFault() {
 		br := &errdetails.BadRequest{FieldViolations: make([]*errdetails.BadRequest_FieldViolation, len(fe.Violations))}
@@ -87,7 +147,7 @@ func faultStatus(fe *fault.Error) *status.Status {
 }
 
 // Error returns the error a client sees for st: nil for a nil or OK status,
-// and otherwise a [*fault.Error] whose Kind is [fault.FromGRPCCode] of the
+// and otherwise a [*fault.Error] whose Kind is [KindOf] the
 // status code, whose Detail is the status message, whose Violations and
 // RetryAfter come from google.rpc.BadRequest and google.rpc.RetryInfo
 // details, and whose Cause is st.Err(). So
@@ -106,7 +166,7 @@ func Error(st *status.Status) error {
 		return nil
 	}
 	fe := &fault.Error{
-		Kind:   fault.FromGRPCCode(st.Code()),
+		Kind:   KindOf(st.Code()),
 		Detail: st.Message(),
 		Cause:  st.Err(),
 	}

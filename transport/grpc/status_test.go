@@ -17,6 +17,44 @@ import (
 	tailorgrpc "github.com/tailorkit/tailor/transport/grpc"
 )
 
+func TestCodeOfAndKindOf(t *testing.T) {
+	tests := []struct {
+		kind fault.Kind
+		code codes.Code
+	}{
+		{fault.Internal, codes.Internal},
+		{fault.InvalidArgument, codes.InvalidArgument},
+		{fault.Unauthenticated, codes.Unauthenticated},
+		{fault.PermissionDenied, codes.PermissionDenied},
+		{fault.NotFound, codes.NotFound},
+		{fault.Conflict, codes.AlreadyExists},
+		{fault.FailedPrecondition, codes.FailedPrecondition},
+		{fault.ResourceExhausted, codes.ResourceExhausted},
+		{fault.Canceled, codes.Canceled},
+		{fault.Unavailable, codes.Unavailable},
+		{fault.DeadlineExceeded, codes.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind.String(), func(t *testing.T) {
+			if got := tailorgrpc.CodeOf(tt.kind); got != tt.code {
+				t.Errorf("CodeOf(%v) = %v, want %v", tt.kind, got, tt.code)
+			}
+			if got := tailorgrpc.KindOf(tt.code); got != tt.kind {
+				t.Errorf("KindOf(%v) = %v, want %v", tt.code, got, tt.kind)
+			}
+		})
+	}
+	nearest := map[codes.Code]fault.Kind{
+		codes.Aborted: fault.Conflict, codes.OutOfRange: fault.InvalidArgument,
+		codes.Unknown: fault.Internal, codes.Unimplemented: fault.Internal, codes.DataLoss: fault.Internal, codes.Code(99): fault.Internal,
+	}
+	for code, want := range nearest {
+		if got := tailorgrpc.KindOf(code); got != want {
+			t.Errorf("KindOf(%v) = %v, want %v", code, got, want)
+		}
+	}
+}
+
 func TestStatus(t *testing.T) {
 	generic := func(k fault.Kind) string { return (&fault.Error{Kind: k}).PublicDetail() }
 	cases := []struct {

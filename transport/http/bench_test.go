@@ -125,7 +125,7 @@ func BenchmarkClient(b *testing.B) {
 	payload := echoRequest{Name: "a reasonably sized product name", N: 42}
 
 	raw := func(b *testing.B, ctx context.Context) {
-		client := thttp.NewHTTPClient()
+		client := &http.Client{Transport: thttp.NewTransport()}
 		b.ReportAllocs()
 		for b.Loop() {
 			body, _ := json.Marshal(payload)
@@ -175,7 +175,7 @@ func BenchmarkServerLoopback(b *testing.B) {
 	run := func(b *testing.B, h http.Handler) {
 		srv := httptest.NewServer(h)
 		defer srv.Close()
-		client := thttp.NewHTTPClient()
+		client := &http.Client{Transport: thttp.NewTransport()}
 		url := srv.URL + "/echo"
 		b.ReportAllocs()
 		for b.Loop() {

@@ -24,7 +24,8 @@ import (
 // up to 256 idle connections and 64 per host (the standard library keeps
 // only 2 per host, so busy clients would keep reconnecting), idle
 // connections closed after 90s, HTTP/2 attempted over TLS. It sets no
-// overall timeout: a call's deadline comes from its context.
+// overall timeout: a call's deadline comes from its context. Share one
+// transport per process, or per downstream, so connections are reused.
 func NewTransport() *http.Transport {
 	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
@@ -37,12 +38,6 @@ func NewTransport() *http.Transport {
 		TLSHandshakeTimeout:   5 * time.Second,
 		ExpectContinueTimeout: 1 * time.Second,
 	}
-}
-
-// NewHTTPClient returns an [http.Client] on [NewTransport]. Share one per
-// process (or per downstream) so connections are reused.
-func NewHTTPClient() *http.Client {
-	return &http.Client{Transport: NewTransport()}
 }
 
 // NewClient returns an endpoint that calls method target with go-kit's HTTP
@@ -59,7 +54,9 @@ func NewHTTPClient() *http.Client {
 // enc builds the request (see [EncodeJSONRequest]); dec reads a successful
 // response (see [DecodeJSONResponse]); dec is only called for 2xx and 3xx
 // answers. Without go-kit's SetClient option the endpoint uses its own
-// [NewHTTPClient]. It is an error if target is not an absolute http or https
+// [http.Client] on [NewTransport]; give several endpoints one client
+// (&http.Client{Transport: NewTransport()}) with SetClient so they share
+// connections. It is an error if target is not an absolute http or https
 // URL.
 func NewClient(method, target string, enc kithttp.EncodeRequestFunc, dec kithttp.DecodeResponseFunc, opts ...kithttp.ClientOption) (endpoint.Endpoint, error) {
 	u, err := url.Parse(target)
@@ -67,7 +64,7 @@ func NewClient(method, target string, enc kithttp.EncodeRequestFunc, dec kithttp
 		return nil, fmt.Errorf("http: client target %q is not an absolute http:// or https:// URL; give one such as http://127.0.0.1:8080/v1/products", target)
 	}
 	all := make([]kithttp.ClientOption, 0, len(opts)+2)
-	all = append(all, kithttp.SetClient(NewHTTPClient()), kithttp.ClientBefore(setRequestID))
+	all = append(all, kithttp.SetClient(&http.Client{Transport: NewTransport()}), kithttp.ClientBefore(setRequestID))
 	all = append(all, opts...)
 	// go-kit's NewClient formats the URL for every request; format it once.
 	url := u.String()
@@ -111,8 +108,9 @@ func checkStatus(dec kithttp.DecodeResponseFunc) kithttp.DecodeResponseFunc {
 	}
 }
 
-// classify gives transport failures a kind; errors that already have one
-// pass through.
+// classify gives transport failures their kind with [fault.KindOf], the
+// classification metrics and spans use too; errors that already have a
+// kind pass through, and so do the context's own errors.
 func classify(ctx context.Context, err error) error {
 	var fe *fault.Error
 	switch {
@@ -121,13 +119,16 @@ func classify(ctx context.Context, err error) error {
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
 		return err // fault.KindOf sees DeadlineExceeded or Canceled
 	}
-	var netErr net.Error
-	if errors.As(err, &netErr) && netErr.Timeout() {
-		return &fault.Error{Kind: fault.DeadlineExceeded, Detail: "the call timed out before an answer came", Cause: err}
-	}
-	var urlErr *url.Error
-	if errors.As(err, &urlErr) {
-		return &fault.Error{Kind: fault.Unavailable, Detail: "the call got no answer: " + urlErr.Err.Error(), Cause: err}
+	switch kind := fault.KindOf(err); kind {
+	case fault.DeadlineExceeded:
+		return &fault.Error{Kind: kind, Detail: "the call timed out before an answer came", Cause: err}
+	case fault.Unavailable:
+		detail := "the call got no answer"
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			detail += ": " + urlErr.Err.Error()
+		}
+		return &fault.Error{Kind: kind, Detail: detail, Cause: err}
 	}
 	return err
 }

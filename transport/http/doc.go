@@ -6,9 +6,11 @@
 // panic recovery, and [NewServer], which wraps a go-kit endpoint with a
 // decoder and an encoder and answers every error as RFC 9457
 // application/problem+json ([EncodeError]). [DecodeJSON] reads a typed
-// request with a body-size limit (413), a content-type check (415),
-// malformed-JSON detection (400) and a validation hook (422); [EncodeJSON]
-// writes the response.
+// request with a body-size limit (413), content-type and content-encoding
+// checks (415), detection of input that cannot be read as the request type
+// (400: malformed JSON or UTF-8, wrong types, unknown, case-folded or
+// duplicate keys) and a validation hook (422); [EncodeJSON] writes the
+// response.
 //
 //	router := http.NewRouter()
 //	router.Handle("POST /v1/products", http.NewServer(
@@ -24,6 +26,8 @@
 // "not found" as [fault.NotFound].
 //
 // Status codes: every [fault.Kind] has one (see [fault.Kind.HTTPStatus]);
-// decoding errors refine InvalidArgument into 413, 415 and 422. Bodies of
-// 5xx answers never carry internal error text.
+// the Router and the decoders refine InvalidArgument into 405, 413, 414,
+// 415, 422 and 431. Bodies of 5xx answers never carry internal error text.
+// A client call that got no answer is classified by [fault.KindOf], as
+// metrics and spans classify it.
 package http

@@ -2,19 +2,17 @@ package http
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
-	"unsafe"
 
 	"github.com/tailorkit/tailor/fault"
-	"github.com/tailorkit/tailor/internal/reqctx"
 	"github.com/tailorkit/tailor/requestid"
 )
 
@@ -29,21 +27,45 @@ import (
 //     it had already started the response, the connection is aborted) and
 //     the server keeps serving;
 //   - problem+json answers for unknown paths (404) and unsupported methods
-//     (405, with an Allow header).
+//     (405, with an Allow header);
+//   - problem+json answers, where [http.ServeMux] would answer in text or
+//     HTML, for CONNECT requests when no route takes CONNECT (405 with an
+//     empty Allow header: this server is not a proxy), for paths that are
+//     not in canonical form, such as "//v1/products" or "/v1/../admin"
+//     (400 naming the canonical path, where ServeMux would redirect), and
+//     for a request line or headers larger than the limit set by
+//     [WithMaxHeaderBytes] (414 for a long request target, 431 for large
+//     headers).
+//
+// Some bad requests never reach a handler: net/http's server answers them
+// itself, in text/plain, and closes the connection. These are a request
+// line and headers beyond [net/http.Server.MaxHeaderBytes] (431; 1 MiB
+// when unset, which is why the Router's own limit is lower), a malformed
+// request line or header (400), an unsupported Transfer-Encoding (501) and
+// an unsupported HTTP version (505). Keep MaxHeaderBytes above the
+// Router's limit so that every size the Router could refuse is refused by
+// the Router, as problem+json.
 //
 // Router owns the pattern "/"; serve a root page with "GET /{$}". The zero
 // value is not usable; call [NewRouter]. A Router is safe for concurrent
 // use; register every route before serving.
 type Router struct {
-	mux     *http.ServeMux
-	handler http.Handler // mux, wrapped by WithMiddleware
-	logger  *slog.Logger
-	wrap    []func(http.Handler) http.Handler
+	mux            *http.ServeMux
+	handler        http.Handler // dispatch, wrapped by WithMiddleware
+	logger         *slog.Logger
+	wrap           []func(http.Handler) http.Handler
+	maxHeaderBytes int
 
 	mu      sync.RWMutex
 	paths   *http.ServeMux      // path-only patterns, to tell 405 from 404
 	methods map[string][]string // path pattern -> methods registered for it
+	connect bool                // a route takes CONNECT
 }
+
+// DefaultMaxHeaderBytes is the Router's limit on the request target and on
+// the request line and headers together, when no [WithMaxHeaderBytes]
+// option is given: 64 KiB.
+const DefaultMaxHeaderBytes = 64 << 10
 
 // RouterOption configures a [Router].
 type RouterOption func(*Router)
@@ -65,14 +87,28 @@ func WithMiddleware(mw func(http.Handler) http.Handler) RouterOption {
 	return func(rt *Router) { rt.wrap = append(rt.wrap, mw) }
 }
 
+// WithMaxHeaderBytes sets the largest request the Router accepts, counting
+// the request target and the header fields (names, values and their
+// framing): a longer target is answered with 414 and larger headers with
+// 431, as problem+json. The default is [DefaultMaxHeaderBytes]; n <= 0
+// keeps it. Keep n below the [net/http.Server]'s MaxHeaderBytes (1 MiB by
+// default), beyond which net/http answers by itself, in text/plain.
+func WithMaxHeaderBytes(n int) RouterOption {
+	return func(rt *Router) {
+		if n > 0 {
+			rt.maxHeaderBytes = n
+		}
+	}
+}
+
 // NewRouter returns an empty Router.
 func NewRouter(opts ...RouterOption) *Router {
-	rt := &Router{mux: http.NewServeMux(), paths: http.NewServeMux(), methods: map[string][]string{}}
+	rt := &Router{mux: http.NewServeMux(), paths: http.NewServeMux(), methods: map[string][]string{}, maxHeaderBytes: DefaultMaxHeaderBytes}
 	for _, o := range opts {
 		o(rt)
 	}
 	rt.mux.HandleFunc("/", rt.unmatched)
-	rt.handler = rt.mux
+	rt.handler = http.HandlerFunc(rt.dispatch)
 	for i := len(rt.wrap) - 1; i >= 0; i-- {
 		rt.handler = rt.wrap[i](rt.handler)
 	}
@@ -94,6 +130,9 @@ func (rt *Router) Handle(pattern string, h http.Handler) {
 	if _, seen := rt.methods[path]; !seen {
 		rt.paths.Handle(path, http.NotFoundHandler())
 	}
+	if method == http.MethodConnect {
+		rt.connect = true
+	}
 	if method == http.MethodGet {
 		rt.methods[path] = append(rt.methods[path], http.MethodHead)
 	}
@@ -103,6 +142,84 @@ func (rt *Router) Handle(pattern string, h http.Handler) {
 // HandleFunc registers f for pattern; see [Router.Handle].
 func (rt *Router) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Request)) {
 	rt.Handle(pattern, http.HandlerFunc(f))
+}
+
+// dispatch refuses, as problem+json, what ServeMux would answer in text or
+// with a redirect, and routes the rest.
+func (rt *Router) dispatch(w http.ResponseWriter, r *http.Request) {
+	if err := rt.check(r); err != nil {
+		r.Pattern = "/"
+		if err.Status == http.StatusMethodNotAllowed {
+			// An empty Allow says no method is allowed: RFC 9110, 10.2.1.
+			w.Header()["Allow"] = []string{""}
+		}
+		WriteError(w, r, err)
+		return
+	}
+	rt.mux.ServeHTTP(w, r)
+}
+
+// check returns the error for a request the Router refuses before routing.
+func (rt *Router) check(r *http.Request) *fault.Error {
+	if n := len(r.RequestURI); n > rt.maxHeaderBytes {
+		return &fault.Error{
+			Kind:   fault.InvalidArgument,
+			Status: http.StatusRequestURITooLong,
+			Detail: fmt.Sprintf("the request target is %d bytes, more than the %d this server accepts; send a shorter URL (large inputs go in the body)", n, rt.maxHeaderBytes),
+		}
+	}
+	if n := headerBytes(r); n > rt.maxHeaderBytes {
+		return &fault.Error{
+			Kind:   fault.InvalidArgument,
+			Status: http.StatusRequestHeaderFieldsTooLarge,
+			Detail: fmt.Sprintf("the request line and headers are %d bytes, more than the %d this server accepts; send fewer or smaller headers", n, rt.maxHeaderBytes),
+		}
+	}
+	if r.Method == http.MethodConnect {
+		rt.mu.RLock()
+		connect := rt.connect
+		rt.mu.RUnlock()
+		if connect {
+			return nil
+		}
+		return &fault.Error{
+			Kind:   fault.InvalidArgument,
+			Status: http.StatusMethodNotAllowed,
+			Detail: "method CONNECT is not supported: this server is not a proxy; send requests for its API directly",
+		}
+	}
+	if p := r.URL.EscapedPath(); p != cleanPath(p) {
+		return fault.New(fault.InvalidArgument, fmt.Sprintf("the path %q is not in canonical form (it has an empty, \".\" or \"..\" segment); send %q", p, cleanPath(p)))
+	}
+	return nil
+}
+
+// headerBytes is the size of r's request line and header fields, counted
+// as they travel in HTTP/1.1.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto) + 2
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + 2 + len(v) + 2
+		}
+	}
+	return n
+}
+
+// cleanPath is the canonical form of p, as [http.ServeMux] computes it:
+// rooted, with no empty, "." or ".." segments, and a trailing slash kept.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 // unmatched answers requests no pattern took: 405 when the path is known
@@ -129,38 +246,29 @@ func (rt *Router) unmatched(w http.ResponseWriter, r *http.Request) {
 
 // ServeHTTP gives the request its ID and recovery, then routes it.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	st := &requestState{ResponseWriter: w, Context: r.Context(), logger: rt.logger}
-	var id string
+	id := ""
 	if v := r.Header[requestid.Header]; len(v) > 0 { // the constant is in canonical form
 		id = v[0]
 	}
 	if !requestid.Valid(id) {
-		b := requestid.Append(st.idBuf[:0])
-		// The buffer lives as long as st and is never written again.
-		id = unsafe.String(unsafe.SliceData(b), len(b))
+		id = requestid.New()
 	}
-	st.hdr[0] = id
-	w.Header()[requestid.Header] = st.hdr[:]
-	r = r.WithContext(st)
-	defer st.recover(r)
-	rt.handler.ServeHTTP(st, r)
+	w.Header().Set(requestid.Header, id)
+	r = r.WithContext(requestid.NewContext(r.Context(), id))
+	rw := &responseWriter{ResponseWriter: w, logger: rt.logger}
+	defer rw.recover(r)
+	rt.handler.ServeHTTP(rw, r)
 }
 
-// requestState is the Router's own allocation per request: the response
-// writer that notes whether the response has started, and the request ID's
-// storage, which the context points to.
-type requestState struct {
+// responseWriter notes whether the response has started, so a panic is
+// answered with a problem only while nothing was sent.
+type responseWriter struct {
 	http.ResponseWriter
-	// Context is the request's context plus the request ID: st is the
-	// context handed on, which spares a context.WithValue per request.
-	context.Context
 	logger  *slog.Logger
 	started bool
-	idBuf   [requestid.Len]byte
-	hdr     [1]string
 }
 
-func (s *requestState) recover(r *http.Request) {
+func (s *responseWriter) recover(r *http.Request) {
 	v := recover()
 	if v == nil {
 		return
@@ -191,39 +299,30 @@ type panicError struct{ v any }
 
 func (p panicError) Error() string { return fmt.Sprint("panic: ", p.v) }
 
-func (s *requestState) WriteHeader(code int) {
+func (s *responseWriter) WriteHeader(code int) {
 	if code >= 200 {
 		s.started = true
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
 
-func (s *requestState) Write(p []byte) (int, error) {
+func (s *responseWriter) Write(p []byte) (int, error) {
 	s.started = true
 	return s.ResponseWriter.Write(p)
 }
 
 // Flush sends buffered data to the client, when the underlying writer can.
-func (s *requestState) Flush() {
+func (s *responseWriter) Flush() {
 	s.started = true
 	_ = http.NewResponseController(s.ResponseWriter).Flush()
 }
 
 // Hijack lets a handler take over the connection, when the underlying
 // writer can.
-func (s *requestState) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (s *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	s.started = true
 	return http.NewResponseController(s.ResponseWriter).Hijack()
 }
 
-// Value returns the request ID for its key and defers to the parent
-// context for every other key.
-func (s *requestState) Value(key any) any {
-	if _, ok := key.(reqctx.Key); ok {
-		return &s.hdr[0]
-	}
-	return s.Context.Value(key)
-}
-
 // Unwrap gives [http.ResponseController] the underlying writer.
-func (s *requestState) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+func (s *responseWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-kit/kit/endpoint"
 	kithttp "github.com/go-kit/kit/transport/http"
@@ -19,7 +21,7 @@ import (
 )
 
 // DefaultMaxBodyBytes is the largest request body [DecodeJSON] reads when
-// no [MaxBodyBytes] option is given: 1 MiB.
+// no [WithMaxBodyBytes] option is given: 1 MiB.
 const DefaultMaxBodyBytes = 1 << 20
 
 // NewServer returns a go-kit HTTP server for e that encodes every error as
@@ -32,10 +34,10 @@ func NewServer(e endpoint.Endpoint, dec kithttp.DecodeRequestFunc, enc kithttp.E
 	return kithttp.NewServer(e, dec, enc, all...)
 }
 
-// ErrorLogger is a go-kit server option that logs, through logger, every
+// ServerErrorLogger is a go-kit server option that logs, through logger, every
 // error that is the server's fault (5xx) with its request ID. Client errors
 // (4xx) are the client's business and are not logged.
-func ErrorLogger(logger *slog.Logger) kithttp.ServerOption {
+func ServerErrorLogger(logger *slog.Logger) kithttp.ServerOption {
 	return kithttp.ServerErrorHandler(errorLogger{logger})
 }
 
@@ -74,24 +76,24 @@ type decodeConfig struct {
 	strictContent bool
 }
 
-// MaxBodyBytes sets the largest body accepted; a larger one is answered
+// WithMaxBodyBytes sets the largest body accepted; a larger one is answered
 // with 413. The default is [DefaultMaxBodyBytes].
-func MaxBodyBytes(n int64) DecodeOption {
+func WithMaxBodyBytes(n int64) DecodeOption {
 	return func(c *decodeConfig) { c.maxBytes = n }
 }
 
-// AllowUnknownFields accepts JSON objects with fields the request type does
+// WithUnknownFields accepts JSON objects with fields the request type does
 // not have. By default such a field is a 400 that names it, so a client's
 // typo never goes unnoticed.
-func AllowUnknownFields() DecodeOption {
+func WithUnknownFields() DecodeOption {
 	return func(c *decodeConfig) { c.allowUnknown = true }
 }
 
-// StrictContentType also rejects bodies sent as
+// WithStrictContentType also rejects bodies sent as
 // application/x-www-form-urlencoded (see [DecodeJSON]). Use it for
 // endpoints that browsers reach with cookies, where a cross-site form post
 // must never be read as JSON.
-func StrictContentType() DecodeOption {
+func WithStrictContentType() DecodeOption {
 	return func(c *decodeConfig) { c.strictContent = true }
 }
 
@@ -101,43 +103,51 @@ func StrictContentType() DecodeOption {
 // so a typed endpoint sees its own request type; a pointer spares an
 // allocation per request.
 //
-// Bad input is answered, as problem+json, with:
+// Bad input is answered, as problem+json, by one rule that every tailor
+// decoder follows (query parameters and gRPC messages too): input that
+// cannot be decoded, or does not have the shape of the request type, is
+// 400; input that decodes but breaks a rule of the API is 422. So:
 //   - 415 when Content-Type names a media type other than application/json
-//     or application/*+json. A missing Content-Type, and
-//     application/x-www-form-urlencoded (what curl -d sends unless told
-//     otherwise), are read as JSON unless [StrictContentType] is given;
-//   - 413 when the body exceeds the limit ([MaxBodyBytes]);
-//   - 400 for an empty body, malformed JSON, a value of the wrong type, an
-//     unknown field ([AllowUnknownFields]) or data after the JSON value, with
-//     a detail that names the problem and where it is;
-//   - 422 when validation fails.
+//     or application/*+json (a missing Content-Type, and
+//     application/x-www-form-urlencoded, which curl -d sends unless told
+//     otherwise, are read as JSON unless [WithStrictContentType] is given), or
+//     when Content-Encoding names any coding but identity;
+//   - 413 when the body exceeds the limit ([WithMaxBodyBytes]);
+//   - 400 for an empty body, a body that is not valid UTF-8 (encoding/json
+//     would silently replace the bad bytes), malformed JSON, JSON null
+//     where the request type is not a pointer, a value of the wrong type
+//     (a fraction where an integer is wanted included), an unknown field
+//     ([WithUnknownFields]), a key that matches a field only when case is
+//     ignored ("NAME" for "name": encoding/json would accept it), a key
+//     that appears twice in one object (encoding/json would keep the
+//     last), or data after the JSON value, with a detail that names the
+//     problem and where it is;
+//   - 422 when validation ([Validator]) fails.
 func DecodeJSON[T any](opts ...DecodeOption) kithttp.DecodeRequestFunc {
 	cfg := decodeConfig{maxBytes: DefaultMaxBodyBytes}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	hooks := hooksOf[T]()
+	t := reflect.TypeFor[T]()
+	shape := shapeOf(t, map[reflect.Type]*keyShape{})
+	nullable := t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface
 	return func(_ context.Context, r *http.Request) (any, error) {
 		if err := checkContentType(r.Header["Content-Type"], cfg.strictContent); err != nil {
 			return nil, err
 		}
-		// One allocation holds the value and the reader that bounds the
-		// body; the endpoint gets a pointer into it.
-		h := &decodeTarget[T]{lr: limitedReader{r: r.Body, n: cfg.maxBytes}}
-		if err := decodeBody(&h.lr, cfg, &h.v); err != nil {
+		if err := checkContentEncoding(r.Header["Content-Encoding"]); err != nil {
 			return nil, err
 		}
-		h.lr.r = nil
-		if err := hooks.run(r, &h.v); err != nil {
+		v := new(T)
+		if err := decodeBody(r.Body, cfg, v, shape, nullable); err != nil {
 			return nil, err
 		}
-		return &h.v, nil
+		if err := hooks.run(r, v); err != nil {
+			return nil, err
+		}
+		return v, nil
 	}
-}
-
-type decodeTarget[T any] struct {
-	v  T
-	lr limitedReader
 }
 
 // hooks records, once per request type, whether *T has the Binder and
@@ -238,23 +248,28 @@ func validToken(s string) bool {
 	return true
 }
 
-// decodeBody reads one JSON value from body into v and classifies every
-// failure for the client.
-func decodeBody(lr *limitedReader, cfg decodeConfig, v any) error {
-	dec := json.NewDecoder(lr)
-	if !cfg.allowUnknown {
-		dec.DisallowUnknownFields()
-	}
-	err := dec.Decode(v)
-	if err == nil {
-		// Anything but white space after the value is an error.
-		if _, err2 := dec.Token(); err2 != io.EOF {
-			err = errTrailing
+// checkContentEncoding refuses a body in any coding but identity: the
+// decoder reads bytes as they came, and compressed JSON is not JSON.
+func checkContentEncoding(values []string) error {
+	for _, v := range values {
+		for c := range strings.SplitSeq(v, ",") {
+			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+				return &fault.Error{
+					Kind:   fault.InvalidArgument,
+					Status: http.StatusUnsupportedMediaType,
+					Detail: fmt.Sprintf("the request body has Content-Encoding %q, which this server does not decode; send it uncompressed, without Content-Encoding", v),
+				}
+			}
 		}
 	}
-	if err == nil {
-		return nil
-	}
+	return nil
+}
+
+// decodeBody reads one JSON value from body into v and classifies every
+// failure for the client.
+func decodeBody(body io.Reader, cfg decodeConfig, v any, shape *keyShape, nullable bool) error {
+	lr := &limitedReader{r: body, n: cfg.maxBytes}
+	data, err := io.ReadAll(lr)
 	if lr.exceeded {
 		return &fault.Error{
 			Kind:   fault.InvalidArgument,
@@ -262,7 +277,46 @@ func decodeBody(lr *limitedReader, cfg decodeConfig, v any) error {
 			Detail: fmt.Sprintf("the request body is larger than %d bytes; send a smaller one", cfg.maxBytes),
 		}
 	}
-	return &fault.Error{Kind: fault.InvalidArgument, Detail: jsonErrorDetail(err, dec.InputOffset()), Cause: err}
+	if err != nil {
+		return &fault.Error{Kind: fault.InvalidArgument, Detail: "the request body could not be read to its end; send it again", Cause: err}
+	}
+	if !utf8.Valid(data) {
+		return fault.New(fault.InvalidArgument, fmt.Sprintf("the request body is not valid UTF-8 (at byte %d); send JSON as UTF-8 text", invalidUTF8At(data)))
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if !cfg.allowUnknown {
+		dec.DisallowUnknownFields()
+	}
+	err = dec.Decode(v)
+	if err == nil {
+		// Anything but white space after the value is an error.
+		if _, err2 := dec.Token(); err2 != io.EOF {
+			err = errTrailing
+		}
+	}
+	if err != nil {
+		return &fault.Error{Kind: fault.InvalidArgument, Detail: jsonErrorDetail(err, dec.InputOffset()), Cause: err}
+	}
+	if !nullable && bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+		return fault.New(fault.InvalidArgument, fmt.Sprintf("the request body is JSON null; send %s", jsonKindOf(reflect.TypeOf(v).Elem())))
+	}
+	if kerr := checkKeys(data, shape); kerr != nil {
+		return fault.New(fault.InvalidArgument, kerr.detail())
+	}
+	return nil
+}
+
+// invalidUTF8At returns the offset of the first byte of data that is not
+// part of valid UTF-8.
+func invalidUTF8At(data []byte) int {
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return len(data)
 }
 
 var errTrailing = errors.New("data after the JSON value")
@@ -282,11 +336,14 @@ func jsonErrorDetail(err error, offset int64) string {
 	case errors.As(err, &syntax):
 		return fmt.Sprintf("the request body is not valid JSON: %s (at byte %d)", strings.TrimPrefix(syntax.Error(), "json: "), syntax.Offset)
 	case errors.As(err, &unmarshal):
-		field := unmarshal.Field
-		if field == "" {
-			return fmt.Sprintf("the request body is a JSON %s; send a JSON %s", unmarshal.Value, jsonKind(unmarshal.Type.Kind()))
+		got := "a JSON " + unmarshal.Value
+		if n, ok := strings.CutPrefix(unmarshal.Value, "number "); ok {
+			got = "the JSON number " + n
 		}
-		return fmt.Sprintf("field %q is a JSON %s; it must be a %s", field, unmarshal.Value, jsonKind(unmarshal.Type.Kind()))
+		if unmarshal.Field == "" {
+			return fmt.Sprintf("the request body is %s; send %s", got, jsonKindOf(unmarshal.Type))
+		}
+		return fmt.Sprintf("field %q is %s; it must be %s", unmarshal.Field, got, jsonKindOf(unmarshal.Type))
 	}
 	// encoding/json reports an unknown field only as text, with no error
 	// type to match.
@@ -297,23 +354,28 @@ func jsonErrorDetail(err error, offset int64) string {
 	return "the request body is not valid JSON: " + msg
 }
 
-// jsonKind names the JSON type that a Go kind decodes from.
-func jsonKind(k reflect.Kind) string {
-	switch k {
-	case reflect.Struct, reflect.Map:
-		return "object"
-	case reflect.Slice, reflect.Array:
-		return "array"
-	case reflect.String:
-		return "string"
-	case reflect.Bool:
-		return "boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64:
-		return "number"
+// jsonKindOf names, with its article, the JSON type that t decodes from.
+func jsonKindOf(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
-	return k.String()
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	case reflect.String:
+		return "a JSON string"
+	case reflect.Bool:
+		return "a JSON boolean (true or false)"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer (a JSON number without a fraction or exponent)"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "a non-negative integer (a JSON number without a fraction, exponent or sign)"
+	case reflect.Float32, reflect.Float64:
+		return "a JSON number"
+	}
+	return "a JSON value of Go type " + t.String()
 }
 
 // limitedReader is io.LimitedReader that remembers whether the limit was

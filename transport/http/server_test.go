@@ -72,7 +72,7 @@ func readProblem(t *testing.T, resp *http.Response) thttp.Problem {
 }
 
 func TestDecodeJSONOverHTTP(t *testing.T) {
-	srv := newGreetServer(t, thttp.MaxBodyBytes(64))
+	srv := newGreetServer(t, thttp.WithMaxBodyBytes(64))
 	tests := []struct {
 		name        string
 		contentType string
@@ -99,6 +99,14 @@ func TestDecodeJSONOverHTTP(t *testing.T) {
 		{"xml content type", "application/xml", `<name>ann</name>`, 415, `"application/xml"`},
 		{"bad content type", "%%%", `{"name":"ann"}`, 415, "application/json"},
 		{"field violation", "application/json", `{"name":"ann","times":-1}`, 422, "times: must be zero or more"},
+		{"null body", "application/json", `null`, 400, "JSON null; send a JSON object"},
+		{"fraction for an integer", "application/json", `{"name":"ann","times":1.5}`, 400, `field "times" is the JSON number 1.5; it must be an integer`},
+		{"invalid UTF-8", "application/json", "{\"name\":\"a\xffn\"}", 400, "not valid UTF-8 (at byte 10)"},
+		{"case-folded key", "application/json", `{"NAME":"ann"}`, 400, `key "NAME", but the field is "name"`},
+		{"case-folded duplicate", "application/json", `{"name":"ann","Name":"bob"}`, 400, `key "Name", but the field is "name"`},
+		{"duplicate key", "application/json", `{"name":"bob","name":"ann"}`, 400, `key "name" twice`},
+		{"escaped duplicate key", "application/json", `{"name":"bob","\u006eame":"ann"}`, 400, `key "name" twice`},
+		{"gzip body", "application/json", `{"name":"ann"}`, 415, `Content-Encoding "gzip"`},
 		{"plain validation error", "application/json", `{"name":"nobody"}`, 422, "must not be nobody"},
 	}
 	for _, tt := range tests {
@@ -106,6 +114,9 @@ func TestDecodeJSONOverHTTP(t *testing.T) {
 			req, _ := http.NewRequest("POST", srv.URL+"/greet", strings.NewReader(tt.body))
 			if tt.contentType != "" {
 				req.Header.Set("Content-Type", tt.contentType)
+			}
+			if tt.name == "gzip body" {
+				req.Header.Set("Content-Encoding", "gzip")
 			}
 			resp, err := srv.Client().Do(req)
 			if err != nil {
@@ -138,7 +149,7 @@ func TestDecodeJSONOverHTTP(t *testing.T) {
 }
 
 func TestStrictContentTypeRejectsForms(t *testing.T) {
-	srv := newGreetServer(t, thttp.StrictContentType())
+	srv := newGreetServer(t, thttp.WithStrictContentType())
 	resp, err := http.Post(srv.URL+"/greet", "application/x-www-form-urlencoded", strings.NewReader(`{"name":"ann"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -232,7 +243,13 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Add("", []byte(`{"name":"x"} {"name":"y"}`))
 	f.Add("application/json", []byte(`{"times":-1}`))
 	f.Add("application/json", []byte(`{"name":"`+strings.Repeat("é", 40)+`"}`))
-	dec := thttp.DecodeJSON[greetRequest](thttp.MaxBodyBytes(64))
+	f.Add("application/json", []byte(`null`))
+	f.Add("application/json", []byte(`{"times":1.5}`))
+	f.Add("application/json", []byte("{\"name\":\"\xff\"}"))
+	f.Add("application/json", []byte(`{"NAME":"a"}`))
+	f.Add("application/json", []byte(`{"name":"a","name":"b"}`))
+	f.Add("application/json", []byte(`{"name":"a","\u004eame":"b"}`))
+	dec := thttp.DecodeJSON[greetRequest](thttp.WithMaxBodyBytes(64))
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
 		req := httptest.NewRequest("POST", "/greet", strings.NewReader(string(body)))
 		req.Header.Set("Content-Type", contentType)
@@ -271,7 +288,7 @@ func TestDecodeJSONNamesTheWantedJSONType(t *testing.T) {
 		want       string // the detail starts with it
 		notWant    string // the detail must not contain it
 	}{
-		{"number field", `{"name":"ann","times":"two"}`, decodeWith[greetRequest], `field "times" is a JSON string; it must be a number`, ""},
+		{"number field", `{"name":"ann","times":"two"}`, decodeWith[greetRequest], `field "times" is a JSON string; it must be an integer`, ""},
 		{"object body", `"ann"`, decodeWith[greetRequest], "the request body is a JSON string; send a JSON object", ""},
 		{"interface field", `{"label":"x"}`, decodeWith[labelled], `field "label" is a JSON string`, "number"},
 	}

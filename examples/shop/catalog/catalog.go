@@ -26,9 +26,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"golang.org/x/text/currency"
 
 	"github.com/tailorkit/tailor/fault"
 	"github.com/tailorkit/tailor/messaging"
@@ -89,7 +91,11 @@ type CreateProductRequest struct {
 	Price       Money  `json:"price"`
 }
 
-// Validate lists every problem with the request at once.
+// Validate lists every problem with the request at once: a name of 1 to
+// [MaxNameLen] characters without control characters, a description of at
+// most [MaxDescriptionLen] characters without control characters other than
+// tab and line breaks, an amount of zero or more, and a currency that is an
+// ISO 4217 code in upper case.
 func (r CreateProductRequest) Validate() error {
 	var v []fault.Violation
 	name := strings.TrimSpace(r.Name)
@@ -98,15 +104,20 @@ func (r CreateProductRequest) Validate() error {
 		v = append(v, fault.Violation{Field: "name", Description: "is required"})
 	case utf8.RuneCountInString(name) > MaxNameLen:
 		v = append(v, fault.Violation{Field: "name", Description: fmt.Sprintf("must be at most %d characters", MaxNameLen)})
+	case strings.ContainsFunc(name, unicode.IsControl):
+		v = append(v, fault.Violation{Field: "name", Description: "must not contain control characters (such as NUL, tab or a line break); send one line of printable text"})
 	}
-	if utf8.RuneCountInString(r.Description) > MaxDescriptionLen {
+	switch {
+	case utf8.RuneCountInString(r.Description) > MaxDescriptionLen:
 		v = append(v, fault.Violation{Field: "description", Description: fmt.Sprintf("must be at most %d characters", MaxDescriptionLen)})
+	case strings.ContainsFunc(r.Description, func(c rune) bool { return unicode.IsControl(c) && c != '\t' && c != '\n' && c != '\r' }):
+		v = append(v, fault.Violation{Field: "description", Description: "must not contain control characters other than tab and line breaks"})
 	}
 	if r.Price.Amount < 0 {
-		v = append(v, fault.Violation{Field: "price.amount", Description: "must be zero or more (minor units, such as cents)"})
+		v = append(v, fault.Violation{Field: "price.amount", Description: "must be zero or more, in the currency's minor units (1299 for 12.99 EUR)"})
 	}
 	if !isCurrency(r.Price.Currency) {
-		v = append(v, fault.Violation{Field: "price.currency", Description: "must be a three-letter ISO 4217 code such as EUR"})
+		v = append(v, fault.Violation{Field: "price.currency", Description: fmt.Sprintf("must be an ISO 4217 currency code in upper case, such as EUR or USD; %q is not one", r.Price.Currency)})
 	}
 	if len(v) > 0 {
 		return fault.Invalid(v...)
@@ -114,8 +125,10 @@ func (r CreateProductRequest) Validate() error {
 	return nil
 }
 
+// isCurrency reports whether s is a currency's ISO 4217 code, in upper
+// case; XXX ("no currency") and XTS (reserved for tests) are not.
 func isCurrency(s string) bool {
-	if len(s) != 3 {
+	if len(s) != 3 || s == "XXX" || s == "XTS" {
 		return false
 	}
 	for i := 0; i < 3; i++ {
@@ -123,7 +136,8 @@ func isCurrency(s string) bool {
 			return false
 		}
 	}
-	return true
+	_, err := currency.ParseISO(s)
+	return err == nil
 }
 
 // GetProductRequest names one product.
@@ -146,13 +160,27 @@ type ListProductsRequest struct {
 	Cursor string
 }
 
-// BindHTTP reads limit and cursor from the query.
+// BindHTTP reads limit and cursor from the query. A limit that is not a
+// whole number, or a parameter given twice, cannot be read and is 400; a
+// whole number out of range is 422, as the gRPC transport answers for the
+// same request.
 func (r *ListProductsRequest) BindHTTP(req *http.Request) error {
 	q := req.URL.Query()
+	for _, name := range [...]string{"limit", "cursor"} {
+		if len(q[name]) > 1 {
+			return fault.New(fault.InvalidArgument, fmt.Sprintf("query parameter %q is given %d times; give it once", name, len(q[name])))
+		}
+	}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > MaxPageSize {
-			return fault.Invalid(fault.Violation{Field: "limit", Description: fmt.Sprintf("must be a whole number from 1 to %d, got %q", MaxPageSize, s)})
+		var numErr *strconv.NumError
+		switch {
+		case errors.As(err, &numErr) && errors.Is(numErr.Err, strconv.ErrRange):
+			return fault.Invalid(fault.Violation{Field: "limit", Description: fmt.Sprintf("must be from 1 to %d, got %s", MaxPageSize, s)})
+		case err != nil:
+			return fault.New(fault.InvalidArgument, fmt.Sprintf("query parameter \"limit\" is %q; it must be a whole number from 1 to %d", s, MaxPageSize))
+		case n < 1 || n > MaxPageSize:
+			return fault.Invalid(fault.Violation{Field: "limit", Description: fmt.Sprintf("must be from 1 to %d, got %d", MaxPageSize, n)})
 		}
 		r.Limit = n
 	}

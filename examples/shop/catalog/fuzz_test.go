@@ -37,6 +37,10 @@ func FuzzListQuery(f *testing.F) {
 	f.Add("100", "MDE5MGQ5YTQtN2MxZS03YjVlLThmM2EtMmIxYzRkNWU2Zjcw")
 	f.Add("-1", "%%%")
 	f.Add("9999999999999999999", p.ID)
+	f.Add("ten", "")
+	f.Add("1.5", "")
+	f.Add("99999999999999999999", "")
+	f.Add(" 5", "\x00")
 	f.Fuzz(func(t *testing.T, limit, cursor string) {
 		q := url.Values{"limit": {limit}, "cursor": {cursor}}
 		r := httptest.NewRequest("GET", "/v1/products?"+q.Encode(), nil)

@@ -110,16 +110,26 @@ type GRPCClient struct {
 // NewGRPCClient returns a client of the CatalogService served over cc. Make
 // cc with [tgrpc.NewConn] (github.com/tailorkit/tailor/transport/grpc),
 // which turns statuses into fault errors for every call on it; the client
-// does so itself whatever made cc. Closing cc is the caller's job.
-func NewGRPCClient(cc *grpc.ClientConn) *GRPCClient {
-	return &GRPCClient{
-		create: tailor.Call[CreateProductRequest, Product](tgrpc.NewClient(cc,
-			catalogpb.CatalogService_CreateProduct_FullMethodName, encodeCreateProductRequest, decodeProduct)),
-		get: tailor.Call[GetProductRequest, Product](tgrpc.NewClient(cc,
-			catalogpb.CatalogService_GetProduct_FullMethodName, encodeGetProductRequest, decodeProduct)),
-		list: tailor.Call[ListProductsRequest, ListProductsResponse](tgrpc.NewClient(cc,
-			catalogpb.CatalogService_ListProducts_FullMethodName, encodeListProductsRequest, decodeListProductsResponse)),
+// does so itself whatever made cc. Closing cc is the caller's job. It
+// fails only if the generated method names are not what gRPC expects.
+func NewGRPCClient(cc *grpc.ClientConn) (*GRPCClient, error) {
+	create, err := tgrpc.NewClient(cc, catalogpb.CatalogService_CreateProduct_FullMethodName, encodeCreateProductRequest, decodeProduct)
+	if err != nil {
+		return nil, err
 	}
+	get, err := tgrpc.NewClient(cc, catalogpb.CatalogService_GetProduct_FullMethodName, encodeGetProductRequest, decodeProduct)
+	if err != nil {
+		return nil, err
+	}
+	list, err := tgrpc.NewClient(cc, catalogpb.CatalogService_ListProducts_FullMethodName, encodeListProductsRequest, decodeListProductsResponse)
+	if err != nil {
+		return nil, err
+	}
+	return &GRPCClient{
+		create: tailor.Call[CreateProductRequest, Product](create),
+		get:    tailor.Call[GetProductRequest, Product](get),
+		list:   tailor.Call[ListProductsRequest, ListProductsResponse](list),
+	}, nil
 }
 
 // CreateProduct stores a new product and returns it with its ID. Bad input

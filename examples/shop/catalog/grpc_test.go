@@ -91,7 +91,11 @@ func startGRPCCatalog(t *testing.T) *grpcCatalog {
 	// Registered after the service's cleanup, so it runs first: the
 	// connection closes before the server drains.
 	t.Cleanup(func() { cc.Close() })
-	return &grpcCatalog{grpc: catalog.NewGRPCClient(cc), conn: cc, httpURL: "http://" + svc.HTTPAddr().String()}
+	client, err := catalog.NewGRPCClient(cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &grpcCatalog{grpc: client, conn: cc, httpURL: "http://" + svc.HTTPAddr().String()}
 }
 
 func grpcTestContext(t *testing.T) context.Context {
@@ -411,7 +415,10 @@ func ExampleRegisterGRPC() {
 		log.Fatal(err)
 	}
 	defer cc.Close()
-	client := catalog.NewGRPCClient(cc)
+	client, err := catalog.NewGRPCClient(cc)
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	p, err := client.CreateProduct(ctx, catalog.CreateProductRequest{
 		Name: "Mug", Price: catalog.Money{Amount: 1299, Currency: "EUR"},

@@ -1,11 +1,16 @@
 package catalog
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 
 	kithttp "github.com/go-kit/kit/transport/http"
 
 	"github.com/tailorkit/tailor"
+	"github.com/tailorkit/tailor/fault"
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
 
@@ -17,5 +22,18 @@ func RegisterHTTP(r *thttp.Router, s *Service, opts ...kithttp.ServerOption) {
 	r.Handle("GET /v1/products/{id}", thttp.NewServer(
 		tailor.Endpoint(s.GetProduct), thttp.DecodeRequest[GetProductRequest](), thttp.EncodeJSON(http.StatusOK), opts...))
 	r.Handle("POST /v1/products", thttp.NewServer(
-		tailor.Endpoint(s.CreateProduct), thttp.DecodeJSON[CreateProductRequest](), thttp.EncodeJSON(http.StatusCreated), opts...))
+		tailor.Endpoint(s.CreateProduct), decodeCreateProduct(thttp.DecodeJSON[CreateProductRequest]()), thttp.EncodeJSON(http.StatusCreated), opts...))
+}
+
+// decodeCreateProduct says, where the generic decoder can only say "an
+// integer", that an amount is counted in minor units.
+func decodeCreateProduct(dec kithttp.DecodeRequestFunc) kithttp.DecodeRequestFunc {
+	return func(ctx context.Context, r *http.Request) (any, error) {
+		req, err := dec(ctx, r)
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field == "price.amount" {
+			return nil, fault.Wrap(err, fault.InvalidArgument, fmt.Sprintf("field \"price.amount\" is the JSON %s; it must be an integer number of the currency's minor units, such as 1299 for 12.99 EUR", typeErr.Value))
+		}
+		return req, err
+	}
 }

@@ -135,6 +135,22 @@ func TestCatalogOverHTTP(t *testing.T) {
 	}
 }
 
+func TestCatalogRefusesCompressedBody(t *testing.T) {
+	base := startCatalog(t)
+	req, _ := http.NewRequest("POST", base+"/v1/products", strings.NewReader(`{"name":"Mug","price":{"amount":1,"currency":"EUR"}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", "br")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusUnsupportedMediaType || !strings.Contains(string(body), `Content-Encoding \"br\"`) {
+		t.Fatalf("got %d %s, want 415 naming Content-Encoding \"br\"", resp.StatusCode, body)
+	}
+}
+
 func TestCatalogBadInput(t *testing.T) {
 	base := startCatalog(t)
 	tests := []struct {
@@ -152,6 +168,22 @@ func TestCatalogBadInput(t *testing.T) {
 		{"malformed id", "GET", "/v1/products/nope", "", "", 404, `"nope"`},
 		{"bad limit", "GET", "/v1/products?limit=1000", "", "", 422, "limit"},
 		{"bad cursor", "GET", "/v1/products?cursor=zzz", "", "", 422, "cursor"},
+		{"limit not a number", "GET", "/v1/products?limit=ten", "", "", 400, `"limit" is "ten"; it must be a whole number`},
+		{"limit beyond int", "GET", "/v1/products?limit=99999999999999999999", "", "", 422, "limit: must be from 1 to 100"},
+		{"limit twice", "GET", "/v1/products?limit=1&limit=2", "", "", 400, `"limit" is given 2 times`},
+		{"null body", "POST", "/v1/products", "application/json", `null`, 400, "JSON null; send a JSON object"},
+		{"fractional amount", "POST", "/v1/products", "application/json", `{"name":"Mug","price":{"amount":12.99,"currency":"EUR"}}`, 400, `"price.amount" is the JSON number 12.99; it must be an integer number of the currency's minor units`},
+		{"invalid UTF-8", "POST", "/v1/products", "application/json", "{\"name\":\"M\xffg\",\"price\":{\"amount\":1,\"currency\":\"EUR\"}}", 400, "not valid UTF-8"},
+		{"NUL in name", "POST", "/v1/products", "application/json", `{"name":"Mu\u0000g","price":{"amount":1,"currency":"EUR"}}`, 422, "name: must not contain control characters"},
+		{"line break in name", "POST", "/v1/products", "application/json", `{"name":"Mu\ng","price":{"amount":1,"currency":"EUR"}}`, 422, "name: must not contain control characters"},
+		{"escape in description", "POST", "/v1/products", "application/json", `{"name":"Mug","description":"\u001b[31m","price":{"amount":1,"currency":"EUR"}}`, 422, "description: must not contain control characters"},
+		{"unknown currency", "POST", "/v1/products", "application/json", `{"name":"Mug","price":{"amount":1,"currency":"ZZZ"}}`, 422, `price.currency: must be an ISO 4217 currency code in upper case, such as EUR or USD; "ZZZ" is not one`},
+		{"no currency", "POST", "/v1/products", "application/json", `{"name":"Mug","price":{"amount":1,"currency":"XXX"}}`, 422, "price.currency"},
+		{"lower-case currency", "POST", "/v1/products", "application/json", `{"name":"Mug","price":{"amount":1,"currency":"eur"}}`, 422, "price.currency"},
+		{"case-folded key", "POST", "/v1/products", "application/json", `{"NAME":"Mug","price":{"amount":1,"currency":"EUR"}}`, 400, `key "NAME", but the field is "name"`},
+		{"case-folded duplicate", "POST", "/v1/products", "application/json", `{"name":"Mug","NAME":"Cup","price":{"amount":1,"currency":"EUR"}}`, 400, `key "NAME", but the field is "name"`},
+		{"nested case-folded key", "POST", "/v1/products", "application/json", `{"name":"Mug","price":{"amount":1,"Currency":"EUR"}}`, 400, `key "Currency" in price, but the field is "currency"`},
+		{"duplicate key", "POST", "/v1/products", "application/json", `{"name":"Mug","price":{"amount":1,"amount":2,"currency":"EUR"}}`, 400, `key "amount" twice in price`},
 		{"method not allowed", "DELETE", "/v1/products", "", "", 405, "DELETE"},
 	}
 	for _, tt := range tests {
