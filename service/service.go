@@ -30,20 +30,24 @@
 //
 // # Telemetry
 //
-// Every service is traced, measured and logged without code. New sets up
-// OpenTelemetry from the standard OTEL_* environment (see
-// [github.com/tailorkit/tailor/observability/telemetry]: OTLP export when
-// OTEL_EXPORTER_OTLP_ENDPOINT is set, 1% of new traces sampled), serves
-// the metrics in Prometheus format at GET /metrics on the HTTP listener,
-// and puts [github.com/tailorkit/tailor/observability]'s middleware in the
-// HTTP router and its interceptors in the gRPC server: a span and RED
-// metrics per request, named by route template or gRPC method. Its logger
-// writes JSON to standard error at level Info and adds trace_id, span_id
-// and request_id to every record logged with a request's context;
-// TAILOR_LOG_LEVEL, TAILOR_LOG_FORMAT (json or text) and TAILOR_ACCESS_LOG
-// (true logs every request) change that. Run flushes the last spans on
-// the way out. [Service.Telemetry] gives the instrumentation to client
-// code; [WithTelemetry] supplies providers of one's own.
+// Every service logs without code: its logger writes JSON to standard
+// error at level Info and adds trace_id, span_id and request_id to every
+// record logged with a request's context; TAILOR_LOG_LEVEL,
+// TAILOR_LOG_FORMAT (json or text) and TAILOR_ACCESS_LOG (true logs every
+// request) change that, and [WithLogger] replaces it.
+//
+// Traces and metrics need providers, which main builds once and hands
+// over with [WithTelemetry] (usually
+// [github.com/tailorkit/tailor/observability/telemetry.New], which reads
+// the standard OTEL_* environment). The service then puts
+// [github.com/tailorkit/tailor/observability]'s middleware in the HTTP
+// router and its interceptors in the gRPC server (a span and RED metrics
+// per request, named by route template or gRPC method), serves the
+// metrics at GET /metrics, and shuts the providers down at the end of
+// Run, flushing the last spans. Without WithTelemetry there are no spans
+// and no metrics, and the program links no exporter.
+// [Service.Telemetry] gives the one [observability.Telemetry] to
+// everything else that observes: clients, resilience policies, messaging.
 package service
 
 import (
@@ -61,10 +65,11 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 
 	"github.com/tailorkit/tailor/observability"
-	"github.com/tailorkit/tailor/observability/telemetry"
 	tgrpc "github.com/tailorkit/tailor/transport/grpc"
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
@@ -136,10 +141,26 @@ func WithLogger(l *slog.Logger) Option {
 	return func(s *Service) { s.log = l }
 }
 
-// WithTelemetry makes the service report to p instead of providers it
-// builds from the environment. The caller owns p and shuts it down; the
-// service only uses it.
-func WithTelemetry(p *telemetry.Providers) Option {
+// Providers are the OpenTelemetry providers a service reports to, and the
+// handler that serves its metrics to a scraper.
+// *[github.com/tailorkit/tailor/observability/telemetry.Providers] is
+// one.
+type Providers interface {
+	TracerProvider() trace.TracerProvider
+	MeterProvider() metric.MeterProvider
+	// MetricsHandler serves the metrics at GET /metrics.
+	MetricsHandler() http.Handler
+	// Shutdown flushes what is left and stops the providers.
+	Shutdown(ctx context.Context) error
+}
+
+// WithTelemetry makes the service trace and measure its requests with p
+// and serve p's metrics at GET /metrics (see the package doc). The service
+// takes p over: Run shuts it down on its way out, after the components
+// have stopped, so their last spans are flushed too; a Run that fails to
+// start shuts it down as well. Without this option the service has no
+// providers: it logs and serves health, but makes no spans or metrics.
+func WithTelemetry(p Providers) Option {
 	return func(s *Service) { s.tel = p }
 }
 
@@ -165,8 +186,7 @@ type Service struct {
 	log       *slog.Logger
 	grpcOpts  []grpc.ServerOption
 	noSignals bool
-	tel       *telemetry.Providers
-	ownTel    bool // New built tel, so Run shuts it down
+	tel       Providers // nil without WithTelemetry
 	inst      *observability.Telemetry
 
 	router *thttp.Router
@@ -216,7 +236,9 @@ func New(cfg Config, opts ...Option) (*Service, error) {
 	s.router = thttp.NewRouter(thttp.WithLogger(s.log), thttp.WithMiddleware(s.inst.HTTPMiddleware))
 	s.router.HandleFunc("GET /healthz", s.serveHealthz)
 	s.router.HandleFunc("GET /readyz", s.serveReadyz)
-	s.router.Handle("GET /metrics", s.tel.MetricsHandler())
+	if s.tel != nil {
+		s.router.Handle("GET /metrics", s.tel.MetricsHandler())
+	}
 	if cfg.GRPCAddr != "" {
 		opts := append([]grpc.ServerOption{
 			grpc.ChainUnaryInterceptor(tgrpc.UnaryServerInterceptor(tgrpc.WithLogger(s.log)), s.inst.UnaryServerInterceptor()),
@@ -228,8 +250,8 @@ func New(cfg Config, opts ...Option) (*Service, error) {
 	return s, nil
 }
 
-// setupTelemetry makes the logger, the providers and the instrumentation
-// (see the package doc).
+// setupTelemetry makes the logger and the instrumentation (see the
+// package doc).
 func (s *Service) setupTelemetry() error {
 	logCfg, err := observability.LogConfigFromEnv(os.LookupEnv)
 	if err != nil {
@@ -241,29 +263,23 @@ func (s *Service) setupTelemetry() error {
 		s.log = slog.New(observability.NewLogHandler(s.log.Handler()))
 	}
 	s.log = s.log.With("service", s.cfg.Name)
-	if s.tel == nil {
-		s.tel, err = telemetry.New(context.Background(), telemetry.Config{ServiceName: s.cfg.Name})
-		if err != nil {
-			return fmt.Errorf("service: %w", err)
-		}
-		s.ownTel = true
+	cfg := observability.Config{Logger: s.log, AccessLog: logCfg.AccessLog}
+	if s.tel != nil {
+		cfg.TracerProvider, cfg.MeterProvider = s.tel.TracerProvider(), s.tel.MeterProvider()
 	}
-	s.inst, err = observability.New(observability.Config{
-		TracerProvider: s.tel.TracerProvider(),
-		MeterProvider:  s.tel.MeterProvider(),
-		Logger:         s.log,
-		AccessLog:      logCfg.AccessLog,
-	})
+	s.inst, err = observability.New(cfg)
 	if err != nil {
 		return fmt.Errorf("service: cannot make the telemetry instruments: %w", err)
 	}
 	return nil
 }
 
-// Telemetry returns the service's instrumentation, for the clients it
-// makes ([observability.Telemetry.HTTPClientOptions],
-// [observability.Telemetry.UnaryClientInterceptor]) and its
-// resilience policies.
+// Telemetry returns the service's one telemetry, for everything else that
+// observes: the clients it makes
+// ([observability.Telemetry.HTTPClientOptions],
+// [observability.Telemetry.UnaryClientInterceptor]), its resilience
+// policies, messaging and the outbox. Its providers are those of
+// [WithTelemetry], or no-op ones; its logger is the service's.
 func (s *Service) Telemetry() *observability.Telemetry { return s.inst }
 
 // Config returns the service's configuration with defaults applied.
@@ -422,20 +438,14 @@ func (s *Service) pollHealth(ctx context.Context) {
 
 // abandon undoes a Run that failed before serving: it closes lns, stops
 // the components that started, in reverse, and shuts down the telemetry
-// New built. It returns err joined with whatever failed on the way.
+// given with WithTelemetry. It returns err joined with whatever failed on the way.
 func (s *Service) abandon(ctx context.Context, err error, started []Component, lns ...net.Listener) error {
 	for _, ln := range lns {
 		ln.Close()
 	}
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 	defer cancel()
-	err = errors.Join(err, s.stopComponents(stopCtx, started))
-	if s.ownTel {
-		if terr := s.tel.Shutdown(stopCtx); terr != nil {
-			err = errors.Join(err, fmt.Errorf("service: %w", terr))
-		}
-	}
-	return err
+	return errors.Join(err, s.stopComponents(stopCtx, started), s.shutdownTelemetry(stopCtx))
 }
 
 func (s *Service) announce(ctx context.Context, cs []Component) error {
@@ -519,10 +529,8 @@ func (s *Service) shutdown(ctx context.Context, srv *http.Server, components []C
 	if err := s.stopComponents(stopCtx, components); err != nil {
 		errs = append(errs, err)
 	}
-	if s.ownTel {
-		if err := s.tel.Shutdown(stopCtx); err != nil {
-			errs = append(errs, fmt.Errorf("service: %w", err))
-		}
+	if err := s.shutdownTelemetry(stopCtx); err != nil {
+		errs = append(errs, err)
 	}
 	s.setState(stateStopped)
 	if s.health != nil {
@@ -532,6 +540,17 @@ func (s *Service) shutdown(ctx context.Context, srv *http.Server, components []C
 		s.log.Info("stopped")
 	}
 	return errors.Join(errs...)
+}
+
+// shutdownTelemetry shuts down the providers given with WithTelemetry.
+func (s *Service) shutdownTelemetry(ctx context.Context) error {
+	if s.tel == nil {
+		return nil
+	}
+	if err := s.tel.Shutdown(ctx); err != nil {
+		return fmt.Errorf("service: shut down telemetry: %w", err)
+	}
+	return nil
 }
 
 // stopGRPC drains gRPC calls until ctx ends, then cuts the rest.

@@ -49,12 +49,12 @@ func start(t *testing.T, svc *service.Service, ctx context.Context) func() error
 	}
 }
 
-func newService(t *testing.T, cfg service.Config) *service.Service {
+func newService(t *testing.T, cfg service.Config, opts ...service.Option) *service.Service {
 	t.Helper()
 	if cfg.HTTPAddr == "" {
 		cfg.HTTPAddr = "127.0.0.1:0"
 	}
-	svc, err := service.New(cfg, service.WithLogger(quietLogger()), service.WithoutSignals())
+	svc, err := service.New(cfg, append([]service.Option{service.WithLogger(quietLogger()), service.WithoutSignals()}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

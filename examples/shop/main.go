@@ -118,20 +118,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	// The service's telemetry, shared with messaging so that events are
-	// counted and traced with the requests.
-	tel, err := telemetry.New(ctx, telemetry.Config{ServiceName: "catalog"})
+	// Telemetry is built once, here: the service instruments its requests
+	// with it, serves its metrics and shuts it down at the end of Run, and
+	// hands the one observability.Telemetry to messaging, so that events
+	// are counted and traced with the requests. The SDK's own errors go
+	// to the same logger.
+	tel, err := telemetry.New(ctx, telemetry.Config{ServiceName: "catalog", Logger: logger})
 	if err != nil {
 		return err
 	}
-	defer tel.Shutdown(context.WithoutCancel(ctx))
-	msgTel := messaging.Telemetry{TracerProvider: tel.TracerProvider(), MeterProvider: tel.MeterProvider(), Logger: logger}
-
 	svc, err := service.New(service.Config{Name: "catalog", HTTPAddr: *addr, GRPCAddr: *grpcAddr, ShutdownTimeout: *shutdownTimeout},
 		service.WithLogger(logger), service.WithTelemetry(tel))
 	if err != nil {
+		_ = tel.Shutdown(ctx)
 		return err
 	}
+	obs := svc.Telemetry()
+	msgTel := messaging.Telemetry{TracerProvider: obs.TracerProvider(), MeterProvider: obs.MeterProvider(), Logger: obs.Logger()}
 	products := catalog.NewService(db, catalog.WithTelemetry(msgTel))
 	catalog.RegisterHTTP(svc.Router(), products, thttp.ErrorLogger(svc.Logger()))
 	if g := svc.GRPCServer(); g != nil {
