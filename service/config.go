@@ -10,12 +10,13 @@ import (
 
 // Defaults for the zero values of [Config].
 const (
-	DefaultHTTPAddr          = ":8080"
-	DefaultShutdownTimeout   = 15 * time.Second
-	DefaultReadHeaderTimeout = 10 * time.Second
-	DefaultIdleTimeout       = 120 * time.Second
-	DefaultCheckTimeout      = 2 * time.Second
-	DefaultCheckInterval     = 5 * time.Second
+	DefaultHTTPAddr           = ":8080"
+	DefaultShutdownTimeout    = 15 * time.Second
+	DefaultReadHeaderTimeout  = 10 * time.Second
+	DefaultIdleTimeout        = 120 * time.Second
+	DefaultCheckTimeout       = 2 * time.Second
+	DefaultCheckInterval      = 5 * time.Second
+	DefaultFailuresToWithdraw = 3
 )
 
 // Config is a service's configuration. The zero value is valid: every
@@ -58,8 +59,15 @@ type Config struct {
 	// CheckTimeout bounds each readiness check. Default 2s.
 	CheckTimeout time.Duration
 	// CheckInterval is how often the readiness checks run to update gRPC
-	// health (HTTP runs them on every /readyz). Default 5s.
+	// health and to announce or withdraw the service (HTTP runs them on
+	// every /readyz). Default 5s.
 	CheckInterval time.Duration
+	// FailuresToWithdraw is how many times in a row the readiness checks
+	// must fail, once the service was announced, before it is withdrawn
+	// (its [Drainer] components are called, so a registry registration
+	// deregisters). It is announced again once every check passes.
+	// Default 3.
+	FailuresToWithdraw int
 }
 
 // setting describes one configurable field for flags, environment and
@@ -134,6 +142,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.CheckInterval <= 0 {
 		c.CheckInterval = DefaultCheckInterval
+	}
+	if c.FailuresToWithdraw <= 0 {
+		c.FailuresToWithdraw = DefaultFailuresToWithdraw
 	}
 }
 

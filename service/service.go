@@ -11,10 +11,13 @@
 //	err = svc.Run(ctx)   // returns nil after a clean shutdown
 //
 // Run binds the listeners (a bad address or a port in use fails at once,
-// naming the setting and the value), starts the components, serves,
-// reports ready, and then calls Announce on components that have it
-// (registration in a registry goes there). On SIGINT, SIGTERM or the end
-// of ctx it shuts down in this order:
+// naming the setting as the program spells it), starts the components and
+// serves. It runs the readiness checks every [Config.CheckInterval]; once
+// they all pass it calls Announce on the components that have it
+// (registration in a registry goes there), and if a check then keeps
+// failing ([Config.FailuresToWithdraw] times in a row) it calls Drain on
+// them until the checks pass again, when it announces once more. On
+// SIGINT, SIGTERM or the end of ctx it shuts down in this order:
 //
 //  1. report not ready: /readyz answers 503 and gRPC health NOT_SERVING;
 //  2. call Drain on components that have it (deregistration goes here, so
@@ -22,11 +25,13 @@
 //  3. wait [Config.ShutdownDelay] while still serving;
 //  4. stop accepting and let in-flight requests finish, up to
 //     [Config.ShutdownTimeout];
-//  5. stop the components in reverse order.
+//  5. stop the components in reverse order;
+//  6. shut the telemetry down (see [WithTelemetry]).
 //
 // Every service answers GET /healthz (alive: 200 while the process runs)
 // and GET /readyz (ready: 200 only when serving and every check passes,
-// with a JSON body naming each check).
+// with a JSON body naming each check and its state: pass, fail or
+// timeout). A failing check's error goes to the log, never to the body.
 //
 // # Telemetry
 //
@@ -83,18 +88,22 @@ type Component interface {
 	Stop(ctx context.Context) error
 }
 
-// Drainer is a [Component] that wants a word at the start of shutdown,
-// right after the service reports not ready and before it stops accepting:
-// a registry registration deregisters here, so callers stop sending before
-// the service stops answering.
+// Drainer is a [Component] that wants a word when the service stops being
+// ready: at the start of shutdown, right after the service reports not
+// ready and before it stops accepting, and, after an Announce, when a
+// readiness check has failed [Config.FailuresToWithdraw] times in a row. A
+// registry registration deregisters here, so callers stop sending before
+// the service stops answering. Drain must allow being called again, and
+// an Announce to follow it when the checks pass again.
 type Drainer interface {
 	Drain(ctx context.Context) error
 }
 
-// Announcer is a [Component] that wants a word once the service is
-// serving and ready: a registry registration registers here, so no caller
-// is sent to an instance that cannot answer yet. Its pair is [Drainer]. An
-// error from Announce shuts the service down and Run returns it.
+// Announcer is a [Component] that wants a word each time the service turns
+// ready: it serves and every readiness check passes. A registry
+// registration registers here, so no caller is sent to an instance that
+// cannot answer. Its pair is [Drainer]. An error from Announce shuts the
+// service down and Run returns it.
 type Announcer interface {
 	Announce(ctx context.Context) error
 }
@@ -195,6 +204,7 @@ type Service struct {
 
 	mu         sync.Mutex
 	checks     []namedCheck
+	failing    map[string]bool // by check name, as last run
 	components []Component
 	running    bool
 
@@ -381,11 +391,12 @@ func (s *Service) Run(ctx context.Context) error {
 
 	s.setState(stateReady)
 	close(s.started)
-	pollCtx, stopPoll := context.WithCancel(ctx)
-	pollDone := make(chan struct{})
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchErr := make(chan error, 1)
+	watchDone := make(chan struct{})
 	go func() {
-		defer close(pollDone)
-		s.pollHealth(pollCtx)
+		defer close(watchDone)
+		watchErr <- s.watchReadiness(watchCtx, components)
 	}()
 	attrs := []any{"http", s.HTTPAddr().String()}
 	if s.grpc != nil {
@@ -394,51 +405,73 @@ func (s *Service) Run(ctx context.Context) error {
 	s.log.Info("serving", attrs...)
 
 	var runErr error
-	if err := s.announce(ctx, components); err != nil {
+	select {
+	case <-ctx.Done():
+		s.log.Info("shutting down", "reason", context.Cause(ctx).Error())
+	case err := <-serveErr:
+		runErr = fmt.Errorf("service: %s server stopped: %w", s.cfg.Name, err)
+		s.log.Error("server failed; shutting down", "error", err.Error())
+	case err := <-watchErr:
 		runErr = err
 		s.log.Error("announce failed; shutting down", "error", err.Error())
-	} else {
-		select {
-		case <-ctx.Done():
-			s.log.Info("shutting down", "reason", context.Cause(ctx).Error())
-		case err := <-serveErr:
-			runErr = fmt.Errorf("service: %s server stopped: %w", s.cfg.Name, err)
-			s.log.Error("server failed; shutting down", "error", err.Error())
-		}
 	}
-	stopPoll()
-	<-pollDone
+	stopWatch()
+	<-watchDone
 	return errors.Join(runErr, s.shutdown(context.WithoutCancel(ctx), srv, components))
 }
 
-// pollHealth keeps gRPC health in step with the readiness checks, which
-// gRPC clients cannot run through /readyz, every [Config.CheckInterval].
-func (s *Service) pollHealth(ctx context.Context) {
-	if s.health == nil {
-		return
-	}
-	check := func() {
-		ok, _ := s.ready(ctx)
-		if ctx.Err() == nil {
-			s.health.SetServing(ok)
-		}
-	}
-	check() // at once, so a failing check shows before the first tick
+// watchReadiness runs the readiness checks every [Config.CheckInterval]
+// until ctx ends. It keeps gRPC health in step with them (gRPC clients
+// cannot run /readyz), announces the service each time every check
+// passes, and drains it when a check has failed
+// [Config.FailuresToWithdraw] times in a row since. It returns the error
+// of a failed Announce, or nil when ctx ends.
+func (s *Service) watchReadiness(ctx context.Context, cs []Component) error {
+	announced := false
+	failures := 0
 	t := time.NewTicker(s.cfg.CheckInterval)
 	defer t.Stop()
 	for {
+		ok, _ := s.ready(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if s.health != nil {
+			s.health.SetServing(ok)
+		}
+		switch {
+		case ok && !announced:
+			if err := s.announce(ctx, cs); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			announced, failures = true, 0
+		case ok:
+			failures = 0
+		case announced:
+			failures++
+			if failures >= s.cfg.FailuresToWithdraw {
+				s.log.Warn("readiness checks keep failing; withdrawing until they pass", "failures", failures)
+				if err := s.drain(ctx, cs); err != nil {
+					s.log.Error("withdrawing failed", "error", err.Error())
+				}
+				announced = false
+			}
+		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
-			check()
 		}
 	}
 }
 
 // abandon undoes a Run that failed before serving: it closes lns, stops
 // the components that started, in reverse, and shuts down the telemetry
-// given with WithTelemetry. It returns err joined with whatever failed on the way.
+// given with WithTelemetry. It returns err joined with whatever failed on
+// the way.
 func (s *Service) abandon(ctx context.Context, err error, started []Component, lns ...net.Listener) error {
 	for _, ln := range lns {
 		ln.Close()
@@ -457,6 +490,20 @@ func (s *Service) announce(ctx context.Context, cs []Component) error {
 		}
 	}
 	return nil
+}
+
+// drain calls Drain on every component that has it, each even if another
+// failed.
+func (s *Service) drain(ctx context.Context, cs []Component) error {
+	var errs []error
+	for _, c := range cs {
+		if d, ok := c.(Drainer); ok {
+			if err := d.Drain(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("service: drain %s: %w", componentName(c), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func listen(s setting, addr string) (net.Listener, error) {
@@ -500,12 +547,8 @@ func (s *Service) shutdown(ctx context.Context, srv *http.Server, components []C
 
 	drainCtx, cancelDrain := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancelDrain()
-	for _, c := range components {
-		if d, ok := c.(Drainer); ok {
-			if err := d.Drain(drainCtx); err != nil {
-				errs = append(errs, fmt.Errorf("service: drain %s: %w", componentName(c), err))
-			}
-		}
+	if err := s.drain(drainCtx, components); err != nil {
+		errs = append(errs, err)
 	}
 	if s.cfg.ShutdownDelay > 0 {
 		t := time.NewTimer(s.cfg.ShutdownDelay)
@@ -580,11 +623,12 @@ func (s *Service) serveHealthz(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte(`{"status":"alive"}` + "\n"))
 }
 
-// checkResult is one check in the /readyz body.
+// checkResult is one check in the /readyz body. It names the check and
+// its state, never the error, which may tell internals to whoever can
+// reach /readyz; the error goes to the log.
 type checkResult struct {
 	Name   string `json:"name"`
-	Status string `json:"status"` // "pass" or "fail"
-	Error  string `json:"error,omitempty"`
+	Status string `json:"status"` // "pass", "fail" or "timeout"
 }
 
 type readiness struct {
@@ -595,7 +639,8 @@ type readiness struct {
 
 // ready runs every check (concurrently, each bounded by
 // [Config.CheckTimeout]) and reports whether the service is serving and
-// all checks pass, with each check's result.
+// all checks pass, with each check's result. A check that turns failing
+// is logged with its error at level Warn; one that passes again, at Info.
 func (s *Service) ready(ctx context.Context) (bool, readiness) {
 	s.mu.Lock()
 	checks := append([]namedCheck(nil), s.checks...)
@@ -607,11 +652,16 @@ func (s *Service) ready(ctx context.Context) (bool, readiness) {
 		wg.Go(func() {
 			cctx, cancel := context.WithTimeout(ctx, s.cfg.CheckTimeout)
 			defer cancel()
+			err := c.check(cctx)
 			res := checkResult{Name: c.name, Status: "pass"}
-			if err := c.check(cctx); err != nil {
-				res.Status, res.Error = "fail", err.Error()
+			switch {
+			case err != nil && cctx.Err() == context.DeadlineExceeded:
+				res.Status = "timeout"
+			case err != nil:
+				res.Status = "fail"
 			}
 			rd.Checks[i] = res
+			s.noteCheck(ctx, c.name, err)
 		})
 	}
 	wg.Wait()
@@ -625,6 +675,24 @@ func (s *Service) ready(ctx context.Context) (bool, readiness) {
 		rd.Status = "not_ready"
 	}
 	return ok, rd
+}
+
+// noteCheck logs a check's result when it differs from the last one.
+func (s *Service) noteCheck(ctx context.Context, name string, err error) {
+	failing := err != nil
+	s.mu.Lock()
+	was := s.failing[name]
+	if s.failing == nil {
+		s.failing = map[string]bool{}
+	}
+	s.failing[name] = failing
+	s.mu.Unlock()
+	switch {
+	case failing && !was:
+		s.log.WarnContext(ctx, "readiness check failing", "check", name, "error", err.Error())
+	case !failing && was:
+		s.log.InfoContext(ctx, "readiness check passing again", "check", name)
+	}
 }
 
 func (s *Service) serveReadyz(w http.ResponseWriter, r *http.Request) {

@@ -74,11 +74,12 @@ func get(t *testing.T, url string) (int, string) {
 }
 
 func TestHealthAndReadiness(t *testing.T) {
-	svc := newService(t, service.Config{Name: "probe"})
+	logs := new(syncBuffer)
+	svc := newService(t, service.Config{Name: "probe"}, service.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))))
 	var dbDown atomic.Bool
 	svc.AddCheck("database", func(ctx context.Context) error {
 		if dbDown.Load() {
-			return errors.New("connection refused")
+			return errors.New("dial tcp 10.0.0.7:5432: connection refused")
 		}
 		return nil
 	})
@@ -98,13 +99,20 @@ func TestHealthAndReadiness(t *testing.T) {
 	code, body = get(t, base+"/readyz")
 	var rd struct {
 		Status string
-		Checks []struct{ Name, Status, Error string }
+		Checks []struct{ Name, Status string }
 	}
 	if err := json.Unmarshal([]byte(body), &rd); err != nil {
 		t.Fatal(err)
 	}
-	if code != 503 || rd.Status != "not_ready" || len(rd.Checks) != 2 || rd.Checks[0].Status != "fail" || rd.Checks[0].Error != "connection refused" || rd.Checks[1].Status != "pass" {
+	if code != 503 || rd.Status != "not_ready" || len(rd.Checks) != 2 || rd.Checks[0].Name != "database" || rd.Checks[0].Status != "fail" || rd.Checks[1].Status != "pass" {
 		t.Fatalf("/readyz with a failing check = %d %+v; want 503 naming the failing database check", code, rd)
+	}
+	// A 5xx body never carries an internal error; the log does.
+	if strings.Contains(body, "10.0.0.7") || strings.Contains(body, "refused") {
+		t.Errorf("/readyz body = %s; want no error text in it", body)
+	}
+	if l := logs.String(); !strings.Contains(l, `"check":"database"`) || !strings.Contains(l, "10.0.0.7:5432: connection refused") {
+		t.Errorf("logs = %s; want the database check's error logged", l)
 	}
 	if code, _ := get(t, base+"/healthz"); code != 200 {
 		t.Fatalf("/healthz with a failing check = %d, want 200 (alive)", code)
