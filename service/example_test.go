@@ -52,5 +52,5 @@ func Example() {
 func ExampleNew_badSetting() {
 	_, err := service.New(service.Config{HTTPAddr: "localhost"})
 	fmt.Println(err)
-	// Output: service: address "localhost" (-http-addr / TAILOR_HTTP_ADDR) is not host:port (address localhost: missing port in address); use a form like 127.0.0.1:8080 or :8080
+	// Output: service: address "localhost" (Config.HTTPAddr in code) is not host:port (address localhost: missing port in address); use a form like 127.0.0.1:8080 or :8080
 }

@@ -65,6 +65,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -205,6 +206,7 @@ type Service struct {
 	mu         sync.Mutex
 	checks     []namedCheck
 	failing    map[string]bool // by check name, as last run
+	inflight   inflight
 	components []Component
 	running    bool
 
@@ -347,20 +349,40 @@ func (s *Service) Run(ctx context.Context) error {
 	components := append([]Component(nil), s.components...)
 	s.mu.Unlock()
 
+	// The first signal starts the shutdown (it ends ctx); a second one
+	// ends the drain at once (it ends drainCtx).
+	drainCtx, cutDrain := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cutDrain(nil)
 	if !s.noSignals {
-		var stop context.CancelFunc
-		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-		defer stop()
+		var stop context.CancelCauseFunc
+		ctx, stop = context.WithCancelCause(ctx)
+		sigs := make(chan os.Signal, 2)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(sigs)
+		go func() {
+			select {
+			case sig := <-sigs:
+				stop(fmt.Errorf("service: got %v", sig))
+			case <-drainCtx.Done():
+				return
+			}
+			select {
+			case sig := <-sigs:
+				s.log.Warn("second signal; ending the drain at once", "signal", sig.String())
+				cutDrain(fmt.Errorf("service: a second signal (%v) ended the drain", sig))
+			case <-drainCtx.Done():
+			}
+		}()
 	}
 
-	httpLn, err := listen(settingHTTPAddr, s.cfg.HTTPAddr)
+	httpLn, err := s.listen(settingHTTPAddr, s.cfg.HTTPAddr)
 	if err != nil {
 		return s.abandon(ctx, err, nil)
 	}
 	s.httpAddr.Store(httpLn.Addr().(*net.TCPAddr))
 	var grpcLn net.Listener
 	if s.grpc != nil {
-		grpcLn, err = listen(settingGRPCAddr, s.cfg.GRPCAddr)
+		grpcLn, err = s.listen(settingGRPCAddr, s.cfg.GRPCAddr)
 		if err != nil {
 			return s.abandon(ctx, err, nil, httpLn)
 		}
@@ -377,8 +399,9 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 
 	srv := &http.Server{
-		Handler:           s.router,
+		Handler:           s.inflight.track(s.router),
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
@@ -396,7 +419,9 @@ func (s *Service) Run(ctx context.Context) error {
 	watchDone := make(chan struct{})
 	go func() {
 		defer close(watchDone)
-		watchErr <- s.watchReadiness(watchCtx, components)
+		if err := s.watchReadiness(watchCtx, components); err != nil {
+			watchErr <- err
+		}
 	}()
 	attrs := []any{"http", s.HTTPAddr().String()}
 	if s.grpc != nil {
@@ -417,7 +442,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	stopWatch()
 	<-watchDone
-	return errors.Join(runErr, s.shutdown(context.WithoutCancel(ctx), srv, components))
+	return errors.Join(runErr, s.shutdown(drainCtx, srv, components))
 }
 
 // watchReadiness runs the readiness checks every [Config.CheckInterval]
@@ -506,12 +531,29 @@ func (s *Service) drain(ctx context.Context, cs []Component) error {
 	return errors.Join(errs...)
 }
 
-func listen(s setting, addr string) (net.Listener, error) {
+// listen binds addr, the value of setting st, or says what went wrong
+// and which setting, as the program spells it, to change.
+func (s *Service) listen(st setting, addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("service: cannot listen on %q (%s): %w; is another process using the port? pick a free one with %s", addr, s, err, s)
+	if err == nil {
+		return ln, nil
 	}
-	return ln, nil
+	name := s.cfg.name(st)
+	var dnsErr *net.DNSError
+	var hint string
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		hint = "another process is using the port; stop it or pick a free port"
+	case errors.As(err, &dnsErr):
+		hint = "the host name does not resolve; use an IP address or a name this machine resolves"
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		hint = "the host is not an address of this machine; use one of its addresses, or an empty host for all"
+	case errors.Is(err, syscall.EACCES):
+		hint = "binding this port needs privileges; pick a port above 1023"
+	default:
+		hint = "check the address"
+	}
+	return nil, fmt.Errorf("service: cannot listen on %q (%s): %w; %s", addr, name, err, hint)
 }
 
 func (s *Service) startComponents(ctx context.Context, cs []Component) (int, error) {
@@ -541,6 +583,9 @@ func componentName(c Component) string {
 	return fmt.Sprintf("%T", c)
 }
 
+// shutdown runs the shutdown steps of the package doc. Steps 2 to 4 (the
+// drain) end early when ctx ends (a second signal); the components and
+// the telemetry get ShutdownTimeout each whatever happened before.
 func (s *Service) shutdown(ctx context.Context, srv *http.Server, components []Component) error {
 	s.setState(stateDraining)
 	var errs []error
@@ -552,7 +597,11 @@ func (s *Service) shutdown(ctx context.Context, srv *http.Server, components []C
 	}
 	if s.cfg.ShutdownDelay > 0 {
 		t := time.NewTimer(s.cfg.ShutdownDelay)
-		<-t.C
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
 	}
 
 	httpCtx, cancelHTTP := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
@@ -562,12 +611,13 @@ func (s *Service) shutdown(ctx context.Context, srv *http.Server, components []C
 		wg.Go(func() { s.stopGRPC(httpCtx) })
 	}
 	if err := srv.Shutdown(httpCtx); err != nil {
-		errs = append(errs, fmt.Errorf("service: in-flight HTTP requests did not finish within %s (%s); raise it or find the slow handler: %w", s.cfg.ShutdownTimeout, settingShutdownTimeout, err))
-		srv.Close()
+		if err := s.cut(srv, context.Cause(ctx)); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	wg.Wait()
 
-	stopCtx, cancelStop := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+	stopCtx, cancelStop := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 	defer cancelStop()
 	if err := s.stopComponents(stopCtx, components); err != nil {
 		errs = append(errs, err)
@@ -583,6 +633,34 @@ func (s *Service) shutdown(ctx context.Context, srv *http.Server, components []C
 		s.log.Info("stopped")
 	}
 	return errors.Join(errs...)
+}
+
+// cut closes every connection still open after the drain ran out of time
+// (or a second signal, the cause, ended it) and logs each request it cut.
+// A request whose handler was waiting for the client to send more of its
+// body is the client's fault and cut without complaint; the error names
+// those that were not: handlers still at work.
+func (s *Service) cut(srv *http.Server, cause error) error {
+	reqs := s.inflight.list()
+	srv.Close()
+	var slow []string
+	for _, r := range reqs {
+		attrs := []any{"method", r.method, "path", r.path, "elapsed", r.elapsed.Round(time.Millisecond).String()}
+		if r.waitingForClient {
+			s.log.Warn("request cut at shutdown: the client stalled sending its body", attrs...)
+			continue
+		}
+		s.log.Error("request cut at shutdown: its handler did not finish", attrs...)
+		slow = append(slow, r.method+" "+r.path)
+	}
+	if len(slow) == 0 {
+		return nil
+	}
+	why := fmt.Sprintf("did not finish within %s (%s); raise it or find the slow handler", s.cfg.ShutdownTimeout, s.cfg.name(settingShutdownTimeout))
+	if cause != nil {
+		why = "were cut: " + cause.Error()
+	}
+	return fmt.Errorf("service: %d in-flight HTTP requests (%s) %s", len(slow), strings.Join(slow, ", "), why)
 }
 
 // shutdownTelemetry shuts down the providers given with WithTelemetry.

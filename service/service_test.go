@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -123,16 +124,43 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 }
 
-func TestPortInUse(t *testing.T) {
+// A listen error names the setting as the program spells it and says
+// what is wrong: a port in use is not a name that does not resolve.
+func TestListenErrors(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	svc := newService(t, service.Config{HTTPAddr: ln.Addr().String()})
-	err = svc.Run(context.Background())
-	if err == nil || !strings.Contains(err.Error(), ln.Addr().String()) || !strings.Contains(err.Error(), "-http-addr") {
-		t.Fatalf("Run = %v, want an error naming the address and the setting", err)
+	tests := []struct {
+		name, addr string
+		want       []string
+		notWant    string
+	}{
+		{"port in use", ln.Addr().String(), []string{ln.Addr().String(), "-catalog-http-addr / TAILOR_CATALOG_HTTP_ADDR", "another process is using the port"}, ""},
+		{"unknown host", "no-such-host.invalid:0", []string{"no-such-host.invalid", "-catalog-http-addr", "does not resolve"}, "another process"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := service.Config{Name: "catalog"}
+			lookup := func(k string) (string, bool) { return tt.addr, k == "TAILOR_CATALOG_HTTP_ADDR" }
+			if err := cfg.Bind(flag.NewFlagSet("t", flag.ContinueOnError), "catalog", lookup); err != nil {
+				t.Fatal(err)
+			}
+			svc := newService(t, cfg)
+			err := svc.Run(context.Background())
+			if err == nil {
+				t.Fatal("Run = nil, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Run = %q, want it to mention %s", err, w)
+				}
+			}
+			if tt.notWant != "" && strings.Contains(err.Error(), tt.notWant) {
+				t.Errorf("Run = %q, want no mention of %s", err, tt.notWant)
+			}
+		})
 	}
 }
 
