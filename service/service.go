@@ -214,6 +214,7 @@ type Service struct {
 	httpAddr atomic.Pointer[net.TCPAddr]
 	grpcAddr atomic.Pointer[net.TCPAddr]
 	started  chan struct{}
+	ready    chan struct{}
 }
 
 type namedCheck struct {
@@ -238,7 +239,7 @@ func New(cfg Config, opts ...Option) (*Service, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, started: make(chan struct{})}
+	s := &Service{cfg: cfg, started: make(chan struct{}), ready: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
@@ -326,6 +327,11 @@ func (s *Service) Add(c ...Component) {
 // Started is closed once Run has bound its listeners, started every
 // component and begun serving.
 func (s *Service) Started() <-chan struct{} { return s.started }
+
+// Ready is closed once the service has first turned ready: it serves,
+// every readiness check passed, and every Announce (a registry
+// registration) returned without error.
+func (s *Service) Ready() <-chan struct{} { return s.ready }
 
 // HTTPAddr returns the address the HTTP listener is bound to, or nil before
 // Run has bound it. With port 0 in the config, this tells the port picked.
@@ -452,12 +458,12 @@ func (s *Service) Run(ctx context.Context) error {
 // [Config.FailuresToWithdraw] times in a row since. It returns the error
 // of a failed Announce, or nil when ctx ends.
 func (s *Service) watchReadiness(ctx context.Context, cs []Component) error {
-	announced := false
+	announced, everReady := false, false
 	failures := 0
 	t := time.NewTicker(s.cfg.CheckInterval)
 	defer t.Stop()
 	for {
-		ok, _ := s.ready(ctx)
+		ok, _ := s.checkReadiness(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -471,6 +477,10 @@ func (s *Service) watchReadiness(ctx context.Context, cs []Component) error {
 					return nil
 				}
 				return err
+			}
+			if !everReady {
+				close(s.ready)
+				everReady = true
 			}
 			announced, failures = true, 0
 		case ok:
@@ -715,11 +725,11 @@ type readiness struct {
 	Checks  []checkResult `json:"checks"`
 }
 
-// ready runs every check (concurrently, each bounded by
+// checkReadiness runs every check (concurrently, each bounded by
 // [Config.CheckTimeout]) and reports whether the service is serving and
 // all checks pass, with each check's result. A check that turns failing
 // is logged with its error at level Warn; one that passes again, at Info.
-func (s *Service) ready(ctx context.Context) (bool, readiness) {
+func (s *Service) checkReadiness(ctx context.Context) (bool, readiness) {
 	s.mu.Lock()
 	checks := append([]namedCheck(nil), s.checks...)
 	s.mu.Unlock()
@@ -774,7 +784,7 @@ func (s *Service) noteCheck(ctx context.Context, name string, err error) {
 }
 
 func (s *Service) serveReadyz(w http.ResponseWriter, r *http.Request) {
-	ok, rd := s.ready(r.Context())
+	ok, rd := s.checkReadiness(r.Context())
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	if !ok {

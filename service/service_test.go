@@ -22,6 +22,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/tailorkit/tailor/service"
+	"github.com/tailorkit/tailor/service/servicetest"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -214,13 +215,8 @@ func TestComponentsStartInOrderStopInReverse(t *testing.T) {
 	svc := newService(t, service.Config{})
 	readyz := func() int { code, _ := get(t, "http://"+svc.HTTPAddr().String()+"/readyz"); return code }
 	svc.Add(part{"a", rec, nil}, drainingPart{part{"registry", rec, nil}, readyz}, part{"c", rec, nil})
-	ctx, cancel := context.WithCancel(context.Background())
-	wait := start(t, svc, ctx)
-	for !slices.Contains(rec.list(), "announce registry (readyz 200)") {
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	if err := wait(); err != nil {
+	s := servicetest.Start(t, svc) // returns once announced
+	if err := s.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"start a", "start registry", "start c", "announce registry (readyz 200)", "drain registry (readyz 503)", "stop c", "stop registry", "stop a"}
@@ -393,13 +389,8 @@ func TestGRPCHealthFollowsLifecycle(t *testing.T) {
 
 func TestRunTwice(t *testing.T) {
 	svc := newService(t, service.Config{})
-	ctx, cancel := context.WithCancel(context.Background())
-	wait := start(t, svc, ctx)
-	if err := svc.Run(ctx); err == nil || !strings.Contains(err.Error(), "twice") {
+	servicetest.Start(t, svc)
+	if err := svc.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Fatalf("second Run = %v, want an error", err)
-	}
-	cancel()
-	if err := wait(); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/tailorkit/tailor/fault"
 	"github.com/tailorkit/tailor/observability/telemetry"
 	"github.com/tailorkit/tailor/service"
+	"github.com/tailorkit/tailor/service/servicetest"
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
 
@@ -240,21 +241,15 @@ func TestFailedListenShutsDownTelemetry(t *testing.T) {
 // Without WithTelemetry a service has no providers: no /metrics, no
 // spans, but health and logs.
 func TestNoTelemetry(t *testing.T) {
-	svc := newService(t, service.Config{})
-	ctx, cancel := context.WithCancel(context.Background())
-	wait := start(t, svc, ctx)
-	base := "http://" + svc.HTTPAddr().String()
+	s := servicetest.Start(t, servicetest.New(t, service.Config{}))
+	base := s.URL()
 	if code, _ := get(t, base+"/metrics"); code != http.StatusNotFound {
 		t.Errorf("GET /metrics without telemetry = %d, want 404", code)
 	}
 	if code, _ := get(t, base+"/readyz"); code != http.StatusOK {
 		t.Errorf("GET /readyz = %d, want 200", code)
 	}
-	if svc.Telemetry().TracerProvider().Tracer("t") == nil {
-		t.Error("Telemetry has no tracer provider, want a no-op one")
-	}
-	cancel()
-	if err := wait(); err != nil {
-		t.Fatal(err)
+	if _, span := s.Service().Telemetry().Tracer().Start(context.Background(), "x"); span.IsRecording() {
+		t.Error("got a recording span without telemetry, want a no-op one")
 	}
 }
