@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -308,8 +309,12 @@ func As(err error) *Error {
 
 // KindOf classifies any error: the Kind of the first [*Error] in its chain,
 // DeadlineExceeded for [context.DeadlineExceeded], Canceled for
-// [context.Canceled], a [Kind] itself, and Internal for everything else.
-// KindOf(nil) is Internal; check for nil first.
+// [context.Canceled], a [Kind] itself; for a [net.Error] (a refused or
+// reset connection, a name that does not resolve, a failed HTTP round
+// trip) DeadlineExceeded when it timed out and Unavailable otherwise; and
+// Internal for everything else. It is the one classification that
+// callers, metrics and spans share. KindOf(nil) is Internal; check for
+// nil first.
 func KindOf(err error) Kind {
 	var fe *Error
 	if errors.As(err, &fe) {
@@ -324,6 +329,13 @@ func KindOf(err error) Kind {
 		return DeadlineExceeded
 	case errors.Is(err, context.Canceled):
 		return Canceled
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		if netErr.Timeout() {
+			return DeadlineExceeded
+		}
+		return Unavailable
 	}
 	return Internal
 }
