@@ -11,13 +11,18 @@ import (
 // methods in this order:
 //
 //  1. Start: nothing yet; the listeners are bound but not serving.
-//  2. Announce, once the service serves and /readyz answers 200: Register,
-//     so no caller is sent to an instance that cannot answer yet.
-//  3. Drain, right after the service reports not ready at shutdown and
+//  2. Announce, once the service serves and every readiness check passes
+//     (/readyz answers 200): Register, so no caller is sent to an
+//     instance that cannot answer. While the checks fail, the instance
+//     stays unregistered.
+//  3. Drain, when a readiness check keeps failing (the service's
+//     Config.FailuresToWithdraw checks in a row): Deregister, until the
+//     checks pass and Announce registers it again.
+//  4. Drain, right after the service reports not ready at shutdown and
 //     before it stops accepting: Deregister, so callers' watches drop the
 //     instance while it still answers, and in-flight and late calls
 //     finish. Config.ShutdownDelay is the time the callers get to notice.
-//  4. Stop: Deregister again if Drain did not run (Announce failed, or the
+//  5. Stop: Deregister again if Drain did not run (Announce failed, or the
 //     component is used without a service); otherwise nothing.
 //
 // A crash skips steps 3 and 4: the registry's health check (Consul's HTTP
@@ -51,7 +56,8 @@ func NewRegistration(r Registrar, instance func() Instance) *Registration {
 // Start does nothing: registration waits for Announce.
 func (g *Registration) Start(context.Context) error { return nil }
 
-// Announce registers the instance. It is called once the service is ready.
+// Announce registers the instance. It is called each time the service
+// turns ready; registering an instance already registered updates it.
 // An error, such as an unreachable registry, stops the service: Run
 // returns it, so a deployment notices at once.
 func (g *Registration) Announce(ctx context.Context) error {
@@ -71,8 +77,9 @@ func (g *Registration) Announce(ctx context.Context) error {
 	return nil
 }
 
-// Drain deregisters the instance. It is called as the service turns not
-// ready, before it stops accepting.
+// Drain deregisters the instance, if registered. It is called when the
+// service's readiness checks keep failing, and as the service turns not
+// ready at shutdown, before it stops accepting.
 func (g *Registration) Drain(ctx context.Context) error { return g.deregister(ctx) }
 
 // Stop deregisters the instance if it is still registered.

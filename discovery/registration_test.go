@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -182,5 +183,72 @@ func TestRegistrationRejectsAnInvalidInstance(t *testing.T) {
 	}
 	if errors.Is(err, discovery.ErrStopped) {
 		t.Error("got ErrStopped, want a validation error")
+	}
+}
+
+// TestRegistrationFollowsReadiness runs a real service.Service whose
+// readiness check fails at first: it must not register while /readyz
+// answers 503, register once the check passes, deregister when the check
+// keeps failing, and register again when it recovers.
+func TestRegistrationFollowsReadiness(t *testing.T) {
+	reg := memory.New()
+	svc, err := service.New(service.Config{Name: "inventory", HTTPAddr: "127.0.0.1:0", CheckInterval: 5 * time.Millisecond, FailuresToWithdraw: 2},
+		service.WithoutSignals(), service.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up atomic.Bool
+	failed := make(chan struct{}, 1000)
+	svc.AddCheck("database", func(context.Context) error {
+		if up.Load() {
+			return nil
+		}
+		select {
+		case failed <- struct{}{}:
+		default:
+		}
+		return errors.New("database unreachable")
+	})
+	registration := discovery.NewRegistration(reg, func() discovery.Instance {
+		return discovery.Instance{Service: "inventory", Address: "127.0.0.1", Port: svc.HTTPAddr().Port}
+	})
+	svc.Add(registration)
+	w, err := reg.Resolve("inventory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	<-svc.Started()
+	for range 3 { // three rounds of checks, all failing
+		select {
+		case <-failed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the readiness check did not run within 5s")
+		}
+	}
+	if got := get("http://" + svc.HTTPAddr().String() + "/readyz"); got != "503" {
+		t.Fatalf("/readyz with a failing check: got %s, want 503", got)
+	}
+	if st := w.State(); st.Registered != 0 {
+		t.Fatalf("with a failing readiness check: got %d registered, want 0", st.Registered)
+	}
+
+	up.Store(true)
+	discoverytest.Wait(t, w, 5*time.Second, "the service registering once ready", healthy(1))
+	up.Store(false)
+	discoverytest.Wait(t, w, 5*time.Second, "the service deregistering as its check keeps failing", func(st discovery.State) bool { return st.Registered == 0 })
+	up.Store(true)
+	discoverytest.Wait(t, w, 5*time.Second, "the service registering again once its check passes", healthy(1))
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if st := w.State(); st.Registered != 0 {
+		t.Errorf("after Run: got %d registered, want 0", st.Registered)
 	}
 }

@@ -92,6 +92,9 @@ func TestKindOf(t *testing.T) {
 		{fmt.Errorf("call: %w", context.Canceled), fault.Canceled},
 		{fault.NotFound, fault.NotFound},
 		{errors.New("plain"), fault.Internal},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, fault.Unavailable},
+		{&url.Error{Op: "Get", URL: "http://x", Err: &net.DNSError{Err: "no such host", Name: "x", IsNotFound: true}}, fault.Unavailable},
+		{&net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}, fault.DeadlineExceeded},
 	}
 	for _, tt := range tests {
 		if got := fault.KindOf(tt.err); got != tt.want {

@@ -2,11 +2,13 @@
 // traces and metrics and with trace-aware [log/slog] logs, on the OTel API
 // alone: it compiles no SDK and no exporter. Package
 // [github.com/tailorkit/tailor/observability/telemetry] builds the SDK
-// providers from the standard OTEL_* environment, and package
-// [github.com/tailorkit/tailor/service] wires both into every service, so a
-// service built on tailor is traced, measured and logged without code.
+// providers from the standard OTEL_* environment, once, in main; package
+// [github.com/tailorkit/tailor/service] takes them with its WithTelemetry
+// option, makes the service's one [Telemetry] from them and hands it
+// (Service.Telemetry) to everything else that observes, so a service
+// built on tailor is traced, measured and logged without code.
 //
-// Start with [New], which takes the providers in a [Config] and returns an
+// Start with [New], which takes the providers in a [Config] and returns a
 // [Telemetry]. Its parts, each optional:
 //
 //   - server side: [Telemetry.HTTPMiddleware] (pass it to the Router
@@ -35,7 +37,9 @@
 // Errors follow tailor's error model ([github.com/tailorkit/tailor/fault]):
 // on server spans only the server's faults (5xx, and the gRPC codes that
 // map to them) set the span status to Error; a 4xx is the client's
-// business and leaves it unset. Client spans mark every failed call.
+// business and leaves it unset. Client spans mark every failed call, and
+// a call that got no answer gets the error.type [fault.KindOf] gives it,
+// the kind its caller sees (a refused connection is "unavailable").
 //
 // Metric attributes are bounded: routes are templates (never raw paths),
 // methods outside the standard set are "_OTHER", and peers are host:port.

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -372,5 +374,42 @@ func TestHTTPMiddlewareMeasuresEachScheme(t *testing.T) {
 	}
 	if len(got) != 2 || got["http"] != 1 || got["https"] != 1 {
 		t.Errorf("got requests by url.scheme %v, want http 1 and https 1", got)
+	}
+}
+
+// A refused connection is one kind everywhere: the caller's error, the
+// client span's error.type and the duration metric's all say
+// "unavailable", as fault.KindOf classifies it.
+func TestRefusedConnectionIsUnavailable(t *testing.T) {
+	r := newRig(t, false)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: connections are refused
+	e, err := thttp.NewClient("GET", "http://"+addr+"/v1/stock", thttp.EncodeJSONRequest, thttp.DecodeJSONResponse[map[string]any](), r.inst.HTTPClientOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e(context.Background(), struct{}{})
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("the call failed with %v, want a refused connection", err)
+	}
+	want := fault.Unavailable.String()
+	if got := fault.KindOf(err).String(); got != want {
+		t.Errorf("caller's kind: got %s, want %s", got, want)
+	}
+	spans := r.spans.GetSpans()
+	if len(spans) != 1 {
+		t.Fatalf("got %d spans, want 1", len(spans))
+	}
+	if got := attrOf(spans[0].Attributes, "error.type"); got != want {
+		t.Errorf("span error.type: got %q, want %q", got, want)
+	}
+	for _, dp := range r.histogram(t, "http.client.request.duration") {
+		if got := attrOf(dp.Attributes.ToSlice(), "error.type"); got != want {
+			t.Errorf("metric error.type: got %q, want %q", got, want)
+		}
 	}
 }

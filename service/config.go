@@ -5,17 +5,20 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // Defaults for the zero values of [Config].
 const (
-	DefaultHTTPAddr          = ":8080"
-	DefaultShutdownTimeout   = 15 * time.Second
-	DefaultReadHeaderTimeout = 10 * time.Second
-	DefaultIdleTimeout       = 120 * time.Second
-	DefaultCheckTimeout      = 2 * time.Second
-	DefaultCheckInterval     = 5 * time.Second
+	DefaultHTTPAddr           = ":8080"
+	DefaultShutdownTimeout    = 15 * time.Second
+	DefaultReadHeaderTimeout  = 10 * time.Second
+	DefaultReadTimeout        = 60 * time.Second
+	DefaultIdleTimeout        = 120 * time.Second
+	DefaultCheckTimeout       = 2 * time.Second
+	DefaultCheckInterval      = 5 * time.Second
+	DefaultFailuresToWithdraw = 3
 )
 
 // Config is a service's configuration. The zero value is valid: every
@@ -23,13 +26,19 @@ const (
 //
 // Settings come from three places, highest precedence first: command-line
 // flags, environment variables, then the values set in code; [Config.Bind]
-// wires the first two.
+// wires the first two. With the prefix "" it binds:
 //
-//	setting           flag               environment
-//	HTTPAddr          -http-addr         TAILOR_HTTP_ADDR
-//	GRPCAddr          -grpc-addr         TAILOR_GRPC_ADDR
-//	ShutdownTimeout   -shutdown-timeout  TAILOR_SHUTDOWN_TIMEOUT
-//	ShutdownDelay     -shutdown-delay    TAILOR_SHUTDOWN_DELAY
+//	setting                 flag                environment
+//	HTTPAddr                -http-addr          TAILOR_HTTP_ADDR
+//	GRPCAddr                -grpc-addr          TAILOR_GRPC_ADDR
+//	ShutdownTimeout         -shutdown-timeout   TAILOR_SHUTDOWN_TIMEOUT
+//	ShutdownDelay           -shutdown-delay     TAILOR_SHUTDOWN_DELAY
+//	ReadTimeout             -read-timeout       TAILOR_READ_TIMEOUT
+//	IdleTimeout             -idle-timeout       TAILOR_IDLE_TIMEOUT
+//
+// Errors about a setting name it as the program spells it: the flag and
+// variable Bind registered, or the field (Config.HTTPAddr) when the value
+// was set in code.
 type Config struct {
 	// Name names the service in logs and health answers. Default "service".
 	Name string
@@ -52,64 +61,132 @@ type Config struct {
 	// ReadHeaderTimeout bounds how long a client may take to send request
 	// headers. Default 10s.
 	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds how long a client may take to send a whole
+	// request, headers and body, so a client that stalls mid-body cannot
+	// hold a connection. Default 60s; raise it for services that take
+	// large uploads over slow links.
+	ReadTimeout time.Duration
 	// IdleTimeout closes keep-alive connections idle this long. Default
 	// 120s.
 	IdleTimeout time.Duration
 	// CheckTimeout bounds each readiness check. Default 2s.
 	CheckTimeout time.Duration
 	// CheckInterval is how often the readiness checks run to update gRPC
-	// health (HTTP runs them on every /readyz). Default 5s.
+	// health and to announce or withdraw the service (HTTP runs them on
+	// every /readyz). Default 5s.
 	CheckInterval time.Duration
+	// FailuresToWithdraw is how many times in a row the readiness checks
+	// must fail, once the service was announced, before it is withdrawn
+	// (its [Drainer] components are called, so a registry registration
+	// deregisters). It is announced again once every check passes.
+	// Default 3.
+	FailuresToWithdraw int
+
+	bound *binding // set by Bind: how the program spells the settings
+}
+
+// binding is how [Config.Bind] bound the settings.
+type binding struct {
+	prefix string
+	env    bool // the environment was read
 }
 
 // setting describes one configurable field for flags, environment and
 // error messages.
 type setting struct {
-	flag, env, usage string
+	field, flag, env, usage string
 }
 
 var (
-	settingHTTPAddr        = setting{"http-addr", "TAILOR_HTTP_ADDR", "host:port of the HTTP listener"}
-	settingGRPCAddr        = setting{"grpc-addr", "TAILOR_GRPC_ADDR", "host:port of the gRPC listener (empty: no gRPC)"}
-	settingShutdownTimeout = setting{"shutdown-timeout", "TAILOR_SHUTDOWN_TIMEOUT", "how long in-flight requests may take to finish on shutdown"}
-	settingShutdownDelay   = setting{"shutdown-delay", "TAILOR_SHUTDOWN_DELAY", "how long to keep serving after turning not ready on shutdown"}
+	settingHTTPAddr        = setting{"HTTPAddr", "http-addr", "HTTP_ADDR", "host:port of the HTTP listener"}
+	settingGRPCAddr        = setting{"GRPCAddr", "grpc-addr", "GRPC_ADDR", "host:port of the gRPC listener (empty: no gRPC)"}
+	settingShutdownTimeout = setting{"ShutdownTimeout", "shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long each shutdown step may take, such as in-flight requests finishing"}
+	settingShutdownDelay   = setting{"ShutdownDelay", "shutdown-delay", "SHUTDOWN_DELAY", "how long to keep serving after turning not ready on shutdown"}
+	settingReadTimeout     = setting{"ReadTimeout", "read-timeout", "READ_TIMEOUT", "how long a client may take to send a whole request"}
+	settingIdleTimeout     = setting{"IdleTimeout", "idle-timeout", "IDLE_TIMEOUT", "how long a keep-alive connection may stay idle"}
 )
 
-func (s setting) String() string { return "-" + s.flag + " / " + s.env }
+func (b *binding) flagName(s setting) string {
+	if b.prefix == "" {
+		return s.flag
+	}
+	return b.prefix + "-" + s.flag
+}
+
+func (b *binding) envName(s setting) string {
+	if b.prefix == "" {
+		return "TAILOR_" + s.env
+	}
+	return "TAILOR_" + strings.ToUpper(strings.ReplaceAll(b.prefix, "-", "_")) + "_" + s.env
+}
+
+// name is how the program spells s, for errors: the flag and variable
+// Bind registered, or the field when the value was set in code.
+func (c *Config) name(s setting) string {
+	if c.bound == nil {
+		return "Config." + s.field + " in code"
+	}
+	if !c.bound.env {
+		return "-" + c.bound.flagName(s)
+	}
+	return "-" + c.bound.flagName(s) + " / " + c.bound.envName(s)
+}
 
 // Bind reads the environment through lookupEnv (pass [os.LookupEnv]; nil
 // reads none) into c, then registers c's flags on fs with those values as
 // defaults, so that after fs.Parse a flag beats the environment, which
-// beats the value c held before. A malformed environment value is an error
+// beats the value c held before. prefix tells apart services that share
+// one flag set and environment: with prefix "catalog" the flags are
+// -catalog-http-addr and so on, and the variables TAILOR_CATALOG_HTTP_ADDR
+// and so on; with "" they are those in the [Config] doc. A prefix is
+// letters, digits and dashes. A malformed environment value is an error
 // naming the variable and the value.
-func (c *Config) Bind(fs *flag.FlagSet, lookupEnv func(string) (string, bool)) error {
-	if lookupEnv != nil {
-		if v, ok := lookupEnv(settingHTTPAddr.env); ok {
-			c.HTTPAddr = v
+func (c *Config) Bind(fs *flag.FlagSet, prefix string, lookupEnv func(string) (string, bool)) error {
+	for _, r := range prefix {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+			return fmt.Errorf("service: Bind prefix %q has %q; use letters, digits and dashes, such as \"catalog\"", prefix, r)
 		}
-		if v, ok := lookupEnv(settingGRPCAddr.env); ok {
-			c.GRPCAddr = v
+	}
+	b := &binding{prefix: prefix, env: lookupEnv != nil}
+	if lookupEnv != nil {
+		for _, d := range []struct {
+			s   setting
+			dst *string
+		}{{settingHTTPAddr, &c.HTTPAddr}, {settingGRPCAddr, &c.GRPCAddr}} {
+			if v, ok := lookupEnv(b.envName(d.s)); ok {
+				*d.dst = v
+			}
 		}
 		for _, d := range []struct {
 			s   setting
 			dst *time.Duration
-		}{{settingShutdownTimeout, &c.ShutdownTimeout}, {settingShutdownDelay, &c.ShutdownDelay}} {
-			v, ok := lookupEnv(d.s.env)
+		}{{settingShutdownTimeout, &c.ShutdownTimeout}, {settingShutdownDelay, &c.ShutdownDelay},
+			{settingReadTimeout, &c.ReadTimeout}, {settingIdleTimeout, &c.IdleTimeout}} {
+			v, ok := lookupEnv(b.envName(d.s))
 			if !ok {
 				continue
 			}
 			dur, err := time.ParseDuration(v)
 			if err != nil {
-				return fmt.Errorf("service: %s=%q is not a duration; use a form like 15s or 1m30s", d.s.env, v)
+				return fmt.Errorf("service: %s=%q is not a duration; use a form like 15s or 1m30s", b.envName(d.s), v)
 			}
 			*d.dst = dur
 		}
 	}
 	c.applyDefaults()
-	fs.StringVar(&c.HTTPAddr, settingHTTPAddr.flag, c.HTTPAddr, settingHTTPAddr.usage+" (env "+settingHTTPAddr.env+")")
-	fs.StringVar(&c.GRPCAddr, settingGRPCAddr.flag, c.GRPCAddr, settingGRPCAddr.usage+" (env "+settingGRPCAddr.env+")")
-	fs.DurationVar(&c.ShutdownTimeout, settingShutdownTimeout.flag, c.ShutdownTimeout, settingShutdownTimeout.usage+" (env "+settingShutdownTimeout.env+")")
-	fs.DurationVar(&c.ShutdownDelay, settingShutdownDelay.flag, c.ShutdownDelay, settingShutdownDelay.usage+" (env "+settingShutdownDelay.env+")")
+	c.bound = b
+	usage := func(s setting) string {
+		if b.env {
+			return s.usage + " (env " + b.envName(s) + ")"
+		}
+		return s.usage
+	}
+	fs.StringVar(&c.HTTPAddr, b.flagName(settingHTTPAddr), c.HTTPAddr, usage(settingHTTPAddr))
+	fs.StringVar(&c.GRPCAddr, b.flagName(settingGRPCAddr), c.GRPCAddr, usage(settingGRPCAddr))
+	fs.DurationVar(&c.ShutdownTimeout, b.flagName(settingShutdownTimeout), c.ShutdownTimeout, usage(settingShutdownTimeout))
+	fs.DurationVar(&c.ShutdownDelay, b.flagName(settingShutdownDelay), c.ShutdownDelay, usage(settingShutdownDelay))
+	fs.DurationVar(&c.ReadTimeout, b.flagName(settingReadTimeout), c.ReadTimeout, usage(settingReadTimeout))
+	fs.DurationVar(&c.IdleTimeout, b.flagName(settingIdleTimeout), c.IdleTimeout, usage(settingIdleTimeout))
 	return nil
 }
 
@@ -126,6 +203,9 @@ func (c *Config) applyDefaults() {
 	if c.ReadHeaderTimeout <= 0 {
 		c.ReadHeaderTimeout = DefaultReadHeaderTimeout
 	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = DefaultIdleTimeout
 	}
@@ -135,31 +215,34 @@ func (c *Config) applyDefaults() {
 	if c.CheckInterval <= 0 {
 		c.CheckInterval = DefaultCheckInterval
 	}
+	if c.FailuresToWithdraw <= 0 {
+		c.FailuresToWithdraw = DefaultFailuresToWithdraw
+	}
 }
 
 // validate checks the settings that can be checked before binding.
 func (c *Config) validate() error {
-	if err := checkAddr(settingHTTPAddr, c.HTTPAddr); err != nil {
+	if err := c.checkAddr(settingHTTPAddr, c.HTTPAddr); err != nil {
 		return err
 	}
 	if c.GRPCAddr != "" {
-		if err := checkAddr(settingGRPCAddr, c.GRPCAddr); err != nil {
+		if err := c.checkAddr(settingGRPCAddr, c.GRPCAddr); err != nil {
 			return err
 		}
 	}
 	if c.ShutdownDelay < 0 {
-		return fmt.Errorf("service: shutdown delay %s (%s) is negative; use 0 or more", c.ShutdownDelay, settingShutdownDelay)
+		return fmt.Errorf("service: shutdown delay %s (%s) is negative; use 0 or more", c.ShutdownDelay, c.name(settingShutdownDelay))
 	}
 	return nil
 }
 
-func checkAddr(s setting, addr string) error {
+func (c *Config) checkAddr(s setting, addr string) error {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("service: address %q (%s) is not host:port (%v); use a form like 127.0.0.1:8080 or :8080", addr, s, err)
+		return fmt.Errorf("service: address %q (%s) is not host:port (%v); use a form like 127.0.0.1:8080 or :8080", addr, c.name(s), err)
 	}
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return fmt.Errorf("service: address %q (%s) has port %q, which is not a number from 0 to 65535", addr, s, port)
+		return fmt.Errorf("service: address %q (%s) has port %q, which is not a number from 0 to 65535", addr, c.name(s), port)
 	}
 	return nil
 }

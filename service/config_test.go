@@ -30,7 +30,7 @@ func TestBindPrecedence(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := tt.code
 			fs := flag.NewFlagSet("test", flag.ContinueOnError)
-			if err := cfg.Bind(fs, env(tt.env)); err != nil {
+			if err := cfg.Bind(fs, "", env(tt.env)); err != nil {
 				t.Fatal(err)
 			}
 			if err := fs.Parse(tt.args); err != nil {
@@ -45,7 +45,7 @@ func TestBindPrecedence(t *testing.T) {
 
 func TestBindRejectsMalformedEnv(t *testing.T) {
 	var cfg Config
-	err := cfg.Bind(flag.NewFlagSet("test", flag.ContinueOnError), env(map[string]string{"TAILOR_SHUTDOWN_DELAY": "soon"}))
+	err := cfg.Bind(flag.NewFlagSet("test", flag.ContinueOnError), "", env(map[string]string{"TAILOR_SHUTDOWN_DELAY": "soon"}))
 	if err == nil || !strings.Contains(err.Error(), `TAILOR_SHUTDOWN_DELAY="soon"`) {
 		t.Fatalf("err = %v, want one naming TAILOR_SHUTDOWN_DELAY and its value", err)
 	}
@@ -57,10 +57,10 @@ func TestNewRejectsBadSettings(t *testing.T) {
 		cfg  Config
 		want []string
 	}{
-		{"no port", Config{HTTPAddr: "localhost"}, []string{`"localhost"`, "-http-addr", "TAILOR_HTTP_ADDR"}},
+		{"no port", Config{HTTPAddr: "localhost"}, []string{`"localhost"`, "Config.HTTPAddr in code"}},
 		{"port out of range", Config{HTTPAddr: "127.0.0.1:99999"}, []string{`"127.0.0.1:99999"`, `"99999"`}},
-		{"bad grpc port", Config{GRPCAddr: "127.0.0.1:http2"}, []string{`"127.0.0.1:http2"`, "-grpc-addr"}},
-		{"negative delay", Config{ShutdownDelay: -time.Second}, []string{"-1s", "-shutdown-delay"}},
+		{"bad grpc port", Config{GRPCAddr: "127.0.0.1:http2"}, []string{`"127.0.0.1:http2"`, "Config.GRPCAddr in code"}},
+		{"negative delay", Config{ShutdownDelay: -time.Second}, []string{"-1s", "Config.ShutdownDelay in code"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,5 +74,32 @@ func TestNewRejectsBadSettings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Two services in one program share a flag set and an environment: each
+// binds under its own prefix, and errors name its own flag.
+func TestBindPrefixSharesAFlagSet(t *testing.T) {
+	fs := flag.NewFlagSet("shop", flag.ContinueOnError)
+	lookup := env(map[string]string{"TAILOR_CATALOG_HTTP_ADDR": ":9001", "TAILOR_ORDERS_SHUTDOWN_TIMEOUT": "3s"})
+	var catalog, orders Config
+	if err := catalog.Bind(fs, "catalog", lookup); err != nil {
+		t.Fatal(err)
+	}
+	if err := orders.Bind(fs, "orders", lookup); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Parse([]string{"-orders-http-addr", "localhost"}); err != nil {
+		t.Fatal(err)
+	}
+	if catalog.HTTPAddr != ":9001" || catalog.ShutdownTimeout != DefaultShutdownTimeout || orders.HTTPAddr != "localhost" || orders.ShutdownTimeout != 3*time.Second {
+		t.Fatalf("got catalog %q %s, orders %q %s; want :9001 %s, localhost 3s", catalog.HTTPAddr, catalog.ShutdownTimeout, orders.HTTPAddr, orders.ShutdownTimeout, DefaultShutdownTimeout)
+	}
+	_, err := New(orders)
+	if err == nil || !strings.Contains(err.Error(), "-orders-http-addr / TAILOR_ORDERS_HTTP_ADDR") {
+		t.Fatalf("New = %v, want an error naming -orders-http-addr / TAILOR_ORDERS_HTTP_ADDR", err)
+	}
+	if err := new(Config).Bind(fs, "bad prefix", nil); err == nil {
+		t.Error("Bind with a space in the prefix = nil, want an error")
 	}
 }

@@ -128,10 +128,7 @@ func startLoadTarget(t *testing.T, env map[string]string) (string, func()) {
 		go func() { _ = srv.Serve(ln) }()
 		return ln.Addr().String(), func() { _ = srv.Close() }
 	}
-	tel, err := telemetry.New(context.Background(), telemetry.Config{ServiceName: "load", LookupEnv: func(k string) (string, bool) {
-		v, ok := env[k]
-		return v, ok
-	}})
+	tel, err := newTelemetryWithEnv(env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,10 +145,23 @@ func startLoadTarget(t *testing.T, env map[string]string) (string, func()) {
 		if err := wait(); err != nil {
 			t.Error(err)
 		}
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		_ = tel.Shutdown(sctx)
 	}
+}
+
+// newTelemetryWithEnv builds telemetry with env added to the process's
+// environment, which the OpenTelemetry SDK reads, and puts the
+// environment back afterwards.
+func newTelemetryWithEnv(env map[string]string) (*telemetry.Providers, error) {
+	for k, v := range env {
+		old, had := os.LookupEnv(k)
+		os.Setenv(k, v)
+		if had {
+			defer os.Setenv(k, old)
+		} else {
+			defer os.Unsetenv(k)
+		}
+	}
+	return telemetry.New(context.Background(), telemetry.Config{ServiceName: "load"})
 }
 
 // warmUp is how long drive loads a target before it measures: long enough

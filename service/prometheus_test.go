@@ -16,26 +16,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tailorkit/tailor/internal/testenv"
+	"github.com/tailorkit/tailor/observability/telemetry"
 	"github.com/tailorkit/tailor/service"
 )
 
-// needTool returns the path of a tool the integration tests run. Locally
-// a missing tool skips the test; in CI (CI=true), where scripts/tools.sh
-// installs it, it fails the test.
+// needTool returns the path of a tool the integration tests run, or
+// reports it missing as internal/testenv's rule says.
 func needTool(t *testing.T, name string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
+	if err != nil {
+		testenv.Missing(t, name+" not found; install it (Debian: apt-get install prometheus; scripts/tools.sh does this in CI)")
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s not found; CI must install it (scripts/tools.sh installs Debian's prometheus package)", name)
-	}
-	if testing.Short() {
-		t.Skipf("%s not found", name)
-	}
-	t.Skipf("%s not found; install it (Debian: apt-get install prometheus) to run this test", name)
-	return ""
+	return path
 }
 
 func freePort(t *testing.T) string {
@@ -59,7 +53,11 @@ func TestMetricsScrapedByPrometheus(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	svc := newService(t, service.Config{Name: "catalog"})
+	tel, err := telemetry.New(ctx, telemetry.Config{ServiceName: "catalog"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := newService(t, service.Config{Name: "catalog"}, service.WithTelemetry(tel))
 	svc.Router().HandleFunc("GET /v1/products/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("id") == "missing" {
 			http.Error(w, "no such product", http.StatusNotFound)

@@ -11,10 +11,13 @@
 //	err = svc.Run(ctx)   // returns nil after a clean shutdown
 //
 // Run binds the listeners (a bad address or a port in use fails at once,
-// naming the setting and the value), starts the components, serves,
-// reports ready, and then calls Announce on components that have it
-// (registration in a registry goes there). On SIGINT, SIGTERM or the end
-// of ctx it shuts down in this order:
+// naming the setting as the program spells it), starts the components and
+// serves. It runs the readiness checks every [Config.CheckInterval]; once
+// they all pass it calls Announce on the components that have it
+// (registration in a registry goes there), and if a check then keeps
+// failing ([Config.FailuresToWithdraw] times in a row) it calls Drain on
+// them until the checks pass again, when it announces once more. On
+// SIGINT, SIGTERM or the end of ctx it shuts down in this order:
 //
 //  1. report not ready: /readyz answers 503 and gRPC health NOT_SERVING;
 //  2. call Drain on components that have it (deregistration goes here, so
@@ -22,28 +25,34 @@
 //  3. wait [Config.ShutdownDelay] while still serving;
 //  4. stop accepting and let in-flight requests finish, up to
 //     [Config.ShutdownTimeout];
-//  5. stop the components in reverse order.
+//  5. stop the components in reverse order;
+//  6. shut the telemetry down (see [WithTelemetry]).
 //
 // Every service answers GET /healthz (alive: 200 while the process runs)
 // and GET /readyz (ready: 200 only when serving and every check passes,
-// with a JSON body naming each check).
+// with a JSON body naming each check and its state: pass, fail or
+// timeout). A failing check's error goes to the log, never to the body.
 //
 // # Telemetry
 //
-// Every service is traced, measured and logged without code. New sets up
-// OpenTelemetry from the standard OTEL_* environment (see
-// [github.com/tailorkit/tailor/observability/telemetry]: OTLP export when
-// OTEL_EXPORTER_OTLP_ENDPOINT is set, 1% of new traces sampled), serves
-// the metrics in Prometheus format at GET /metrics on the HTTP listener,
-// and puts [github.com/tailorkit/tailor/observability]'s middleware in the
-// HTTP router and its interceptors in the gRPC server: a span and RED
-// metrics per request, named by route template or gRPC method. Its logger
-// writes JSON to standard error at level Info and adds trace_id, span_id
-// and request_id to every record logged with a request's context;
-// TAILOR_LOG_LEVEL, TAILOR_LOG_FORMAT (json or text) and TAILOR_ACCESS_LOG
-// (true logs every request) change that. Run flushes the last spans on
-// the way out. [Service.Telemetry] gives the instrumentation to client
-// code; [WithTelemetry] supplies providers of one's own.
+// Every service logs without code: its logger writes JSON to standard
+// error at level Info and adds trace_id, span_id and request_id to every
+// record logged with a request's context; TAILOR_LOG_LEVEL,
+// TAILOR_LOG_FORMAT (json or text) and TAILOR_ACCESS_LOG (true logs every
+// request) change that, and [WithLogger] replaces it.
+//
+// Traces and metrics need providers, which main builds once and hands
+// over with [WithTelemetry] (usually
+// [github.com/tailorkit/tailor/observability/telemetry.New], which reads
+// the standard OTEL_* environment). The service then puts
+// [github.com/tailorkit/tailor/observability]'s middleware in the HTTP
+// router and its interceptors in the gRPC server (a span and RED metrics
+// per request, named by route template or gRPC method), serves the
+// metrics at GET /metrics, and shuts the providers down at the end of
+// Run, flushing the last spans. Without WithTelemetry there are no spans
+// and no metrics, and the program links no exporter.
+// [Service.Telemetry] gives the one [observability.Telemetry] to
+// everything else that observes: clients, resilience policies, messaging.
 package service
 
 import (
@@ -56,15 +65,17 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 
 	"github.com/tailorkit/tailor/observability"
-	"github.com/tailorkit/tailor/observability/telemetry"
 	tgrpc "github.com/tailorkit/tailor/transport/grpc"
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
@@ -78,18 +89,22 @@ type Component interface {
 	Stop(ctx context.Context) error
 }
 
-// Drainer is a [Component] that wants a word at the start of shutdown,
-// right after the service reports not ready and before it stops accepting:
-// a registry registration deregisters here, so callers stop sending before
-// the service stops answering.
+// Drainer is a [Component] that wants a word when the service stops being
+// ready: at the start of shutdown, right after the service reports not
+// ready and before it stops accepting, and, after an Announce, when a
+// readiness check has failed [Config.FailuresToWithdraw] times in a row. A
+// registry registration deregisters here, so callers stop sending before
+// the service stops answering. Drain must allow being called again, and
+// an Announce to follow it when the checks pass again.
 type Drainer interface {
 	Drain(ctx context.Context) error
 }
 
-// Announcer is a [Component] that wants a word once the service is
-// serving and ready: a registry registration registers here, so no caller
-// is sent to an instance that cannot answer yet. Its pair is [Drainer]. An
-// error from Announce shuts the service down and Run returns it.
+// Announcer is a [Component] that wants a word each time the service turns
+// ready: it serves and every readiness check passes. A registry
+// registration registers here, so no caller is sent to an instance that
+// cannot answer. Its pair is [Drainer]. An error from Announce shuts the
+// service down and Run returns it.
 type Announcer interface {
 	Announce(ctx context.Context) error
 }
@@ -136,10 +151,26 @@ func WithLogger(l *slog.Logger) Option {
 	return func(s *Service) { s.log = l }
 }
 
-// WithTelemetry makes the service report to p instead of providers it
-// builds from the environment. The caller owns p and shuts it down; the
-// service only uses it.
-func WithTelemetry(p *telemetry.Providers) Option {
+// Providers are the OpenTelemetry providers a service reports to, and the
+// handler that serves its metrics to a scraper.
+// *[github.com/tailorkit/tailor/observability/telemetry.Providers] is
+// one.
+type Providers interface {
+	TracerProvider() trace.TracerProvider
+	MeterProvider() metric.MeterProvider
+	// MetricsHandler serves the metrics at GET /metrics.
+	MetricsHandler() http.Handler
+	// Shutdown flushes what is left and stops the providers.
+	Shutdown(ctx context.Context) error
+}
+
+// WithTelemetry makes the service trace and measure its requests with p
+// and serve p's metrics at GET /metrics (see the package doc). The service
+// takes p over: Run shuts it down on its way out, after the components
+// have stopped, so their last spans are flushed too; a Run that fails to
+// start shuts it down as well. Without this option the service has no
+// providers: it logs and serves health, but makes no spans or metrics.
+func WithTelemetry(p Providers) Option {
 	return func(s *Service) { s.tel = p }
 }
 
@@ -165,8 +196,7 @@ type Service struct {
 	log       *slog.Logger
 	grpcOpts  []grpc.ServerOption
 	noSignals bool
-	tel       *telemetry.Providers
-	ownTel    bool // New built tel, so Run shuts it down
+	tel       Providers // nil without WithTelemetry
 	inst      *observability.Telemetry
 
 	router *thttp.Router
@@ -175,6 +205,8 @@ type Service struct {
 
 	mu         sync.Mutex
 	checks     []namedCheck
+	failing    map[string]bool // by check name, as last run
+	inflight   inflight
 	components []Component
 	running    bool
 
@@ -182,6 +214,7 @@ type Service struct {
 	httpAddr atomic.Pointer[net.TCPAddr]
 	grpcAddr atomic.Pointer[net.TCPAddr]
 	started  chan struct{}
+	ready    chan struct{}
 }
 
 type namedCheck struct {
@@ -206,7 +239,7 @@ func New(cfg Config, opts ...Option) (*Service, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, started: make(chan struct{})}
+	s := &Service{cfg: cfg, started: make(chan struct{}), ready: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
@@ -216,7 +249,9 @@ func New(cfg Config, opts ...Option) (*Service, error) {
 	s.router = thttp.NewRouter(thttp.WithLogger(s.log), thttp.WithMiddleware(s.inst.HTTPMiddleware))
 	s.router.HandleFunc("GET /healthz", s.serveHealthz)
 	s.router.HandleFunc("GET /readyz", s.serveReadyz)
-	s.router.Handle("GET /metrics", s.tel.MetricsHandler())
+	if s.tel != nil {
+		s.router.Handle("GET /metrics", s.tel.MetricsHandler())
+	}
 	if cfg.GRPCAddr != "" {
 		opts := append([]grpc.ServerOption{
 			grpc.ChainUnaryInterceptor(tgrpc.UnaryServerInterceptor(tgrpc.WithLogger(s.log)), s.inst.UnaryServerInterceptor()),
@@ -228,8 +263,8 @@ func New(cfg Config, opts ...Option) (*Service, error) {
 	return s, nil
 }
 
-// setupTelemetry makes the logger, the providers and the instrumentation
-// (see the package doc).
+// setupTelemetry makes the logger and the instrumentation (see the
+// package doc).
 func (s *Service) setupTelemetry() error {
 	logCfg, err := observability.LogConfigFromEnv(os.LookupEnv)
 	if err != nil {
@@ -241,29 +276,23 @@ func (s *Service) setupTelemetry() error {
 		s.log = slog.New(observability.NewLogHandler(s.log.Handler()))
 	}
 	s.log = s.log.With("service", s.cfg.Name)
-	if s.tel == nil {
-		s.tel, err = telemetry.New(context.Background(), telemetry.Config{ServiceName: s.cfg.Name})
-		if err != nil {
-			return fmt.Errorf("service: %w", err)
-		}
-		s.ownTel = true
+	cfg := observability.Config{Logger: s.log, AccessLog: logCfg.AccessLog}
+	if s.tel != nil {
+		cfg.TracerProvider, cfg.MeterProvider = s.tel.TracerProvider(), s.tel.MeterProvider()
 	}
-	s.inst, err = observability.New(observability.Config{
-		TracerProvider: s.tel.TracerProvider(),
-		MeterProvider:  s.tel.MeterProvider(),
-		Logger:         s.log,
-		AccessLog:      logCfg.AccessLog,
-	})
+	s.inst, err = observability.New(cfg)
 	if err != nil {
 		return fmt.Errorf("service: cannot make the telemetry instruments: %w", err)
 	}
 	return nil
 }
 
-// Telemetry returns the service's instrumentation, for the clients it
-// makes ([observability.Telemetry.HTTPClientOptions],
-// [observability.Telemetry.UnaryClientInterceptor]) and its
-// resilience policies.
+// Telemetry returns the service's one telemetry, for everything else that
+// observes: the clients it makes
+// ([observability.Telemetry.HTTPClientOptions],
+// [observability.Telemetry.UnaryClientInterceptor]), its resilience
+// policies, messaging and the outbox. Its providers are those of
+// [WithTelemetry], or no-op ones; its logger is the service's.
 func (s *Service) Telemetry() *observability.Telemetry { return s.inst }
 
 // Config returns the service's configuration with defaults applied.
@@ -299,6 +328,11 @@ func (s *Service) Add(c ...Component) {
 // component and begun serving.
 func (s *Service) Started() <-chan struct{} { return s.started }
 
+// Ready is closed once the service has first turned ready: it serves,
+// every readiness check passed, and every Announce (a registry
+// registration) returned without error.
+func (s *Service) Ready() <-chan struct{} { return s.ready }
+
 // HTTPAddr returns the address the HTTP listener is bound to, or nil before
 // Run has bound it. With port 0 in the config, this tells the port picked.
 func (s *Service) HTTPAddr() *net.TCPAddr { return s.httpAddr.Load() }
@@ -321,20 +355,40 @@ func (s *Service) Run(ctx context.Context) error {
 	components := append([]Component(nil), s.components...)
 	s.mu.Unlock()
 
+	// The first signal starts the shutdown (it ends ctx); a second one
+	// ends the drain at once (it ends drainCtx).
+	drainCtx, cutDrain := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cutDrain(nil)
 	if !s.noSignals {
-		var stop context.CancelFunc
-		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-		defer stop()
+		var stop context.CancelCauseFunc
+		ctx, stop = context.WithCancelCause(ctx)
+		sigs := make(chan os.Signal, 2)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(sigs)
+		go func() {
+			select {
+			case sig := <-sigs:
+				stop(fmt.Errorf("service: got %v", sig))
+			case <-drainCtx.Done():
+				return
+			}
+			select {
+			case sig := <-sigs:
+				s.log.Warn("second signal; ending the drain at once", "signal", sig.String())
+				cutDrain(fmt.Errorf("service: a second signal (%v) ended the drain", sig))
+			case <-drainCtx.Done():
+			}
+		}()
 	}
 
-	httpLn, err := listen(settingHTTPAddr, s.cfg.HTTPAddr)
+	httpLn, err := s.listen(settingHTTPAddr, s.cfg.HTTPAddr)
 	if err != nil {
 		return s.abandon(ctx, err, nil)
 	}
 	s.httpAddr.Store(httpLn.Addr().(*net.TCPAddr))
 	var grpcLn net.Listener
 	if s.grpc != nil {
-		grpcLn, err = listen(settingGRPCAddr, s.cfg.GRPCAddr)
+		grpcLn, err = s.listen(settingGRPCAddr, s.cfg.GRPCAddr)
 		if err != nil {
 			return s.abandon(ctx, err, nil, httpLn)
 		}
@@ -351,8 +405,9 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 
 	srv := &http.Server{
-		Handler:           s.router,
+		Handler:           s.inflight.track(s.router),
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
@@ -365,11 +420,14 @@ func (s *Service) Run(ctx context.Context) error {
 
 	s.setState(stateReady)
 	close(s.started)
-	pollCtx, stopPoll := context.WithCancel(ctx)
-	pollDone := make(chan struct{})
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchErr := make(chan error, 1)
+	watchDone := make(chan struct{})
 	go func() {
-		defer close(pollDone)
-		s.pollHealth(pollCtx)
+		defer close(watchDone)
+		if err := s.watchReadiness(watchCtx, components); err != nil {
+			watchErr <- err
+		}
 	}()
 	attrs := []any{"http", s.HTTPAddr().String()}
 	if s.grpc != nil {
@@ -378,64 +436,84 @@ func (s *Service) Run(ctx context.Context) error {
 	s.log.Info("serving", attrs...)
 
 	var runErr error
-	if err := s.announce(ctx, components); err != nil {
+	select {
+	case <-ctx.Done():
+		s.log.Info("shutting down", "reason", context.Cause(ctx).Error())
+	case err := <-serveErr:
+		runErr = fmt.Errorf("service: %s server stopped: %w", s.cfg.Name, err)
+		s.log.Error("server failed; shutting down", "error", err.Error())
+	case err := <-watchErr:
 		runErr = err
 		s.log.Error("announce failed; shutting down", "error", err.Error())
-	} else {
-		select {
-		case <-ctx.Done():
-			s.log.Info("shutting down", "reason", context.Cause(ctx).Error())
-		case err := <-serveErr:
-			runErr = fmt.Errorf("service: %s server stopped: %w", s.cfg.Name, err)
-			s.log.Error("server failed; shutting down", "error", err.Error())
-		}
 	}
-	stopPoll()
-	<-pollDone
-	return errors.Join(runErr, s.shutdown(context.WithoutCancel(ctx), srv, components))
+	stopWatch()
+	<-watchDone
+	return errors.Join(runErr, s.shutdown(drainCtx, srv, components))
 }
 
-// pollHealth keeps gRPC health in step with the readiness checks, which
-// gRPC clients cannot run through /readyz, every [Config.CheckInterval].
-func (s *Service) pollHealth(ctx context.Context) {
-	if s.health == nil {
-		return
-	}
-	check := func() {
-		ok, _ := s.ready(ctx)
-		if ctx.Err() == nil {
-			s.health.SetServing(ok)
-		}
-	}
-	check() // at once, so a failing check shows before the first tick
+// watchReadiness runs the readiness checks every [Config.CheckInterval]
+// until ctx ends. It keeps gRPC health in step with them (gRPC clients
+// cannot run /readyz), announces the service each time every check
+// passes, and drains it when a check has failed
+// [Config.FailuresToWithdraw] times in a row since. It returns the error
+// of a failed Announce, or nil when ctx ends.
+func (s *Service) watchReadiness(ctx context.Context, cs []Component) error {
+	announced, everReady := false, false
+	failures := 0
 	t := time.NewTicker(s.cfg.CheckInterval)
 	defer t.Stop()
 	for {
+		ok, _ := s.checkReadiness(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if s.health != nil {
+			s.health.SetServing(ok)
+		}
+		switch {
+		case ok && !announced:
+			if err := s.announce(ctx, cs); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			if !everReady {
+				close(s.ready)
+				everReady = true
+			}
+			announced, failures = true, 0
+		case ok:
+			failures = 0
+		case announced:
+			failures++
+			if failures >= s.cfg.FailuresToWithdraw {
+				s.log.Warn("readiness checks keep failing; withdrawing until they pass", "failures", failures)
+				if err := s.drain(ctx, cs); err != nil {
+					s.log.Error("withdrawing failed", "error", err.Error())
+				}
+				announced = false
+			}
+		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
-			check()
 		}
 	}
 }
 
 // abandon undoes a Run that failed before serving: it closes lns, stops
 // the components that started, in reverse, and shuts down the telemetry
-// New built. It returns err joined with whatever failed on the way.
+// given with WithTelemetry. It returns err joined with whatever failed on
+// the way.
 func (s *Service) abandon(ctx context.Context, err error, started []Component, lns ...net.Listener) error {
 	for _, ln := range lns {
 		ln.Close()
 	}
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 	defer cancel()
-	err = errors.Join(err, s.stopComponents(stopCtx, started))
-	if s.ownTel {
-		if terr := s.tel.Shutdown(stopCtx); terr != nil {
-			err = errors.Join(err, fmt.Errorf("service: %w", terr))
-		}
-	}
-	return err
+	return errors.Join(err, s.stopComponents(stopCtx, started), s.shutdownTelemetry(stopCtx))
 }
 
 func (s *Service) announce(ctx context.Context, cs []Component) error {
@@ -449,12 +527,43 @@ func (s *Service) announce(ctx context.Context, cs []Component) error {
 	return nil
 }
 
-func listen(s setting, addr string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("service: cannot listen on %q (%s): %w; is another process using the port? pick a free one with %s", addr, s, err, s)
+// drain calls Drain on every component that has it, each even if another
+// failed.
+func (s *Service) drain(ctx context.Context, cs []Component) error {
+	var errs []error
+	for _, c := range cs {
+		if d, ok := c.(Drainer); ok {
+			if err := d.Drain(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("service: drain %s: %w", componentName(c), err))
+			}
+		}
 	}
-	return ln, nil
+	return errors.Join(errs...)
+}
+
+// listen binds addr, the value of setting st, or says what went wrong
+// and which setting, as the program spells it, to change.
+func (s *Service) listen(st setting, addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		return ln, nil
+	}
+	name := s.cfg.name(st)
+	var dnsErr *net.DNSError
+	var hint string
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		hint = "another process is using the port; stop it or pick a free port"
+	case errors.As(err, &dnsErr):
+		hint = "the host name does not resolve; use an IP address or a name this machine resolves"
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		hint = "the host is not an address of this machine; use one of its addresses, or an empty host for all"
+	case errors.Is(err, syscall.EACCES):
+		hint = "binding this port needs privileges; pick a port above 1023"
+	default:
+		hint = "check the address"
+	}
+	return nil, fmt.Errorf("service: cannot listen on %q (%s): %w; %s", addr, name, err, hint)
 }
 
 func (s *Service) startComponents(ctx context.Context, cs []Component) (int, error) {
@@ -484,22 +593,25 @@ func componentName(c Component) string {
 	return fmt.Sprintf("%T", c)
 }
 
+// shutdown runs the shutdown steps of the package doc. Steps 2 to 4 (the
+// drain) end early when ctx ends (a second signal); the components and
+// the telemetry get ShutdownTimeout each whatever happened before.
 func (s *Service) shutdown(ctx context.Context, srv *http.Server, components []Component) error {
 	s.setState(stateDraining)
 	var errs []error
 
 	drainCtx, cancelDrain := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancelDrain()
-	for _, c := range components {
-		if d, ok := c.(Drainer); ok {
-			if err := d.Drain(drainCtx); err != nil {
-				errs = append(errs, fmt.Errorf("service: drain %s: %w", componentName(c), err))
-			}
-		}
+	if err := s.drain(drainCtx, components); err != nil {
+		errs = append(errs, err)
 	}
 	if s.cfg.ShutdownDelay > 0 {
 		t := time.NewTimer(s.cfg.ShutdownDelay)
-		<-t.C
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
 	}
 
 	httpCtx, cancelHTTP := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
@@ -509,20 +621,19 @@ func (s *Service) shutdown(ctx context.Context, srv *http.Server, components []C
 		wg.Go(func() { s.stopGRPC(httpCtx) })
 	}
 	if err := srv.Shutdown(httpCtx); err != nil {
-		errs = append(errs, fmt.Errorf("service: in-flight HTTP requests did not finish within %s (%s); raise it or find the slow handler: %w", s.cfg.ShutdownTimeout, settingShutdownTimeout, err))
-		srv.Close()
+		if err := s.cut(srv, context.Cause(ctx)); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	wg.Wait()
 
-	stopCtx, cancelStop := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+	stopCtx, cancelStop := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 	defer cancelStop()
 	if err := s.stopComponents(stopCtx, components); err != nil {
 		errs = append(errs, err)
 	}
-	if s.ownTel {
-		if err := s.tel.Shutdown(stopCtx); err != nil {
-			errs = append(errs, fmt.Errorf("service: %w", err))
-		}
+	if err := s.shutdownTelemetry(stopCtx); err != nil {
+		errs = append(errs, err)
 	}
 	s.setState(stateStopped)
 	if s.health != nil {
@@ -532,6 +643,45 @@ func (s *Service) shutdown(ctx context.Context, srv *http.Server, components []C
 		s.log.Info("stopped")
 	}
 	return errors.Join(errs...)
+}
+
+// cut closes every connection still open after the drain ran out of time
+// (or a second signal, the cause, ended it) and logs each request it cut.
+// A request whose handler was waiting for the client to send more of its
+// body is the client's fault and cut without complaint; the error names
+// those that were not: handlers still at work.
+func (s *Service) cut(srv *http.Server, cause error) error {
+	reqs := s.inflight.list()
+	srv.Close()
+	var slow []string
+	for _, r := range reqs {
+		attrs := []any{"method", r.method, "path", r.path, "elapsed", r.elapsed.Round(time.Millisecond).String()}
+		if r.waitingForClient {
+			s.log.Warn("request cut at shutdown: the client stalled sending its body", attrs...)
+			continue
+		}
+		s.log.Error("request cut at shutdown: its handler did not finish", attrs...)
+		slow = append(slow, r.method+" "+r.path)
+	}
+	if len(slow) == 0 {
+		return nil
+	}
+	why := fmt.Sprintf("did not finish within %s (%s); raise it or find the slow handler", s.cfg.ShutdownTimeout, s.cfg.name(settingShutdownTimeout))
+	if cause != nil {
+		why = "were cut: " + cause.Error()
+	}
+	return fmt.Errorf("service: %d in-flight HTTP requests (%s) %s", len(slow), strings.Join(slow, ", "), why)
+}
+
+// shutdownTelemetry shuts down the providers given with WithTelemetry.
+func (s *Service) shutdownTelemetry(ctx context.Context) error {
+	if s.tel == nil {
+		return nil
+	}
+	if err := s.tel.Shutdown(ctx); err != nil {
+		return fmt.Errorf("service: shut down telemetry: %w", err)
+	}
+	return nil
 }
 
 // stopGRPC drains gRPC calls until ctx ends, then cuts the rest.
@@ -561,11 +711,12 @@ func (s *Service) serveHealthz(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte(`{"status":"alive"}` + "\n"))
 }
 
-// checkResult is one check in the /readyz body.
+// checkResult is one check in the /readyz body. It names the check and
+// its state, never the error, which may tell internals to whoever can
+// reach /readyz; the error goes to the log.
 type checkResult struct {
 	Name   string `json:"name"`
-	Status string `json:"status"` // "pass" or "fail"
-	Error  string `json:"error,omitempty"`
+	Status string `json:"status"` // "pass", "fail" or "timeout"
 }
 
 type readiness struct {
@@ -574,10 +725,11 @@ type readiness struct {
 	Checks  []checkResult `json:"checks"`
 }
 
-// ready runs every check (concurrently, each bounded by
+// checkReadiness runs every check (concurrently, each bounded by
 // [Config.CheckTimeout]) and reports whether the service is serving and
-// all checks pass, with each check's result.
-func (s *Service) ready(ctx context.Context) (bool, readiness) {
+// all checks pass, with each check's result. A check that turns failing
+// is logged with its error at level Warn; one that passes again, at Info.
+func (s *Service) checkReadiness(ctx context.Context) (bool, readiness) {
 	s.mu.Lock()
 	checks := append([]namedCheck(nil), s.checks...)
 	s.mu.Unlock()
@@ -588,11 +740,16 @@ func (s *Service) ready(ctx context.Context) (bool, readiness) {
 		wg.Go(func() {
 			cctx, cancel := context.WithTimeout(ctx, s.cfg.CheckTimeout)
 			defer cancel()
+			err := c.check(cctx)
 			res := checkResult{Name: c.name, Status: "pass"}
-			if err := c.check(cctx); err != nil {
-				res.Status, res.Error = "fail", err.Error()
+			switch {
+			case err != nil && cctx.Err() == context.DeadlineExceeded:
+				res.Status = "timeout"
+			case err != nil:
+				res.Status = "fail"
 			}
 			rd.Checks[i] = res
+			s.noteCheck(ctx, c.name, err)
 		})
 	}
 	wg.Wait()
@@ -608,8 +765,26 @@ func (s *Service) ready(ctx context.Context) (bool, readiness) {
 	return ok, rd
 }
 
+// noteCheck logs a check's result when it differs from the last one.
+func (s *Service) noteCheck(ctx context.Context, name string, err error) {
+	failing := err != nil
+	s.mu.Lock()
+	was := s.failing[name]
+	if s.failing == nil {
+		s.failing = map[string]bool{}
+	}
+	s.failing[name] = failing
+	s.mu.Unlock()
+	switch {
+	case failing && !was:
+		s.log.WarnContext(ctx, "readiness check failing", "check", name, "error", err.Error())
+	case !failing && was:
+		s.log.InfoContext(ctx, "readiness check passing again", "check", name)
+	}
+}
+
 func (s *Service) serveReadyz(w http.ResponseWriter, r *http.Request) {
-	ok, rd := s.ready(r.Context())
+	ok, rd := s.checkReadiness(r.Context())
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	if !ok {

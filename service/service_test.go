@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/tailorkit/tailor/service"
+	"github.com/tailorkit/tailor/service/servicetest"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -49,12 +51,12 @@ func start(t *testing.T, svc *service.Service, ctx context.Context) func() error
 	}
 }
 
-func newService(t *testing.T, cfg service.Config) *service.Service {
+func newService(t *testing.T, cfg service.Config, opts ...service.Option) *service.Service {
 	t.Helper()
 	if cfg.HTTPAddr == "" {
 		cfg.HTTPAddr = "127.0.0.1:0"
 	}
-	svc, err := service.New(cfg, service.WithLogger(quietLogger()), service.WithoutSignals())
+	svc, err := service.New(cfg, append([]service.Option{service.WithLogger(quietLogger()), service.WithoutSignals()}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,11 +76,12 @@ func get(t *testing.T, url string) (int, string) {
 }
 
 func TestHealthAndReadiness(t *testing.T) {
-	svc := newService(t, service.Config{Name: "probe"})
+	logs := new(syncBuffer)
+	svc := newService(t, service.Config{Name: "probe"}, service.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))))
 	var dbDown atomic.Bool
 	svc.AddCheck("database", func(ctx context.Context) error {
 		if dbDown.Load() {
-			return errors.New("connection refused")
+			return errors.New("dial tcp 10.0.0.7:5432: connection refused")
 		}
 		return nil
 	})
@@ -98,13 +101,20 @@ func TestHealthAndReadiness(t *testing.T) {
 	code, body = get(t, base+"/readyz")
 	var rd struct {
 		Status string
-		Checks []struct{ Name, Status, Error string }
+		Checks []struct{ Name, Status string }
 	}
 	if err := json.Unmarshal([]byte(body), &rd); err != nil {
 		t.Fatal(err)
 	}
-	if code != 503 || rd.Status != "not_ready" || len(rd.Checks) != 2 || rd.Checks[0].Status != "fail" || rd.Checks[0].Error != "connection refused" || rd.Checks[1].Status != "pass" {
+	if code != 503 || rd.Status != "not_ready" || len(rd.Checks) != 2 || rd.Checks[0].Name != "database" || rd.Checks[0].Status != "fail" || rd.Checks[1].Status != "pass" {
 		t.Fatalf("/readyz with a failing check = %d %+v; want 503 naming the failing database check", code, rd)
+	}
+	// A 5xx body never carries an internal error; the log does.
+	if strings.Contains(body, "10.0.0.7") || strings.Contains(body, "refused") {
+		t.Errorf("/readyz body = %s; want no error text in it", body)
+	}
+	if l := logs.String(); !strings.Contains(l, `"check":"database"`) || !strings.Contains(l, "10.0.0.7:5432: connection refused") {
+		t.Errorf("logs = %s; want the database check's error logged", l)
 	}
 	if code, _ := get(t, base+"/healthz"); code != 200 {
 		t.Fatalf("/healthz with a failing check = %d, want 200 (alive)", code)
@@ -115,16 +125,43 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 }
 
-func TestPortInUse(t *testing.T) {
+// A listen error names the setting as the program spells it and says
+// what is wrong: a port in use is not a name that does not resolve.
+func TestListenErrors(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	svc := newService(t, service.Config{HTTPAddr: ln.Addr().String()})
-	err = svc.Run(context.Background())
-	if err == nil || !strings.Contains(err.Error(), ln.Addr().String()) || !strings.Contains(err.Error(), "-http-addr") {
-		t.Fatalf("Run = %v, want an error naming the address and the setting", err)
+	tests := []struct {
+		name, addr string
+		want       []string
+		notWant    string
+	}{
+		{"port in use", ln.Addr().String(), []string{ln.Addr().String(), "-catalog-http-addr / TAILOR_CATALOG_HTTP_ADDR", "another process is using the port"}, ""},
+		{"unknown host", "no-such-host.invalid:0", []string{"no-such-host.invalid", "-catalog-http-addr", "does not resolve"}, "another process"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := service.Config{Name: "catalog"}
+			lookup := func(k string) (string, bool) { return tt.addr, k == "TAILOR_CATALOG_HTTP_ADDR" }
+			if err := cfg.Bind(flag.NewFlagSet("t", flag.ContinueOnError), "catalog", lookup); err != nil {
+				t.Fatal(err)
+			}
+			svc := newService(t, cfg)
+			err := svc.Run(context.Background())
+			if err == nil {
+				t.Fatal("Run = nil, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Run = %q, want it to mention %s", err, w)
+				}
+			}
+			if tt.notWant != "" && strings.Contains(err.Error(), tt.notWant) {
+				t.Errorf("Run = %q, want no mention of %s", err, tt.notWant)
+			}
+		})
 	}
 }
 
@@ -178,13 +215,8 @@ func TestComponentsStartInOrderStopInReverse(t *testing.T) {
 	svc := newService(t, service.Config{})
 	readyz := func() int { code, _ := get(t, "http://"+svc.HTTPAddr().String()+"/readyz"); return code }
 	svc.Add(part{"a", rec, nil}, drainingPart{part{"registry", rec, nil}, readyz}, part{"c", rec, nil})
-	ctx, cancel := context.WithCancel(context.Background())
-	wait := start(t, svc, ctx)
-	for !slices.Contains(rec.list(), "announce registry (readyz 200)") {
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	if err := wait(); err != nil {
+	s := servicetest.Start(t, svc) // returns once announced
+	if err := s.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"start a", "start registry", "start c", "announce registry (readyz 200)", "drain registry (readyz 503)", "stop c", "stop registry", "stop a"}
@@ -357,13 +389,8 @@ func TestGRPCHealthFollowsLifecycle(t *testing.T) {
 
 func TestRunTwice(t *testing.T) {
 	svc := newService(t, service.Config{})
-	ctx, cancel := context.WithCancel(context.Background())
-	wait := start(t, svc, ctx)
-	if err := svc.Run(ctx); err == nil || !strings.Contains(err.Error(), "twice") {
+	servicetest.Start(t, svc)
+	if err := svc.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Fatalf("second Run = %v, want an error", err)
-	}
-	cancel()
-	if err := wait(); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -3,14 +3,16 @@ package service_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/otel/codes"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -19,6 +21,7 @@ import (
 	"github.com/tailorkit/tailor/fault"
 	"github.com/tailorkit/tailor/observability/telemetry"
 	"github.com/tailorkit/tailor/service"
+	"github.com/tailorkit/tailor/service/servicetest"
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
 
@@ -44,31 +47,26 @@ func (s *syncBuffer) String() string {
 // hop is one service of the three-hop test.
 type hop struct {
 	svc  *service.Service
-	tel  *telemetry.Providers
 	logs *syncBuffer
 }
 
-func newHop(t *testing.T, name string, spans sdktrace.SpanExporter) *hop {
+func newHop(t *testing.T, name string, spans *tracetest.InMemoryExporter) *hop {
 	t.Helper()
 	tel, err := telemetry.New(context.Background(), telemetry.Config{
 		ServiceName:  name,
-		SpanExporter: spans,
-		LookupEnv: func(k string) (string, bool) {
-			v, ok := map[string]string{"OTEL_TRACES_SAMPLER": "always_on"}[k]
-			return v, ok
-		},
+		SpanExporter: keepSpans{spans},
+		Sampler:      sdktrace.AlwaysSample(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
 	logs := new(syncBuffer)
 	svc, err := service.New(service.Config{Name: name, HTTPAddr: "127.0.0.1:0"},
 		service.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))), service.WithTelemetry(tel), service.WithoutSignals())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &hop{svc: svc, tel: tel, logs: logs}
+	return &hop{svc: svc, logs: logs}
 }
 
 type order struct {
@@ -142,17 +140,11 @@ func TestThreeHopTrace(t *testing.T) {
 		t.Fatalf("got status %d, want 200 (the gateway's fallback)", resp.StatusCode)
 	}
 	cancel()
+	// Each Run flushes its spans as it shuts its telemetry down.
 	for _, wait := range []func() error{waitGateway, waitOrders, waitInventory} {
 		if err := wait(); err != nil {
 			t.Fatal(err)
 		}
-	}
-	for _, h := range []*hop{gateway, orders, inventory} {
-		fctx, fcancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := h.tel.ForceFlush(fctx); err != nil {
-			t.Fatal(err)
-		}
-		fcancel()
 	}
 
 	// Index the spans by service and kind.
@@ -215,6 +207,49 @@ func TestThreeHopTrace(t *testing.T) {
 	}
 }
 
+// keepSpans keeps the spans of an in-memory exporter past its shutdown,
+// which would otherwise forget them, so the test reads them after Run.
+type keepSpans struct{ *tracetest.InMemoryExporter }
+
+func (keepSpans) Shutdown(context.Context) error { return nil }
+
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// A Run that cannot bind its listener still shuts down the telemetry it
+// was given, so nothing outlives the failed service.
+func TestFailedListenShutsDownTelemetry(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	tel, err := telemetry.New(context.Background(), telemetry.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := newService(t, service.Config{HTTPAddr: ln.Addr().String()}, service.WithTelemetry(tel))
+	if err := svc.Run(context.Background()); err == nil {
+		t.Fatal("Run on a port in use = nil, want an error")
+	}
+	if err := tel.Shutdown(context.Background()); !errors.Is(err, sdkmetric.ErrReaderShutdown) {
+		t.Fatalf("shutting the telemetry down again = %v, want %v: Run left it running", err, sdkmetric.ErrReaderShutdown)
+	}
+}
+
+// Without WithTelemetry a service has no providers: no /metrics, no
+// spans, but health and logs.
+func TestNoTelemetry(t *testing.T) {
+	s := servicetest.Start(t, servicetest.New(t, service.Config{}))
+	base := s.URL()
+	if code, _ := get(t, base+"/metrics"); code != http.StatusNotFound {
+		t.Errorf("GET /metrics without telemetry = %d, want 404", code)
+	}
+	if code, _ := get(t, base+"/readyz"); code != http.StatusOK {
+		t.Errorf("GET /readyz = %d, want 200", code)
+	}
+	if _, span := s.Service().Telemetry().Tracer().Start(context.Background(), "x"); span.IsRecording() {
+		t.Error("got a recording span without telemetry, want a no-op one")
+	}
+}

@@ -1,11 +1,14 @@
 // Command shop runs the example e-commerce system built on tailor.
 //
-//	go run ./examples/shop [-addr 127.0.0.1:8080] [-grpc-addr 127.0.0.1:9090] [-data DIR]
+//	go run ./examples/shop [-http-addr 127.0.0.1:8080] [-grpc-addr 127.0.0.1:9090] [-data DIR]
 //
-// It serves the public API at -addr, the catalog's gRPC API at -grpc-addr
-// when given, and keeps each service's data under -data (by default a
-// folder in the user's cache directory). Ctrl-C or
-// SIGTERM stops it gracefully; it exits 0 after a clean stop.
+// It serves the public API at -http-addr, the catalog's gRPC API at
+// -grpc-addr when given, and keeps each service's data under -data (by
+// default a folder in the user's cache directory). The service settings
+// (-http-addr, -grpc-addr, -shutdown-timeout, -shutdown-delay,
+// -read-timeout, -idle-timeout) can also be set through TAILOR_HTTP_ADDR
+// and the like; see service.Config. Ctrl-C or SIGTERM stops it
+// gracefully, a second one at once; it exits 0 after a clean stop.
 //
 // Every service is traced, measured and logged by package service: set
 // OTEL_EXPORTER_OTLP_ENDPOINT to export traces, scrape /metrics with
@@ -64,10 +67,11 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("shop", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8080", "host:port to serve the public API on")
-	grpcAddr := fs.String("grpc-addr", "", "host:port to serve the catalog's gRPC API on (empty: no gRPC)")
+	cfg := service.Config{Name: "catalog", HTTPAddr: "127.0.0.1:8080", ShutdownTimeout: 10 * time.Second}
+	if err := cfg.Bind(fs, "", os.LookupEnv); err != nil {
+		return err
+	}
 	data := fs.String("data", defaultDataDir(), "folder for the services' data")
-	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long in-flight requests may take to finish on shutdown")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -118,20 +122,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	// The service's telemetry, shared with messaging so that events are
-	// counted and traced with the requests.
-	tel, err := telemetry.New(ctx, telemetry.Config{ServiceName: "catalog"})
+	// Telemetry is built once, here: the service instruments its requests
+	// with it, serves its metrics and shuts it down at the end of Run, and
+	// hands the one observability.Telemetry to messaging, so that events
+	// are counted and traced with the requests. The SDK's own errors go
+	// to the same logger.
+	tel, err := telemetry.New(ctx, telemetry.Config{ServiceName: "catalog", Logger: logger})
 	if err != nil {
 		return err
 	}
-	defer tel.Shutdown(context.WithoutCancel(ctx))
-	msgTel := messaging.Telemetry{TracerProvider: tel.TracerProvider(), MeterProvider: tel.MeterProvider(), Logger: logger}
-
-	svc, err := service.New(service.Config{Name: "catalog", HTTPAddr: *addr, GRPCAddr: *grpcAddr, ShutdownTimeout: *shutdownTimeout},
-		service.WithLogger(logger), service.WithTelemetry(tel))
+	svc, err := service.New(cfg, service.WithLogger(logger), service.WithTelemetry(tel))
 	if err != nil {
+		_ = tel.Shutdown(ctx)
 		return err
 	}
+	obs := svc.Telemetry()
+	msgTel := messaging.Telemetry{TracerProvider: obs.TracerProvider(), MeterProvider: obs.MeterProvider(), Logger: obs.Logger()}
 	products := catalog.NewService(db, catalog.WithTelemetry(msgTel))
 	catalog.RegisterHTTP(svc.Router(), products, thttp.ServerErrorLogger(svc.Logger()))
 	if g := svc.GRPCServer(); g != nil {

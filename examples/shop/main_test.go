@@ -26,7 +26,7 @@ func TestShopBinary(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0", "-data", t.TempDir(), "-shutdown-timeout", "5s")
+	cmd := exec.Command(bin, "-http-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0", "-data", t.TempDir(), "-shutdown-timeout", "5s")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-addr", "nonsense"}, `"nonsense"`},
+		{[]string{"-http-addr", "nonsense"}, `"nonsense" (-http-addr / TAILOR_HTTP_ADDR)`},
 		{[]string{"extra"}, "unexpected arguments"},
 		{[]string{"-no-such-flag"}, "no-such-flag"},
 	}

@@ -4,15 +4,26 @@
 // in Prometheus format (and pushed over OTLP when an endpoint is set), and
 // a resource naming the service, its version and its instance.
 //
-// Start with [New]; hand its providers to
-// [github.com/tailorkit/tailor/observability.New], and call
-// [Providers.Shutdown] on the way out so the last spans are flushed.
-// Package [github.com/tailorkit/tailor/service] does all of this for every
-// service. New sets no global provider: pass the providers where they are
-// needed, or set them globally yourself with otel.SetTracerProvider if a
-// library wants them there.
+// Start with [New], once, in main, and hand the [Providers] to
+// [github.com/tailorkit/tailor/service.WithTelemetry]: the service
+// instruments its requests with them, serves GET /metrics from them and
+// shuts them down (flushing the last spans) at the end of its Run. Outside
+// a service, hand the providers to
+// [github.com/tailorkit/tailor/observability.New] and call
+// [Providers.Shutdown] on the way out. New sets no global provider: pass
+// the providers where they are needed, or set them globally yourself with
+// otel.SetTracerProvider if a library wants them there. Only
+// [Config.Logger] touches process-wide state: see its doc.
+//
+// This package links the OTLP exporters (HTTP and gRPC), the console
+// exporter and the Prometheus client; a program that never calls New does
+// not link them.
 //
 // # Environment
+//
+// The OpenTelemetry SDK and its exporters read the environment
+// themselves; New adds tailor's defaults where a variable is unset and
+// chooses the exporters.
 //
 //	OTEL_SDK_DISABLED                 true: no spans and no metrics (/metrics serves an empty registry)
 //	OTEL_SERVICE_NAME                 service.name; beats OTEL_RESOURCE_ATTRIBUTES and Config.ServiceName
@@ -26,11 +37,15 @@
 //	OTEL_TRACES_EXPORTER              otlp (default when an endpoint is set), console (stdout) or none
 //	OTEL_METRICS_EXPORTER             otlp (default when an endpoint is set) or none; /metrics is always served
 //	OTEL_METRIC_EXPORT_INTERVAL       milliseconds between OTLP metric pushes; default 60000
-//	OTEL_TRACES_SAMPLER               always_on, always_off, traceidratio, parentbased_always_on,
-//	                                  parentbased_always_off, parentbased_traceidratio (default)
-//	OTEL_TRACES_SAMPLER_ARG           the ratio for the traceidratio samplers; default 0.01 (1%)
+//	OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG
+//	                                  the sampler, as the specification names them; unset: parent-based,
+//	                                  1% of new traces ([DefaultSampleRatio]). When OTEL_TRACES_SAMPLER is
+//	                                  unset, OTEL_TRACES_SAMPLER_ARG is not read: set both to pick a ratio.
 //	OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_EXPORT_TIMEOUT
-//	                                  the batch span processor; defaults below
+//	                                  the batch span processor; each one unset takes tailor's default (see [Batch])
+//
+// An endpoint that carries a user and password (http://user:secret@host)
+// appears in errors and logs with the password redacted.
 //
 // # Batching, and tail latency
 //
@@ -64,6 +79,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -76,6 +92,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
@@ -93,8 +110,8 @@ import (
 )
 
 // DefaultSampleRatio is the share of new traces sampled when
-// OTEL_TRACES_SAMPLER_ARG does not say: 1%. Traces started upstream keep
-// their caller's decision.
+// OTEL_TRACES_SAMPLER is unset: 1%. Traces started upstream keep their
+// caller's decision.
 const DefaultSampleRatio = 0.01
 
 // Defaults of the batch span processor, unless [Config.Batch] or the
@@ -124,6 +141,8 @@ const (
 // bursts without dropping; a shorter export timeout keeps a slow receiver
 // from holding spans for long. Spans are never waited for: a full queue
 // drops them.
+//
+// Each OTEL_BSP_* variable that is set beats its field: the SDK reads it.
 type Batch struct {
 	// Delay is the longest a span waits before it is exported
 	// (OTEL_BSP_SCHEDULE_DELAY, milliseconds). Default [DefaultBatchDelay].
@@ -145,8 +164,8 @@ type Batch struct {
 // default is in its doc.
 type Config struct {
 	// ServiceName is service.name unless OTEL_SERVICE_NAME or
-	// OTEL_RESOURCE_ATTRIBUTES sets it. Default "unknown_service" plus the
-	// executable's name, as the OTel specification says.
+	// OTEL_RESOURCE_ATTRIBUTES sets it. Default "unknown_service:" plus
+	// the executable's name, as the OTel specification says.
 	ServiceName string
 	// ServiceVersion is service.version. Default: the main module's
 	// version from the build information, when it has one.
@@ -154,19 +173,28 @@ type Config struct {
 	// InstanceID is service.instance.id. Default: a random UUID per
 	// process.
 	InstanceID string
-	// LookupEnv reads the environment. Default [os.LookupEnv].
-	LookupEnv func(string) (string, bool)
 	// SpanExporter, when set, receives the spans instead of the exporter
 	// the environment names (tests pass an in-memory exporter). It is
 	// batched like any other.
 	SpanExporter sdktrace.SpanExporter
+	// Sampler, when set, decides which traces are sampled, whatever
+	// OTEL_TRACES_SAMPLER says. Default: the sampler OTEL_TRACES_SAMPLER
+	// names, or parent-based [DefaultSampleRatio] when it is unset.
+	Sampler sdktrace.Sampler
 	// Batch configures the batch span processor; OTEL_BSP_* variables
 	// beat it. The zero value is tailor's defaults (see [Batch]).
 	Batch Batch
+	// Logger, when set, receives the errors the OpenTelemetry SDK and its
+	// exporters report while running (a receiver that cannot be reached,
+	// a dropped batch), at level Error, instead of the SDK's default of
+	// unstructured lines on standard error. The SDK has one error handler
+	// per process (otel.SetErrorHandler), so New sets it: build the
+	// telemetry once, in main. Default: nil, the handler is left alone.
+	Logger *slog.Logger
 }
 
 // Providers are a service's OpenTelemetry providers. Build them with
-// [New]. They are safe for concurrent use.
+// [New]; the zero value is not usable. They are safe for concurrent use.
 type Providers struct {
 	tracer   *sdktrace.TracerProvider // nil when disabled
 	meter    *sdkmetric.MeterProvider // nil when disabled
@@ -180,45 +208,36 @@ type Providers struct {
 // says what it takes. New starts no goroutine that outlives
 // [Providers.Shutdown].
 func New(ctx context.Context, cfg Config) (*Providers, error) {
-	env := cfg.LookupEnv
-	if env == nil {
-		env = os.LookupEnv
-	}
-	get := func(k string) string {
-		v, _ := env(k)
-		return strings.TrimSpace(v)
+	if cfg.Logger != nil {
+		otel.SetErrorHandler(errorLogger{cfg.Logger})
 	}
 	p := &Providers{registry: prometheus.NewRegistry()}
 	p.metrics = promhttp.HandlerFor(p.registry, promhttp.HandlerOpts{})
-	if disabled, _ := strconv.ParseBool(get("OTEL_SDK_DISABLED")); disabled {
+	if disabled, _ := strconv.ParseBool(getenv("OTEL_SDK_DISABLED")); disabled {
 		return p, nil
 	}
 
-	res, err := buildResource(ctx, cfg, get)
+	res, err := buildResource(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	p.res = res
 
-	sampler, err := samplerFromEnv(get)
-	if err != nil {
-		return nil, err
-	}
 	exporter := cfg.SpanExporter
 	if exporter == nil {
-		if exporter, err = spanExporterFromEnv(ctx, get); err != nil {
+		if exporter, err = spanExporterFromEnv(ctx); err != nil {
 			return nil, err
 		}
 	}
-	topts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(sampler)}
+	topts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	switch {
+	case cfg.Sampler != nil:
+		topts = append(topts, sdktrace.WithSampler(cfg.Sampler))
+	case getenv("OTEL_TRACES_SAMPLER") == "":
+		topts = append(topts, sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(DefaultSampleRatio))))
+	}
 	if exporter != nil {
-		b, err := batchFromEnv(cfg.Batch, get)
-		if err != nil {
-			return nil, err
-		}
-		topts = append(topts, sdktrace.WithBatcher(exporter,
-			sdktrace.WithBatchTimeout(b.Delay), sdktrace.WithMaxExportBatchSize(b.MaxBatch),
-			sdktrace.WithMaxQueueSize(b.MaxQueue), sdktrace.WithExportTimeout(b.Timeout)))
+		topts = append(topts, sdktrace.WithBatcher(exporter, batchOptions(cfg.Batch)...))
 	}
 	p.tracer = sdktrace.NewTracerProvider(topts...)
 
@@ -229,7 +248,7 @@ func New(ctx context.Context, cfg Config) (*Providers, error) {
 		return nil, fmt.Errorf("telemetry: cannot make the Prometheus exporter: %w", err)
 	}
 	mopts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(promExporter)}
-	reader, err := metricReaderFromEnv(ctx, get)
+	reader, err := metricReaderFromEnv(ctx)
 	if err != nil {
 		_ = p.tracer.Shutdown(ctx)
 		return nil, err
@@ -297,61 +316,54 @@ func (p *Providers) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func buildResource(ctx context.Context, cfg Config, get func(string) string) (*resource.Resource, error) {
-	attrs := map[string]string{}
-	if ra := get("OTEL_RESOURCE_ATTRIBUTES"); ra != "" {
-		for _, kv := range strings.Split(ra, ",") {
-			k, v, ok := strings.Cut(kv, "=")
-			k = strings.TrimSpace(k)
-			if !ok || k == "" {
-				return nil, fmt.Errorf("telemetry: OTEL_RESOURCE_ATTRIBUTES=%q has %q, which is not key=value; use a form like deployment.environment=prod,team=shop", ra, kv)
-			}
-			dv, err := url.PathUnescape(strings.TrimSpace(v))
-			if err != nil {
-				return nil, fmt.Errorf("telemetry: OTEL_RESOURCE_ATTRIBUTES=%q has a badly escaped value in %q; percent-encode commas and equals signs", ra, kv)
-			}
-			attrs[k] = dv
-		}
-	}
-	name := get("OTEL_SERVICE_NAME")
-	if name == "" {
-		name = attrs["service.name"]
-	}
-	if name == "" {
-		name = cfg.ServiceName
-	}
+// errorLogger is the SDK's error handler that logs through a slog.Logger.
+type errorLogger struct{ log *slog.Logger }
+
+func (h errorLogger) Handle(err error) {
+	h.log.Error("telemetry: OpenTelemetry reported an error; check the OTLP receiver and the OTEL_* settings", "error", err.Error())
+}
+
+func getenv(k string) string { return strings.TrimSpace(os.Getenv(k)) }
+
+// buildResource describes the service: cfg's values, the SDK, host and
+// process, and over them what the environment says
+// (OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME, read by the SDK).
+func buildResource(ctx context.Context, cfg Config) (*resource.Resource, error) {
+	name := cfg.ServiceName
 	if name == "" {
 		name = "unknown_service:" + exeName()
 	}
-	attrs["service.name"] = name
-	if _, ok := attrs["service.version"]; !ok {
-		v := cfg.ServiceVersion
-		if v == "" {
-			if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-				v = bi.Main.Version
-			}
-		}
-		if v != "" {
-			attrs["service.version"] = v
+	kvs := []attribute.KeyValue{attribute.String("service.name", name)}
+	v := cfg.ServiceVersion
+	if v == "" {
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
 		}
 	}
-	if _, ok := attrs["service.instance.id"]; !ok {
-		id := cfg.InstanceID
-		if id == "" {
-			id = uuid.NewString()
-		}
-		attrs["service.instance.id"] = id
+	if v != "" {
+		kvs = append(kvs, attribute.String("service.version", v))
 	}
-	kvs := make([]attribute.KeyValue, 0, len(attrs))
-	for k, v := range attrs {
-		kvs = append(kvs, attribute.String(k, v))
+	id := cfg.InstanceID
+	if id == "" {
+		id = uuid.NewString()
 	}
-	res, err := resource.New(ctx, resource.WithTelemetrySDK(), resource.WithHost(), resource.WithProcessPID(),
-		resource.WithProcessRuntimeName(), resource.WithProcessRuntimeVersion(), resource.WithAttributes(kvs...))
+	kvs = append(kvs, attribute.String("service.instance.id", id))
+	fromEnv, err := resource.New(ctx, resource.WithFromEnv())
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: OTEL_RESOURCE_ATTRIBUTES=%q is not usable; use key=value pairs separated by commas, with commas and equals signs in values percent-encoded: %w",
+			os.Getenv("OTEL_RESOURCE_ATTRIBUTES"), err)
+	}
+	res, err := resource.New(ctx, resource.WithAttributes(kvs...), resource.WithTelemetrySDK(),
+		resource.WithHost(), resource.WithProcessPID(), resource.WithProcessRuntimeName(), resource.WithProcessRuntimeVersion())
 	if err != nil && res == nil {
 		return nil, fmt.Errorf("telemetry: cannot describe the service: %w", err)
 	}
-	return res, nil // a partial resource (some detector failed) is still useful
+	// A partial resource (a host detector failed) is still useful.
+	merged, err := resource.Merge(res, fromEnv)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: cannot describe the service: %w", err)
+	}
+	return merged, nil
 }
 
 func exeName() string {
@@ -365,43 +377,48 @@ func exeName() string {
 	return "go"
 }
 
-func samplerFromEnv(get func(string) string) (sdktrace.Sampler, error) {
-	name := strings.ToLower(get("OTEL_TRACES_SAMPLER"))
-	arg := get("OTEL_TRACES_SAMPLER_ARG")
-	ratio := DefaultSampleRatio
-	if arg != "" && (name == "" || strings.HasSuffix(name, "traceidratio")) {
-		r, err := strconv.ParseFloat(arg, 64)
-		if err != nil || r < 0 || r > 1 {
-			return nil, fmt.Errorf("telemetry: OTEL_TRACES_SAMPLER_ARG=%q is not a ratio; use a number from 0 to 1, such as 0.01 for 1%%", arg)
+// batchOptions are cfg's batch settings, or tailor's defaults, for every
+// setting whose OTEL_BSP_* variable is unset; the SDK reads the ones set.
+func batchOptions(b Batch) []sdktrace.BatchSpanProcessorOption {
+	var opts []sdktrace.BatchSpanProcessorOption
+	or := func(v, d time.Duration) time.Duration {
+		if v > 0 {
+			return v
 		}
-		ratio = r
+		return d
 	}
-	switch name {
-	case "always_on":
-		return sdktrace.AlwaysSample(), nil
-	case "always_off":
-		return sdktrace.NeverSample(), nil
-	case "traceidratio":
-		return sdktrace.TraceIDRatioBased(ratio), nil
-	case "parentbased_always_on":
-		return sdktrace.ParentBased(sdktrace.AlwaysSample()), nil
-	case "parentbased_always_off":
-		return sdktrace.ParentBased(sdktrace.NeverSample()), nil
-	case "", "parentbased_traceidratio":
-		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio)), nil
+	orInt := func(v, d int) int {
+		if v > 0 {
+			return v
+		}
+		return d
 	}
-	return nil, fmt.Errorf("telemetry: OTEL_TRACES_SAMPLER=%q is not a sampler tailor knows; use always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio", name)
+	if getenv("OTEL_BSP_SCHEDULE_DELAY") == "" {
+		opts = append(opts, sdktrace.WithBatchTimeout(or(b.Delay, DefaultBatchDelay)))
+	}
+	if getenv("OTEL_BSP_EXPORT_TIMEOUT") == "" {
+		opts = append(opts, sdktrace.WithExportTimeout(or(b.Timeout, DefaultExportTimeout)))
+	}
+	if getenv("OTEL_BSP_MAX_QUEUE_SIZE") == "" {
+		opts = append(opts, sdktrace.WithMaxQueueSize(orInt(b.MaxQueue, DefaultMaxQueue)))
+	}
+	if getenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") == "" {
+		opts = append(opts, sdktrace.WithMaxExportBatchSize(orInt(b.MaxBatch, DefaultMaxBatch)))
+	}
+	return opts
 }
 
-// otlpTarget returns the URL and protocol of the OTLP receiver for a
-// signal ("traces", "metrics"), or "" when none is set.
-func otlpTarget(get func(string) string, signal string) (endpoint, protocol string, err error) {
+// otlpTarget returns the endpoint variable set for a signal ("traces",
+// "metrics") and the protocol to speak, or "" when no endpoint is set.
+// The exporters read the endpoint themselves; this only decides whether
+// to make one, and which.
+func otlpTarget(signal string) (endpointVar, protocol string, err error) {
 	up := strings.ToUpper(signal)
 	protocolVar := "OTEL_EXPORTER_OTLP_" + up + "_PROTOCOL"
-	protocol = get(protocolVar)
+	protocol = getenv(protocolVar)
 	if protocol == "" {
 		protocolVar = "OTEL_EXPORTER_OTLP_PROTOCOL"
-		protocol = get(protocolVar)
+		protocol = getenv(protocolVar)
 	}
 	switch protocol {
 	case "":
@@ -410,26 +427,35 @@ func otlpTarget(get func(string) string, signal string) (endpoint, protocol stri
 	default:
 		return "", "", fmt.Errorf("telemetry: %s=%q is not an OTLP protocol tailor supports; use http/protobuf or grpc", protocolVar, protocol)
 	}
-	endpoint = get("OTEL_EXPORTER_OTLP_" + up + "_ENDPOINT")
-	if endpoint == "" {
-		if base := get("OTEL_EXPORTER_OTLP_ENDPOINT"); base != "" {
-			endpoint = base
-			if protocol == "http/protobuf" {
-				endpoint = strings.TrimSuffix(base, "/") + "/v1/" + signal
-			}
+	for _, v := range []string{"OTEL_EXPORTER_OTLP_" + up + "_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
+		endpoint := getenv(v)
+		if endpoint == "" {
+			continue
 		}
-	}
-	if endpoint != "" {
 		u, err := url.Parse(endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return "", "", fmt.Errorf("telemetry: OTLP endpoint %q is not an http:// or https:// URL; use a form like http://127.0.0.1:4318", endpoint)
+			return "", "", fmt.Errorf("telemetry: %s=%q is not an http:// or https:// URL; use a form like http://127.0.0.1:4318", v, redact(endpoint))
 		}
+		return v, protocol, nil
 	}
-	return endpoint, protocol, nil
+	return "", protocol, nil
 }
 
-func spanExporterFromEnv(ctx context.Context, get func(string) string) (sdktrace.SpanExporter, error) {
-	kind := strings.ToLower(get("OTEL_TRACES_EXPORTER"))
+// redact returns endpoint with the password of its user information
+// replaced by "xxxxx", for errors and logs; when endpoint is not a URL
+// with a host, everything up to its last '@' is cut away.
+func redact(endpoint string) string {
+	if u, err := url.Parse(endpoint); err == nil && u.User != nil && u.Host != "" {
+		return u.Redacted()
+	}
+	if i := strings.LastIndexByte(endpoint, '@'); i >= 0 {
+		return "xxxxx@" + endpoint[i+1:]
+	}
+	return endpoint
+}
+
+func spanExporterFromEnv(ctx context.Context) (sdktrace.SpanExporter, error) {
+	kind := strings.ToLower(getenv("OTEL_TRACES_EXPORTER"))
 	switch kind {
 	case "none":
 		return nil, nil
@@ -439,24 +465,24 @@ func spanExporterFromEnv(ctx context.Context, get func(string) string) (sdktrace
 	default:
 		return nil, fmt.Errorf("telemetry: OTEL_TRACES_EXPORTER=%q is not supported; use otlp, console or none", kind)
 	}
-	endpoint, protocol, err := otlpTarget(get, "traces")
-	if err != nil || endpoint == "" {
+	endpointVar, protocol, err := otlpTarget("traces")
+	if err != nil || endpointVar == "" {
 		return nil, err
 	}
 	var exp sdktrace.SpanExporter
 	if protocol == "grpc" {
-		exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpointURL(endpoint))
+		exp, err = otlptracegrpc.New(ctx)
 	} else {
-		exp, err = otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))
+		exp, err = otlptracehttp.New(ctx)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("telemetry: cannot make the OTLP span exporter for %s: %w", endpoint, err)
+		return nil, fmt.Errorf("telemetry: cannot make the OTLP span exporter for %s=%s: %w", endpointVar, redact(getenv(endpointVar)), err)
 	}
 	return exp, nil
 }
 
-func metricReaderFromEnv(ctx context.Context, get func(string) string) (sdkmetric.Reader, error) {
-	kind := strings.ToLower(get("OTEL_METRICS_EXPORTER"))
+func metricReaderFromEnv(ctx context.Context) (sdkmetric.Reader, error) {
+	kind := strings.ToLower(getenv("OTEL_METRICS_EXPORTER"))
 	switch kind {
 	case "none", "prometheus":
 		return nil, nil
@@ -464,70 +490,18 @@ func metricReaderFromEnv(ctx context.Context, get func(string) string) (sdkmetri
 	default:
 		return nil, fmt.Errorf("telemetry: OTEL_METRICS_EXPORTER=%q is not supported; use otlp or none (Prometheus /metrics is always served)", kind)
 	}
-	endpoint, protocol, err := otlpTarget(get, "metrics")
-	if err != nil || endpoint == "" {
+	endpointVar, protocol, err := otlpTarget("metrics")
+	if err != nil || endpointVar == "" {
 		return nil, err
 	}
 	var exp sdkmetric.Exporter
 	if protocol == "grpc" {
-		exp, err = otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpointURL(endpoint))
+		exp, err = otlpmetricgrpc.New(ctx)
 	} else {
-		exp, err = otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(endpoint))
+		exp, err = otlpmetrichttp.New(ctx)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("telemetry: cannot make the OTLP metric exporter for %s: %w", endpoint, err)
+		return nil, fmt.Errorf("telemetry: cannot make the OTLP metric exporter for %s=%s: %w", endpointVar, redact(getenv(endpointVar)), err)
 	}
-	var opts []sdkmetric.PeriodicReaderOption
-	if v := get("OTEL_METRIC_EXPORT_INTERVAL"); v != "" {
-		ms, err := strconv.Atoi(v)
-		if err != nil || ms <= 0 {
-			return nil, fmt.Errorf("telemetry: OTEL_METRIC_EXPORT_INTERVAL=%q is not a positive number of milliseconds", v)
-		}
-		opts = append(opts, sdkmetric.WithInterval(time.Duration(ms)*time.Millisecond))
-	}
-	return sdkmetric.NewPeriodicReader(exp, opts...), nil
-}
-
-func batchFromEnv(b Batch, get func(string) string) (Batch, error) {
-	d := Batch{Delay: DefaultBatchDelay, MaxBatch: DefaultMaxBatch, MaxQueue: DefaultMaxQueue, Timeout: DefaultExportTimeout}
-	if b.Delay > 0 {
-		d.Delay = b.Delay
-	}
-	if b.MaxBatch > 0 {
-		d.MaxBatch = b.MaxBatch
-	}
-	if b.MaxQueue > 0 {
-		d.MaxQueue = b.MaxQueue
-	}
-	if b.Timeout > 0 {
-		d.Timeout = b.Timeout
-	}
-	for _, f := range []struct {
-		env string
-		dur *time.Duration // milliseconds, when set
-		n   *int
-	}{
-		{"OTEL_BSP_SCHEDULE_DELAY", &d.Delay, nil},
-		{"OTEL_BSP_EXPORT_TIMEOUT", &d.Timeout, nil},
-		{"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", nil, &d.MaxBatch},
-		{"OTEL_BSP_MAX_QUEUE_SIZE", nil, &d.MaxQueue},
-	} {
-		v := get(f.env)
-		if v == "" {
-			continue
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return d, fmt.Errorf("telemetry: %s=%q is not a positive whole number", f.env, v)
-		}
-		if f.dur != nil {
-			*f.dur = time.Duration(n) * time.Millisecond
-		} else {
-			*f.n = n
-		}
-	}
-	if d.MaxBatch > d.MaxQueue {
-		d.MaxBatch = d.MaxQueue
-	}
-	return d, nil
+	return sdkmetric.NewPeriodicReader(exp), nil
 }

@@ -1,16 +1,21 @@
 package telemetry_test
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
@@ -18,8 +23,11 @@ import (
 	"github.com/tailorkit/tailor/observability/telemetry"
 )
 
-func envOf(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+func setenv(t *testing.T, env map[string]string) {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
 }
 
 func TestNewRejectsBadEnvironment(t *testing.T) {
@@ -28,18 +36,16 @@ func TestNewRejectsBadEnvironment(t *testing.T) {
 		env     map[string]string
 		wantErr string
 	}{
-		{"sampler", map[string]string{"OTEL_TRACES_SAMPLER": "sometimes"}, `OTEL_TRACES_SAMPLER="sometimes"`},
-		{"sampler arg", map[string]string{"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "2"}, `OTEL_TRACES_SAMPLER_ARG="2"`},
 		{"protocol", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, `OTEL_EXPORTER_OTLP_PROTOCOL="http/json"`},
 		{"protocol per signal", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json"}, `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="http/json"`},
-		{"endpoint", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "127.0.0.1:4318"}, `"127.0.0.1:4318/v1/traces" is not an http://`},
+		{"endpoint", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "127.0.0.1:4318"}, `OTEL_EXPORTER_OTLP_ENDPOINT="127.0.0.1:4318" is not an http://`},
 		{"exporter", map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, `OTEL_TRACES_EXPORTER="zipkin"`},
-		{"resource attributes", map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "team"}, `"team", which is not key=value`},
-		{"batch", map[string]string{"OTEL_TRACES_EXPORTER": "console", "OTEL_BSP_MAX_QUEUE_SIZE": "lots"}, `OTEL_BSP_MAX_QUEUE_SIZE="lots"`},
+		{"resource attributes", map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "team"}, `OTEL_RESOURCE_ATTRIBUTES="team" is not usable`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := telemetry.New(context.Background(), telemetry.Config{LookupEnv: envOf(tt.env)})
+			setenv(t, tt.env)
+			p, err := telemetry.New(context.Background(), telemetry.Config{})
 			if err == nil {
 				_ = p.Shutdown(context.Background())
 				t.Fatalf("got no error, want one containing %s", tt.wantErr)
@@ -51,8 +57,96 @@ func TestNewRejectsBadEnvironment(t *testing.T) {
 	}
 }
 
+// An endpoint's password never shows in an error, whatever its form.
+func TestEndpointPasswordRedacted(t *testing.T) {
+	for _, endpoint := range []string{"ftp://otel:s3cret@collector:4318", "otel:s3cret@collector:4318", "http://otel:s3cret@[::1"} {
+		t.Run(endpoint, func(t *testing.T) {
+			t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint)
+			p, err := telemetry.New(context.Background(), telemetry.Config{})
+			if err == nil {
+				_ = p.Shutdown(context.Background())
+				t.Fatal("got no error, want one for an endpoint that is not http(s)")
+			}
+			if strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
+				t.Fatalf("got error %q, want one naming the variable without the password", err)
+			}
+		})
+	}
+}
+
+// The SDK reads OTEL_BSP_*; an unset one takes tailor's default, a set
+// one beats it.
+func TestBatchSettings(t *testing.T) {
+	tests := []struct {
+		name        string
+		env         map[string]string
+		wantExports []int
+	}{
+		{"tailor's default", nil, []int{5}},
+		{"environment", map[string]string{"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "2"}, []int{2, 2, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			setenv(t, tt.env)
+			exp := &countingExporter{}
+			p, err := telemetry.New(context.Background(), telemetry.Config{SpanExporter: exp, Sampler: sdktrace.AlwaysSample()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 5 {
+				_, span := p.TracerProvider().Tracer("t").Start(context.Background(), "x")
+				span.End()
+			}
+			if err := p.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := exp.batches(); !slices.Equal(got, tt.wantExports) {
+				t.Fatalf("got exports of %v spans, want %v", got, tt.wantExports)
+			}
+		})
+	}
+}
+
+// countingExporter notes the size of each export.
+type countingExporter struct {
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (e *countingExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.sizes = append(e.sizes, len(spans))
+	return nil
+}
+
+func (e *countingExporter) Shutdown(context.Context) error { return nil }
+
+func (e *countingExporter) batches() []int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.sizes)
+}
+
+// With a Logger, what the SDK reports goes to it as a structured record,
+// not to standard error; an unknown sampler is one such report.
+func TestSDKErrorsLogged(t *testing.T) {
+	t.Setenv("OTEL_TRACES_SAMPLER", "sometimes")
+	var buf bytes.Buffer
+	p, err := telemetry.New(context.Background(), telemetry.Config{Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(context.Background())
+	defer otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
+	if !strings.Contains(buf.String(), `"level":"ERROR"`) || !strings.Contains(buf.String(), "sometimes") {
+		t.Fatalf("got log %q, want an error record naming the unknown sampler", buf.String())
+	}
+}
+
 func TestDisabled(t *testing.T) {
-	p, err := telemetry.New(context.Background(), telemetry.Config{LookupEnv: envOf(map[string]string{"OTEL_SDK_DISABLED": "true"})})
+	t.Setenv("OTEL_SDK_DISABLED", "true")
+	p, err := telemetry.New(context.Background(), telemetry.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,17 +220,17 @@ func TestOTLPExportToARealReceiver(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
+	setenv(t, map[string]string{
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + ln.Addr().String(),
+		"OTEL_SERVICE_NAME":           "checkout",
+		"OTEL_RESOURCE_ATTRIBUTES":    "deployment.environment=test,team=shop%2Cpayments",
+		"OTEL_TRACES_SAMPLER":         "always_on",
+		"OTEL_METRICS_EXPORTER":       "none",
+	})
 	p, err := telemetry.New(context.Background(), telemetry.Config{
 		ServiceName:    "fallback-name",
 		ServiceVersion: "1.2.3",
 		InstanceID:     "instance-7",
-		LookupEnv: envOf(map[string]string{
-			"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + ln.Addr().String(),
-			"OTEL_SERVICE_NAME":           "checkout",
-			"OTEL_RESOURCE_ATTRIBUTES":    "deployment.environment=test,team=shop%2Cpayments",
-			"OTEL_TRACES_SAMPLER":         "always_on",
-			"OTEL_METRICS_EXPORTER":       "none",
-		}),
 	})
 	if err != nil {
 		t.Fatal(err)
