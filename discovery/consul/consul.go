@@ -3,7 +3,8 @@
 //
 // Start with [New]: a [Registry] is a [discovery.Registrar] and a
 // [discovery.Resolver], so it plugs into [discovery.NewRegistration] and
-// [discovery.NewClient].
+// the call-by-name client of package
+// [github.com/tailorkit/tailor/discovery/client].
 //
 // Registration comes with a health check, an HTTP check of the instance's
 // /readyz (a gRPC health check for gRPC instances) or a TTL check the

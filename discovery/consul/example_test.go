@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tailorkit/tailor/discovery"
+	"github.com/tailorkit/tailor/discovery/client"
 	"github.com/tailorkit/tailor/discovery/consul"
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
@@ -29,11 +30,12 @@ func ExampleNew() {
 	}
 	defer reg.Deregister(context.Background(), inst)
 
-	payments, err := discovery.NewClient(reg, "payments",
-		discovery.HTTP(http.MethodPost, "/v1/charges", thttp.EncodeJSONRequest, thttp.DecodeJSONResponse[map[string]any]()))
+	payments, err := client.New(reg, "payments")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer payments.Close()
-	_ = payments.Endpoint() // wrap, adapt with tailor.Call, and call
+	charge := payments.Endpoint(client.HTTPFactory(http.MethodPost, "/v1/charges",
+		thttp.EncodeJSONRequest, thttp.DecodeJSONResponse[map[string]any]()))
+	_ = charge // wrap, adapt with tailor.Call, and call
 }

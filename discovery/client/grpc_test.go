@@ -1,4 +1,4 @@
-package discovery_test
+package client_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/go-kit/kit/endpoint"
 
 	"github.com/tailorkit/tailor/discovery"
+	"github.com/tailorkit/tailor/discovery/client"
 	"github.com/tailorkit/tailor/discovery/memory"
 	tgrpc "github.com/tailorkit/tailor/transport/grpc"
 )
@@ -49,12 +50,9 @@ func TestClientCallsGRPCInstances(t *testing.T) {
 	if err := reg.Register(context.Background(), inst); err != nil {
 		t.Fatal(err)
 	}
-	c, err := discovery.NewClient(reg, "catalog", discovery.GRPC(healthCheck))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, call := newClient(t, reg, "catalog", client.GRPCFactory(healthCheck))
 	defer c.Close()
-	got, err := c.Endpoint()(context.Background(), "")
+	got, err := call(context.Background(), "")
 	if err != nil || got != "SERVING" {
 		t.Errorf("got %v, %v; want SERVING, nil", got, err)
 	}
@@ -71,26 +69,20 @@ func TestClientCallsOnlyInstancesOfItsProtocol(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name    string
-		factory discovery.Factory
+		factory client.Factory
 		request any
 		want    any
 	}{
 		{"http", workFactory(), nil, "catalog-http"},
-		{"grpc", discovery.GRPC(healthCheck), "", "SERVING"},
+		{"grpc", client.GRPCFactory(healthCheck), "", "SERVING"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := discovery.NewClient(reg, "catalog", tt.factory)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c, call := newClient(t, reg, "catalog", tt.factory)
 			defer c.Close()
 			for range 4 {
-				if got, err := c.Endpoint()(context.Background(), tt.request); err != nil || deref(got) != tt.want {
+				if got, err := call(context.Background(), tt.request); err != nil || deref(got) != tt.want {
 					t.Fatalf("got %v, %v; want %v", got, err, tt.want)
 				}
-			}
-			if n := len(c.Instances()); n != 1 {
-				t.Errorf("got %d instances in rotation, want 1", n)
 			}
 		})
 	}
@@ -99,19 +91,19 @@ func TestClientCallsOnlyInstancesOfItsProtocol(t *testing.T) {
 func TestFactoriesRefuseTheOtherProtocol(t *testing.T) {
 	tests := []struct {
 		name    string
-		factory discovery.Factory
+		factory client.Factory
 		inst    discovery.Instance
 		want    string
 	}{
 		{"HTTP on a gRPC instance", workFactory(), discovery.Instance{ID: "c-1", Service: "catalog", Port: 1, Protocol: discovery.ProtocolGRPC},
-			`discovery: wrong protocol: instance "c-1" of "catalog" speaks gRPC; call it with discovery.GRPC`},
-		{"gRPC on an HTTP instance", discovery.GRPC(healthCheck), discovery.Instance{ID: "c-1", Service: "catalog", Port: 1},
-			`discovery: wrong protocol: instance "c-1" of "catalog" speaks http, not gRPC; register it with Protocol: discovery.ProtocolGRPC or call it with discovery.HTTP`},
+			`client: wrong protocol: instance "c-1" of "catalog" speaks gRPC; call it with client.GRPCFactory`},
+		{"gRPC on an HTTP instance", client.GRPCFactory(healthCheck), discovery.Instance{ID: "c-1", Service: "catalog", Port: 1},
+			`client: wrong protocol: instance "c-1" of "catalog" speaks http, not gRPC; register it with Protocol: discovery.ProtocolGRPC or call it with client.HTTPFactory`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, _, err := tt.factory(tt.inst)
-			if err == nil || err.Error() != tt.want || !errors.Is(err, discovery.ErrProtocol) {
+			if err == nil || err.Error() != tt.want || !errors.Is(err, client.ErrProtocol) {
 				t.Errorf("got %v, want %s", err, tt.want)
 			}
 		})

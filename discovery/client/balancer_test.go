@@ -1,27 +1,21 @@
-package discovery
+package client
 
 import (
 	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/tailorkit/tailor/discovery"
 	"github.com/tailorkit/tailor/resilience"
 )
 
-// fakeClock is a resilience.Clock moved by hand.
-type fakeClock struct{ now time.Time }
-
-func (c *fakeClock) Now() time.Time { return c.now }
-func (c *fakeClock) NewTimer(d time.Duration) resilience.Timer {
-	return resilience.SystemClock().NewTimer(d)
-}
-
-func testNodes(clock resilience.Clock, ids ...string) []*Node {
-	epoch := clock.Now()
+func testNodes(ids ...string) []*Node {
+	epoch := time.Now()
 	nodes := make([]*Node, len(ids))
 	for k, id := range ids {
-		nodes[k] = &Node{clock: clock, epoch: epoch}
-		nodes[k].inst.Store(&Instance{ID: id, Service: "s", Address: "127.0.0.1", Port: 8000 + k})
+		nodes[k] = &Node{epoch: epoch}
+		nodes[k].inst.Store(&discovery.Instance{ID: id, Service: "s", Address: "127.0.0.1", Port: 8000 + k})
 	}
 	return nodes
 }
@@ -50,7 +44,6 @@ func skipIDs(ids ...string) func(*Node) bool {
 }
 
 func TestP2CPicksTheLessLoadedOfTwo(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1000, 0)}
 	tests := []struct {
 		name     string
 		latency  []time.Duration // one per node; 0 leaves it unsampled
@@ -70,7 +63,7 @@ func TestP2CPicksTheLessLoadedOfTwo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			nodes := testNodes(clock, "a", "b", "c")
+			nodes := testNodes("a", "b", "c")
 			for k, n := range nodes {
 				if tt.latency[k] > 0 {
 					n.observe(n.elapsed(), tt.latency[k], false)
@@ -93,33 +86,33 @@ func idOf(n *Node) string {
 }
 
 func TestLatencyEstimate(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1000, 0)}
-	n := testNodes(clock, "a")[0]
-	n.observe(n.elapsed(), 10*time.Millisecond, false)
-	if got := n.Latency(clock.now); got != 10*time.Millisecond {
-		t.Fatalf("after one 10ms answer: got %v, want 10ms", got)
-	}
-	n.observe(n.elapsed(), 50*time.Millisecond, false)
-	if got := n.Latency(clock.now); got != 50*time.Millisecond {
-		t.Errorf("a slower answer is taken at once (peak): got %v, want 50ms", got)
-	}
-	clock.now = clock.now.Add(decay)
-	if got, want := n.Latency(clock.now), 18394*time.Microsecond; got < want-time.Millisecond || got > want+time.Millisecond {
-		t.Errorf("after one decay period without answers: got %v, want about %v", got, want)
-	}
-	n.observe(n.elapsed(), time.Millisecond, true)
-	if got, want := n.Latency(clock.now), 4*18394*time.Microsecond; got < want-2*time.Millisecond {
-		t.Errorf("a fast failure must not look fast: got %v, want at least about %v", got, want)
-	}
-	n.reset()
-	if got := n.Latency(clock.now); got != 0 {
-		t.Errorf("after reset: got %v, want 0", got)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		n := testNodes("a")[0]
+		n.observe(n.elapsed(), 10*time.Millisecond, false)
+		if got := n.Latency(time.Now()); got != 10*time.Millisecond {
+			t.Fatalf("after one 10ms answer: got %v, want 10ms", got)
+		}
+		n.observe(n.elapsed(), 50*time.Millisecond, false)
+		if got := n.Latency(time.Now()); got != 50*time.Millisecond {
+			t.Errorf("a slower answer is taken at once (peak): got %v, want 50ms", got)
+		}
+		time.Sleep(decay)
+		if got, want := n.Latency(time.Now()), 18394*time.Microsecond; got < want-time.Millisecond || got > want+time.Millisecond {
+			t.Errorf("after one decay period without answers: got %v, want about %v", got, want)
+		}
+		n.observe(n.elapsed(), time.Millisecond, true)
+		if got, want := n.Latency(time.Now()), 4*18394*time.Microsecond; got < want-2*time.Millisecond {
+			t.Errorf("a fast failure must not look fast: got %v, want at least about %v", got, want)
+		}
+		n.reset()
+		if got := n.Latency(time.Now()); got != 0 {
+			t.Errorf("after reset: got %v, want 0", got)
+		}
+	})
 }
 
 func TestRoundRobinAndRandomSkip(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1000, 0)}
-	nodes := testNodes(clock, "a", "b", "c")
+	nodes := testNodes("a", "b", "c")
 	rr := RoundRobin()
 	var got []string
 	for range 4 {
@@ -147,7 +140,7 @@ func TestRoundRobinAndRandomSkip(t *testing.T) {
 }
 
 func TestP2CPickDoesNotAllocate(t *testing.T) {
-	nodes := testNodes(resilience.SystemClock(), "a", "b", "c", "d", "e")
+	nodes := testNodes("a", "b", "c", "d", "e")
 	b := P2C()
 	skip := (*Node).Ejected
 	if got := testing.AllocsPerRun(1000, func() { b.Pick(nodes, skip) }); got != 0 {
@@ -167,7 +160,7 @@ func BenchmarkPick(b *testing.B) {
 			for k := range ids {
 				ids[k] = fmt.Sprint(k)
 			}
-			nodes := testNodes(resilience.SystemClock(), ids...)
+			nodes := testNodes(ids...)
 			for k, n := range nodes {
 				n.breaker = resilience.NewBreaker(ids[k], resilience.BreakerConfig{})
 				n.observe(n.elapsed(), time.Duration(k+1)*time.Millisecond, false)

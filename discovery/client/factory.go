@@ -1,0 +1,126 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/go-kit/kit/endpoint"
+	kithttp "github.com/go-kit/kit/transport/http"
+	"google.golang.org/grpc"
+
+	"github.com/tailorkit/tailor/discovery"
+	tgrpc "github.com/tailorkit/tailor/transport/grpc"
+	thttp "github.com/tailorkit/tailor/transport/http"
+)
+
+// ErrProtocol is wrapped by the errors of [HTTPFactory] and [GRPCFactory]
+// factories given an instance of the other protocol. A [Client] leaves
+// such instances out of that route quietly, so a service may register its
+// HTTP and gRPC listeners under one name and each route calls the ones it
+// speaks.
+var ErrProtocol = errors.New("client: wrong protocol")
+
+// Factory makes the transport endpoint that calls one route on one
+// instance, and optionally a Closer the [Client] closes once the instance
+// has left and its calls have finished. It is go-kit's sd.Factory given
+// the whole [discovery.Instance] rather than "host:port". Build one with
+// [HTTPFactory] or [GRPCFactory], or write one; a factory that returns an
+// error wrapping [ErrProtocol] leaves the instance out of its route.
+type Factory func(inst discovery.Instance) (endpoint.Endpoint, io.Closer, error)
+
+// HTTPFactory returns a Factory of HTTP client endpoints (transport/http's
+// NewClient) that call method on "http://host:port" + pattern of each
+// instance.
+//
+// pattern is a path, optionally with {name} segments as in net/http's
+// ServeMux patterns: "/v1/stock/{sku}". enc fills them with
+// r.SetPathValue("sku", v), and may set the query (r.URL.RawQuery),
+// headers and body; after enc the factory puts each value, path-escaped,
+// in place of its segment. A segment enc left unset is an error that
+// names it.
+//
+// Every instance's endpoint shares one connection pool
+// (transport/http's NewHTTPClient) unless opts set go-kit's SetClient.
+func HTTPFactory(method, pattern string, enc kithttp.EncodeRequestFunc, dec kithttp.DecodeResponseFunc, opts ...kithttp.ClientOption) Factory {
+	opts = append([]kithttp.ClientOption{kithttp.SetClient(thttp.NewHTTPClient())}, opts...)
+	names := pathNames(pattern)
+	if len(names) > 0 {
+		enc = fillPath(pattern, names, enc)
+	}
+	return func(inst discovery.Instance) (endpoint.Endpoint, io.Closer, error) {
+		if inst.Protocol == discovery.ProtocolGRPC {
+			return nil, nil, fmt.Errorf("%w: instance %q of %q speaks gRPC; call it with client.GRPCFactory", ErrProtocol, inst.ID, inst.Service)
+		}
+		e, err := thttp.NewClient(method, "http://"+inst.HostPort()+pattern, enc, dec, opts...)
+		return e, nil, err
+	}
+}
+
+// pathNames returns the names of pattern's {name} segments, in order.
+func pathNames(pattern string) []string {
+	var names []string
+	for _, seg := range strings.Split(pattern, "/") {
+		if len(seg) > 2 && seg[0] == '{' && seg[len(seg)-1] == '}' {
+			names = append(names, seg[1:len(seg)-1])
+		}
+	}
+	return names
+}
+
+// fillPath wraps enc so that, after it ran, the request's path has each
+// {name} segment of pattern replaced with the path value enc set.
+func fillPath(pattern string, names []string, enc kithttp.EncodeRequestFunc) kithttp.EncodeRequestFunc {
+	segs := strings.Split(pattern, "/")
+	return func(ctx context.Context, r *http.Request, request any) error {
+		if err := enc(ctx, r, request); err != nil {
+			return err
+		}
+		raw := make([]string, len(segs))
+		plain := make([]string, len(segs))
+		for k, seg := range segs {
+			raw[k], plain[k] = seg, seg
+			if len(seg) < 3 || seg[0] != '{' || seg[len(seg)-1] != '}' {
+				continue
+			}
+			name := seg[1 : len(seg)-1]
+			v := r.PathValue(name)
+			if v == "" {
+				return fmt.Errorf("client: the request encoder left {%s} of %q empty; set it with r.SetPathValue(%q, value)", name, pattern, name)
+			}
+			raw[k], plain[k] = url.PathEscape(v), v
+		}
+		r.URL.Path = strings.Join(plain, "/")
+		r.URL.RawPath = strings.Join(raw, "/")
+		return nil
+	}
+}
+
+// GRPCFactory returns a Factory that opens a connection to each instance
+// with transport/grpc's NewConn and opts, and makes its endpoint with
+// newEndpoint, typically a closure over transport/grpc's NewClient. The
+// connection is closed once the instance has left. Each GRPCFactory given
+// to [Client.Endpoint] opens connections of its own.
+func GRPCFactory(newEndpoint func(cc *grpc.ClientConn) endpoint.Endpoint, opts ...grpc.DialOption) Factory {
+	return func(inst discovery.Instance) (endpoint.Endpoint, io.Closer, error) {
+		if inst.Protocol != discovery.ProtocolGRPC {
+			return nil, nil, fmt.Errorf("%w: instance %q of %q speaks %s, not gRPC; register it with Protocol: discovery.ProtocolGRPC or call it with client.HTTPFactory", ErrProtocol, inst.ID, inst.Service, protocolOf(inst))
+		}
+		cc, err := tgrpc.NewConn(inst.HostPort(), opts...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return newEndpoint(cc), cc, nil
+	}
+}
+
+func protocolOf(inst discovery.Instance) discovery.Protocol {
+	if inst.Protocol == "" {
+		return discovery.ProtocolHTTP
+	}
+	return inst.Protocol
+}
