@@ -32,7 +32,13 @@ func newInstanceServer(t *testing.T, service, id string) *instanceServer {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(id)
 	})
-	in := &instanceServer{srv: httptest.NewServer(mux)}
+	return newInstanceServerWith(t, service, id, mux)
+}
+
+// newInstanceServerWith serves h as an instance of service.
+func newInstanceServerWith(t *testing.T, service, id string, h http.Handler) *instanceServer {
+	t.Helper()
+	in := &instanceServer{srv: httptest.NewServer(h)}
 	t.Cleanup(in.srv.Close)
 	_, port, _ := net.SplitHostPort(in.srv.Listener.Addr().String())
 	p, _ := strconv.Atoi(port)

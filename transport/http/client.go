@@ -127,7 +127,7 @@ func classify(ctx context.Context, err error) error {
 	}
 	var urlErr *url.Error
 	if errors.As(err, &urlErr) {
-		return &fault.Error{Kind: fault.Unavailable, Detail: "the call got no answer: " + urlErr.Err.Error(), Cause: err}
+		return &fault.Error{Kind: fault.Unavailable, Detail: "the call got no answer", Cause: err}
 	}
 	return err
 }
