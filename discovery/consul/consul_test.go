@@ -343,8 +343,8 @@ type leakyAgent struct{ *fakeAgent }
 var errLeak = errors.New(`Put "http://ops:hunter2@127.0.0.1:1/v1/agent/service/register?token=s3cr3t-token": connection refused`)
 
 func (leakyAgent) register(context.Context, *api.AgentServiceRegistration) error { return errLeak }
-func (leakyAgent) deregister(context.Context, string) error                     { return errLeak }
-func (leakyAgent) updateTTL(context.Context, string, string, string) error      { return errLeak }
+func (leakyAgent) deregister(context.Context, string) error                      { return errLeak }
+func (leakyAgent) updateTTL(context.Context, string, string, string) error       { return errLeak }
 func (a leakyAgent) health(ctx context.Context, service string, index uint64, wait time.Duration) ([]*api.ServiceEntry, uint64, error) {
 	if index == 0 {
 		a.mu.Lock()
