@@ -340,7 +340,7 @@ func TestRegisterRejectsBadInstances(t *testing.T) {
 // as an API error quoting its request might.
 type leakyAgent struct{ *fakeAgent }
 
-var errLeak = errors.New(`Put "http://ops:hunter2@127.0.0.1:1/v1/agent/service/register?token=s3cr3t-token": connection refused`)
+var errLeak = errors.New(`request to "http://ops:hunter2@127.0.0.1:1/v1/agent/service/register?token=s3cr3t-token" failed: connection refused`)
 
 func (leakyAgent) register(context.Context, *api.AgentServiceRegistration) error { return errLeak }
 func (leakyAgent) deregister(context.Context, string) error                      { return errLeak }

@@ -2,8 +2,10 @@ package consul_test
 
 import (
 	"context"
+	"fmt"
 	"log"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tailorkit/tailor/discovery"
@@ -38,4 +40,20 @@ func ExampleNew() {
 	charge := payments.Endpoint(client.HTTPFactory(http.MethodPost, "/v1/charges",
 		thttp.EncodeJSONRequest, thttp.DecodeJSONResponse[map[string]any]()))
 	_ = charge // wrap, adapt with tailor.Call, and call
+}
+
+// New does not contact the agent: an agent that is not there shows in the
+// errors of Register, which name the agent, and in the watches' states.
+func ExampleNew_agentDown() {
+	reg, err := consul.New(consul.Config{Address: "127.0.0.1:1"}) // nothing listens on port 1
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer reg.Close()
+	err = reg.Register(context.Background(), discovery.Instance{ID: "orders-1", Service: "orders", Port: 8080})
+	fmt.Println(strings.HasPrefix(err.Error(), `consul: registering instance "orders-1" of "orders" with the agent at 127.0.0.1:1:`))
+	fmt.Println(strings.HasSuffix(err.Error(), "is the agent running (CONSUL_HTTP_ADDR)?"))
+	// Output:
+	// true
+	// true
 }
