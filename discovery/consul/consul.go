@@ -150,8 +150,10 @@ func (c Config) withDefaults() Config {
 // Option configures a Registry. A nil Option is ignored.
 type Option func(*Registry)
 
-// WithLogger makes the registry log watch outages and recoveries and
-// failed heartbeats. Default: no logs.
+// WithLogger makes the registry log watch outages and recoveries, with
+// the watched service under "peer.service", and failed heartbeats, by
+// instance ID; the logger's own "service" is left to the service that
+// owns it. Default: no logs.
 func WithLogger(l *slog.Logger) Option {
 	return func(r *Registry) {
 		if l != nil {
@@ -449,10 +451,10 @@ func (r *Registry) heartbeat(ctx context.Context, inst discovery.Instance) {
 		case err != nil && !failing:
 			failing = true
 			r.logger.Warn("consul: heartbeat failed; the instance turns critical if this lasts "+r.cfg.Check.TTL.String(),
-				"service", inst.Service, "instance", inst.ID, "error", r.redact(err))
+				"instance", inst.ID, "error", r.redact(err))
 		case err == nil && failing:
 			failing = false
-			r.logger.Info("consul: heartbeat delivered again", "service", inst.Service, "instance", inst.ID)
+			r.logger.Info("consul: heartbeat delivered again", "instance", inst.ID)
 		}
 		if sleep(ctx, every) != nil {
 			return

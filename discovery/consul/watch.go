@@ -92,7 +92,7 @@ func (w *Instancer) loop() {
 			if st.Failures == 1 {
 				outage = start
 				w.r.logger.Warn("consul: watch failed; serving the last known instances while retrying",
-					"service", w.service, "instances", len(st.Instances), "error", st.Err)
+					"peer.service", w.service, "instances", len(st.Instances), "error", st.Err)
 			}
 			index = 0
 			if sleep(w.ctx, retry.NextBackOff()) != nil {
@@ -102,7 +102,7 @@ func (w *Instancer) loop() {
 		}
 		retry.Reset()
 		if !outage.IsZero() {
-			w.r.logger.Info("consul: watch resumed", "service", w.service, "down_for", time.Since(outage).Round(time.Millisecond).String())
+			w.r.logger.Info("consul: watch resumed", "peer.service", w.service, "down_for", time.Since(outage).Round(time.Millisecond).String())
 			outage = time.Time{}
 		}
 		w.cache.Update(state(entries, time.Now()))
