@@ -314,6 +314,9 @@ func TestRoutesShareTheClient(t *testing.T) {
 	srv.HandleFunc("GET /v1/stock/{sku}", func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode("stock of " + r.PathValue("sku"))
 	})
+	srv.HandleFunc("GET /files/{path...}", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode("file " + r.PathValue("path"))
+	})
 	srv.HandleFunc("POST /v1/reservations", func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode("reserved")
 	})
@@ -335,6 +338,14 @@ func TestRoutesShareTheClient(t *testing.T) {
 	reserve := c.Endpoint(client.HTTPFactory(http.MethodPost, "/v1/reservations", thttp.EncodeJSONRequest, thttp.DecodeJSONResponse[string]()))
 	if got, err := stock(context.Background(), "blue mug/2"); err != nil || deref(got) != "stock of blue mug/2" {
 		t.Errorf("stock: got %v, %v; want %q", deref(got), err, "stock of blue mug/2")
+	}
+	file := c.Endpoint(client.HTTPFactory(http.MethodGet, "/files/{path...}",
+		func(_ context.Context, r *http.Request, request any) error {
+			r.SetPathValue("path", request.(string))
+			return nil
+		}, thttp.DecodeJSONResponse[string]()))
+	if got, err := file(context.Background(), "a b/c%d.txt"); err != nil || deref(got) != "file a b/c%d.txt" {
+		t.Errorf("file: got %v, %v; want %q", deref(got), err, "file a b/c%d.txt")
 	}
 	if got, err := reserve(context.Background(), map[string]int{"count": 1}); err != nil || deref(got) != "reserved" {
 		t.Errorf("reserve: got %v, %v; want reserved", deref(got), err)

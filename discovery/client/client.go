@@ -230,13 +230,20 @@ func classify(ctx context.Context, err error) resilience.Outcome {
 // Wrap the endpoint in further middlewares and adapt it with tailor.Call
 // as any go-kit endpoint. Instances f refuses with [ErrProtocol] are left
 // out of this route; other errors of f are logged and leave the instance
-// out until it registers again. With a nil f every call fails, saying so.
+// out until it registers again. With a nil f every call fails, saying so;
+// after Close every call fails with [discovery.ErrStopped].
 func (c *Client) Endpoint(f Factory) endpoint.Endpoint {
 	if f == nil {
 		err := fmt.Errorf("client: the endpoint of %q was made with a nil Factory; pass client.HTTPFactory or client.GRPCFactory", c.service)
 		return func(context.Context, any) (any, error) { return nil, err }
 	}
 	c.mu.Lock()
+	select {
+	case <-c.done:
+		c.mu.Unlock()
+		return func(context.Context, any) (any, error) { return nil, discovery.ErrStopped }
+	default:
+	}
 	r := &route{id: len(c.routes), factory: f}
 	c.routes = append(c.routes, r)
 	set := c.set.Load()

@@ -353,6 +353,10 @@ func TestNilOptionAndNilFactory(t *testing.T) {
 		if err == nil || err.Error() != want {
 			t.Errorf("got %v, want %s", err, want)
 		}
+		c.Close()
+		if _, err := c.Endpoint(newFleet().factory)(context.Background(), "req"); !errors.Is(err, discovery.ErrStopped) {
+			t.Errorf("a route made after Close: got %v, want ErrStopped", err)
+		}
 	})
 }
 

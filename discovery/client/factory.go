@@ -37,12 +37,13 @@ type Factory func(inst discovery.Instance) (endpoint.Endpoint, io.Closer, error)
 // NewClient) that call method on "http://host:port" + pattern of each
 // instance.
 //
-// pattern is a path, optionally with {name} segments as in net/http's
-// ServeMux patterns: "/v1/stock/{sku}". enc fills them with
-// r.SetPathValue("sku", v), and may set the query (r.URL.RawQuery),
-// headers and body; after enc the factory puts each value, path-escaped,
-// in place of its segment. A segment enc left unset is an error that
-// names it.
+// pattern is a path, optionally with wildcard segments as in net/http's
+// ServeMux patterns: "/v1/stock/{sku}", "/files/{path...}" (the rest of
+// the path, slashes kept) and a final "{$}" (a trailing slash). enc fills
+// them with r.SetPathValue("sku", v), and may set the query
+// (r.URL.RawQuery), headers and body; after enc the factory puts each
+// value, path-escaped, in place of its segment. A wildcard enc left empty
+// is an error that names it.
 //
 // Every instance's endpoint shares one connection pool
 // (transport/http's NewHTTPClient) unless opts set go-kit's SetClient.
@@ -61,15 +62,24 @@ func HTTPFactory(method, pattern string, enc kithttp.EncodeRequestFunc, dec kith
 	}
 }
 
-// pathNames returns the names of pattern's {name} segments, in order.
+// pathNames returns the names of pattern's wildcards, in order.
 func pathNames(pattern string) []string {
 	var names []string
 	for _, seg := range strings.Split(pattern, "/") {
-		if len(seg) > 2 && seg[0] == '{' && seg[len(seg)-1] == '}' {
-			names = append(names, seg[1:len(seg)-1])
+		if name, ok := wildcard(seg); ok {
+			names = append(names, name)
 		}
 	}
 	return names
+}
+
+// wildcard returns the name of a "{name}" or "{name...}" segment, "$" for
+// "{$}", and whether seg is a wildcard at all.
+func wildcard(seg string) (string, bool) {
+	if len(seg) < 3 || seg[0] != '{' || seg[len(seg)-1] != '}' {
+		return "", false
+	}
+	return strings.TrimSuffix(seg[1:len(seg)-1], "..."), true
 }
 
 // fillPath wraps enc so that, after it ran, the request's path has each
@@ -84,15 +94,26 @@ func fillPath(pattern string, names []string, enc kithttp.EncodeRequestFunc) kit
 		plain := make([]string, len(segs))
 		for k, seg := range segs {
 			raw[k], plain[k] = seg, seg
-			if len(seg) < 3 || seg[0] != '{' || seg[len(seg)-1] != '}' {
+			name, ok := wildcard(seg)
+			switch {
+			case !ok:
+				continue
+			case name == "$":
+				raw[k], plain[k] = "", ""
 				continue
 			}
-			name := seg[1 : len(seg)-1]
 			v := r.PathValue(name)
 			if v == "" {
-				return fmt.Errorf("client: the request encoder left {%s} of %q empty; set it with r.SetPathValue(%q, value)", name, pattern, name)
+				return fmt.Errorf("client: the request encoder left %s of %q empty; set it with r.SetPathValue(%q, value)", seg, pattern, name)
 			}
 			raw[k], plain[k] = url.PathEscape(v), v
+			if strings.HasSuffix(seg, "...}") {
+				parts := strings.Split(v, "/")
+				for p := range parts {
+					parts[p] = url.PathEscape(parts[p])
+				}
+				raw[k] = strings.Join(parts, "/")
+			}
 		}
 		r.URL.Path = strings.Join(plain, "/")
 		r.URL.RawPath = strings.Join(raw, "/")
