@@ -246,3 +246,41 @@ func ExampleWithTelemetry() {
 	}
 	// Output: tailor.discovery.instances 0
 }
+
+// Two methods of one gRPC service share one connection per instance.
+func ExampleNewGRPCConns() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := tgrpc.NewServer()
+	tgrpc.NewHealth(srv).SetServing(true)
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Stop()
+	reg := memory.New()
+	if err := reg.Register(context.Background(), discovery.Instance{ID: "catalog-1", Service: "catalog",
+		Address: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Protocol: discovery.ProtocolGRPC}); err != nil {
+		log.Fatal(err)
+	}
+	catalog, err := client.New(reg, "catalog")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer catalog.Close()
+
+	// Two routes, here two endpoints of grpc.health.v1 Check, on one
+	// connection to catalog-1.
+	conns := client.NewGRPCConns()
+	live := catalog.Endpoint(conns.Factory(healthCheck))
+	ready := catalog.Endpoint(conns.Factory(healthCheck))
+	for _, call := range []endpoint.Endpoint{live, ready} {
+		status, err := call(context.Background(), "")
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(status)
+	}
+	// Output:
+	// SERVING
+	// SERVING
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/go-kit/kit/endpoint"
 	kithttp "github.com/go-kit/kit/transport/http"
@@ -124,19 +125,81 @@ func fillPath(pattern string, names []string, enc kithttp.EncodeRequestFunc) kit
 // GRPCFactory returns a Factory that opens a connection to each instance
 // with transport/grpc's NewConn and opts, and makes its endpoint with
 // newEndpoint, typically a closure over transport/grpc's NewClient. The
-// connection is closed once the instance has left. Each GRPCFactory given
-// to [Client.Endpoint] opens connections of its own.
+// connection is closed once the instance has left. Each GRPCFactory dials
+// connections of its own; routes that should share one connection per
+// instance take their factories from one [GRPCConns].
 func GRPCFactory(newEndpoint func(cc *grpc.ClientConn) endpoint.Endpoint, opts ...grpc.DialOption) Factory {
+	return NewGRPCConns(opts...).Factory(newEndpoint)
+}
+
+// GRPCConns dials each gRPC instance once and shares the connection among
+// the routes whose factories it makes, so several methods of one service
+// multiplex on one connection per instance. A connection is closed when
+// the last route using it lets the instance go. Build one with
+// [NewGRPCConns]; the zero value is not usable. It is safe for concurrent
+// use.
+type GRPCConns struct {
+	opts  []grpc.DialOption
+	mu    sync.Mutex
+	conns map[string]*sharedConn // by instance ID and address
+}
+
+type sharedConn struct {
+	cc   *grpc.ClientConn
+	refs int
+}
+
+// NewGRPCConns returns a pool that dials instances with transport/grpc's
+// NewConn and opts.
+func NewGRPCConns(opts ...grpc.DialOption) *GRPCConns {
+	return &GRPCConns{opts: opts, conns: make(map[string]*sharedConn)}
+}
+
+// Factory returns a Factory whose endpoints newEndpoint makes on the
+// pool's connection to each instance. It refuses instances that do not
+// speak gRPC with [ErrProtocol].
+func (p *GRPCConns) Factory(newEndpoint func(cc *grpc.ClientConn) endpoint.Endpoint) Factory {
 	return func(inst discovery.Instance) (endpoint.Endpoint, io.Closer, error) {
 		if inst.Protocol != discovery.ProtocolGRPC {
 			return nil, nil, fmt.Errorf("%w: instance %q of %q speaks %s, not gRPC; register it with Protocol: discovery.ProtocolGRPC or call it with client.HTTPFactory", ErrProtocol, inst.ID, inst.Service, protocolOf(inst))
 		}
-		cc, err := tgrpc.NewConn(inst.HostPort(), opts...)
-		if err != nil {
-			return nil, nil, err
+		key := inst.ID + "\x00" + inst.HostPort()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		sc, ok := p.conns[key]
+		if !ok {
+			cc, err := tgrpc.NewConn(inst.HostPort(), p.opts...)
+			if err != nil {
+				return nil, nil, err
+			}
+			sc = &sharedConn{cc: cc}
+			p.conns[key] = sc
 		}
-		return newEndpoint(cc), cc, nil
+		sc.refs++
+		return newEndpoint(sc.cc), &connRef{p: p, key: key}, nil
 	}
+}
+
+// connRef is one route's hold on a shared connection.
+type connRef struct {
+	p    *GRPCConns
+	key  string
+	once sync.Once
+}
+
+// Close lets go of the connection, closing it when no route holds it.
+func (r *connRef) Close() error {
+	var err error
+	r.once.Do(func() {
+		r.p.mu.Lock()
+		defer r.p.mu.Unlock()
+		sc := r.p.conns[r.key]
+		if sc.refs--; sc.refs == 0 {
+			delete(r.p.conns, r.key)
+			err = sc.cc.Close()
+		}
+	})
+	return err
 }
 
 func protocolOf(inst discovery.Instance) discovery.Protocol {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"net"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/go-kit/kit/endpoint"
@@ -107,5 +109,45 @@ func TestFactoriesRefuseTheOtherProtocol(t *testing.T) {
 				t.Errorf("got %v, want %s", err, tt.want)
 			}
 		})
+	}
+}
+
+// Routes whose factories come from one GRPCConns share one connection per
+// instance, closed when the instance leaves.
+func TestGRPCConnsShareOneConnectionPerInstance(t *testing.T) {
+	reg := memory.New()
+	inst, _ := startGRPC(t, "catalog", "catalog-1")
+	if err := reg.Register(context.Background(), inst); err != nil {
+		t.Fatal(err)
+	}
+	var conns []*grpc.ClientConn
+	record := func(cc *grpc.ClientConn) endpoint.Endpoint {
+		conns = append(conns, cc)
+		return healthCheck(cc)
+	}
+	pool := client.NewGRPCConns()
+	c, err := client.New(reg, "catalog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	one, two := c.Endpoint(pool.Factory(record)), c.Endpoint(pool.Factory(record))
+	for _, call := range []endpoint.Endpoint{one, two} {
+		if got, err := call(context.Background(), ""); err != nil || got != "SERVING" {
+			t.Fatalf("got %v, %v; want SERVING", got, err)
+		}
+	}
+	if len(conns) != 2 || conns[0] != conns[1] {
+		t.Fatalf("got %d endpoints on %v, want 2 on one connection", len(conns), conns)
+	}
+	if err := reg.Deregister(context.Background(), inst); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for s := conns[0].GetState(); s != connectivity.Shutdown; s = conns[0].GetState() {
+		if !conns[0].WaitForStateChange(ctx, s) {
+			t.Fatalf("the connection is %v 5s after the instance left, want SHUTDOWN", s)
+		}
 	}
 }
