@@ -7,7 +7,8 @@
 //
 // Start with [New]: one [Client] per service called, then one endpoint
 // per route of that service with [Client.Endpoint] and a [Factory] made
-// by [HTTPFactory] or [GRPCFactory]. Every route shares the client's one
+// by [HTTPFactory] or [GRPCFactory] (or by a [GRPCConns], so gRPC routes
+// share one connection per instance). Every route shares the client's one
 // watch, balancer, per-instance breakers and policy:
 //
 //	inventory, err := client.New(reg, "inventory", client.WithTelemetry(tel))
