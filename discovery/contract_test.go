@@ -20,6 +20,7 @@ import (
 	kitlog "github.com/go-kit/log"
 
 	"github.com/tailorkit/tailor/discovery"
+	"github.com/tailorkit/tailor/discovery/client"
 	"github.com/tailorkit/tailor/discovery/consul"
 	"github.com/tailorkit/tailor/discovery/internal/consultest"
 	"github.com/tailorkit/tailor/discovery/internal/discoverytest"
@@ -122,8 +123,8 @@ func healthy(n int) func(discovery.State) bool {
 	return func(st discovery.State) bool { return len(st.Instances) == n && !st.Updated.IsZero() }
 }
 
-func workFactory() discovery.Factory {
-	return discovery.HTTP(http.MethodGet, "/work",
+func workFactory() client.Factory {
+	return client.HTTPFactory(http.MethodGet, "/work",
 		func(context.Context, *http.Request, any) error { return nil },
 		thttp.DecodeJSONResponse[string]())
 }
@@ -259,12 +260,12 @@ func TestContract(t *testing.T) {
 					t.Errorf("got ID %q, want the default %q", got, want)
 				}
 
-				client, err := discovery.NewClient(reg, name, workFactory())
+				c, err := client.New(reg, name)
 				if err != nil {
 					t.Fatal(err)
 				}
-				defer client.Close()
-				if got, err := client.Endpoint()(context.Background(), nil); err != nil || deref(got) != "served by "+name {
+				defer c.Close()
+				if got, err := c.Endpoint(workFactory())(context.Background(), nil); err != nil || deref(got) != "served by "+name {
 					t.Errorf("calling by name: got %v, %v; want %q", got, err, "served by "+name)
 				}
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tailorkit/tailor/discovery"
+	"github.com/tailorkit/tailor/discovery/client"
 	"github.com/tailorkit/tailor/discovery/consul"
 	"github.com/tailorkit/tailor/discovery/internal/consultest"
 	"github.com/tailorkit/tailor/discovery/internal/discoverytest"
@@ -183,12 +184,13 @@ func TestAgentOutage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	client, err := discovery.NewClient(reg, service, discovery.HTTP(http.MethodGet, "/work",
-		func(context.Context, *http.Request, any) error { return nil }, thttp.DecodeJSONResponse[string]()))
+	c, err := client.New(reg, service)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.Close()
+	defer c.Close()
+	work := c.Endpoint(client.HTTPFactory(http.MethodGet, "/work",
+		func(context.Context, *http.Request, any) error { return nil }, thttp.DecodeJSONResponse[string]()))
 	w, err := reg.Resolve(service)
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +198,7 @@ func TestAgentOutage(t *testing.T) {
 	discoverytest.Wait(t, w, 5*time.Second, "both instances appearing", healthy(2))
 	call := func(when string) {
 		t.Helper()
-		if _, err := client.Endpoint()(context.Background(), nil); err != nil {
+		if _, err := work(context.Background(), nil); err != nil {
 			t.Fatalf("%s: %v", when, err)
 		}
 	}
@@ -219,8 +221,8 @@ func TestAgentOutage(t *testing.T) {
 	if during > 2*12 {
 		t.Errorf("got %d queries in %s with Consul down, want at most 24: the watch must back off", during, outage)
 	}
-	if len(st.Instances) != 2 || len(client.Instances()) != 2 {
-		t.Errorf("got %d instances in the watch and %d in the client, want the 2 last known", len(st.Instances), len(client.Instances()))
+	if len(st.Instances) != 2 || len(c.Instances()) != 2 {
+		t.Errorf("got %d instances in the watch and %d in the client, want the 2 last known", len(st.Instances), len(c.Instances()))
 	}
 
 	agent.Start()
@@ -236,9 +238,9 @@ func TestAgentOutage(t *testing.T) {
 	t.Logf("the watch resumed %s after the agent came back", time.Since(start).Round(10*time.Millisecond))
 	// The client's own watch may have seen the restarted agent before the
 	// registrations came back, and resumes on its own backoff schedule.
-	for deadline := time.Now().Add(10 * time.Second); len(client.Instances()) != 2; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); len(c.Instances()) != 2; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the client's watch has %d instances 10s after the agent came back, want 2", len(client.Instances()))
+			t.Fatalf("the client's watch has %d instances 10s after the agent came back, want 2", len(c.Instances()))
 		}
 	}
 	call("after the outage")

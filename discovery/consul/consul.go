@@ -3,7 +3,8 @@
 //
 // Start with [New]: a [Registry] is a [discovery.Registrar] and a
 // [discovery.Resolver], so it plugs into [discovery.NewRegistration] and
-// [discovery.NewClient].
+// the call-by-name client of package
+// [github.com/tailorkit/tailor/discovery/client].
 //
 // Registration comes with a health check, an HTTP check of the instance's
 // /readyz (a gRPC health check for gRPC instances) or a TTL check the
@@ -14,8 +15,8 @@
 //
 // Watches use blocking queries on /v1/health/service with the last index
 // and a bounded wait. They avoid the failure modes of go-kit's Consul
-// instancer: errors back off exponentially with jitter (no hot loop while
-// Consul is down), an index that goes backwards or comes back as zero is
+// instancer: errors back off exponentially with jitter
+// (github.com/cenkalti/backoff/v5; no hot loop while Consul is down), an index that goes backwards or comes back as zero is
 // reset, queries are spaced at least MinQueryInterval apart, and while
 // Consul cannot be reached the watch keeps serving the last known
 // instances, logs the outage once and counts the failures in
@@ -25,7 +26,9 @@
 // environment (CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN, CONSUL_HTTP_SSL,
 // CONSUL_CACERT, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY,
 // CONSUL_TLS_SERVER_NAME, CONSUL_HTTP_SSL_VERIFY), as the consul CLI reads
-// them; [Config] fields override them.
+// them; [Config] fields override them. The ACL token and any user and
+// password in the agent's address never appear in the registry's errors
+// or logs: they read "[redacted]".
 package consul
 
 import (
@@ -35,6 +38,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,8 +87,9 @@ type Config struct {
 	Wait time.Duration
 	// MinBackoff and MaxBackoff bound the wait after a failed query: it
 	// doubles with each failure in a row, from MinBackoff up to
-	// MaxBackoff, and is drawn between half and all of that (jitter), so
-	// many watchers do not retry in step. Defaults 250 ms and 30 s.
+	// MaxBackoff, and is drawn between half and one and a half times that
+	// (jitter), so many watchers do not retry in step. Defaults 250 ms and
+	// 30 s.
 	MinBackoff, MaxBackoff time.Duration
 	// MinQueryInterval is the least time between the starts of two
 	// queries of one watch, a guard against a query that keeps returning
@@ -142,11 +147,13 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Option configures a Registry.
+// Option configures a Registry. A nil Option is ignored.
 type Option func(*Registry)
 
-// WithLogger makes the registry log watch outages and recoveries and
-// failed heartbeats. Default: no logs.
+// WithLogger makes the registry log watch outages and recoveries, with
+// the watched service under "peer.service", and failed heartbeats, by
+// instance ID; the logger's own "service" is left to the service that
+// owns it. Default: no logs.
 func WithLogger(l *slog.Logger) Option {
 	return func(r *Registry) {
 		if l != nil {
@@ -159,12 +166,10 @@ func WithLogger(l *slog.Logger) Option {
 // Build one with [New]; the zero value is not usable. It is safe for
 // concurrent use. Close it to stop heartbeats and watches.
 type Registry struct {
-	cfg    Config
-	api    agent
-	logger *slog.Logger
-	sleep  func(ctx context.Context, d time.Duration) error
-	now    func() time.Time
-	jitter func(n int64) int64 // uniform in [0, n)
+	cfg     Config
+	api     agent
+	logger  *slog.Logger
+	secrets *strings.Replacer // blanks the token and the address's password in error text
 
 	mu         sync.Mutex
 	heartbeats map[string]context.CancelFunc // by instance ID
@@ -175,7 +180,7 @@ type Registry struct {
 
 // New returns a registry for the agent cfg names. It does not contact the
 // agent: an agent that is down shows up as errors from Register and in
-// watches' states.
+// watches' states. A nil Option is skipped.
 func New(cfg Config, opts ...Option) (*Registry, error) {
 	cfg = cfg.withDefaults()
 	ac := api.DefaultConfig()
@@ -188,11 +193,16 @@ func New(cfg Config, opts ...Option) (*Registry, error) {
 	if cfg.HTTPClient != nil {
 		ac.HttpClient = cfg.HTTPClient
 	}
+	secrets := secretsOf(ac)
+	cfg.Address = stripUserinfo(ac.Address)
 	client, err := api.NewClient(ac)
 	if err != nil {
-		return nil, fmt.Errorf("consul: cannot build a client for the agent at %q: %w; check CONSUL_HTTP_ADDR and the CONSUL_* TLS settings", ac.Address, err)
+		return nil, fmt.Errorf("consul: cannot build a client for the agent at %q: %s; check CONSUL_HTTP_ADDR and the CONSUL_* TLS settings",
+			cfg.Address, secrets.Replace(err.Error()))
 	}
-	return newRegistry(cfg, apiAgent{client}, opts...), nil
+	r := newRegistry(cfg, apiAgent{client}, opts...)
+	r.secrets = secrets
+	return r, nil
 }
 
 func newRegistry(cfg Config, a agent, opts ...Option) *Registry {
@@ -200,17 +210,84 @@ func newRegistry(cfg Config, a agent, opts ...Option) *Registry {
 		cfg:        cfg.withDefaults(),
 		api:        a,
 		logger:     slog.New(slog.DiscardHandler),
-		sleep:      sleepCtx,
-		now:        time.Now,
-		jitter:     randInt63n,
+		secrets:    strings.NewReplacer(),
 		heartbeats: make(map[string]context.CancelFunc),
 		watches:    make(map[*Instancer]struct{}),
 	}
 	for _, o := range opts {
-		o(r)
+		if o != nil {
+			o(r)
+		}
 	}
 	return r
 }
+
+// secretsOf returns a replacer that blanks what of ac must stay secret:
+// the ACL token and the user and password of the address or of HttpAuth.
+func secretsOf(ac *api.Config) *strings.Replacer {
+	var pairs []string
+	add := func(s string) {
+		if s != "" {
+			pairs = append(pairs, s, "[redacted]")
+		}
+	}
+	add(ac.Token)
+	if userinfo := userinfoOf(ac.Address); userinfo != "" {
+		add(userinfo) // before its parts, so the whole is blanked at once
+		if _, password, ok := strings.Cut(userinfo, ":"); ok {
+			add(password)
+		}
+	}
+	if ac.HttpAuth != nil {
+		add(ac.HttpAuth.Password)
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// userinfoOf returns the "user:password" of an address such as
+// "https://user:password@consul:8501", or "".
+func userinfoOf(address string) string {
+	if _, rest, ok := strings.Cut(address, "://"); ok {
+		address = rest
+	}
+	host, _, _ := strings.Cut(address, "/")
+	if userinfo, _, ok := strings.Cut(host, "@"); ok {
+		return userinfo
+	}
+	return ""
+}
+
+// stripUserinfo returns address without its user and password.
+func stripUserinfo(address string) string {
+	userinfo := userinfoOf(address)
+	if userinfo == "" {
+		return address
+	}
+	return strings.Replace(address, userinfo+"@", "", 1)
+}
+
+// redact returns err with the registry's secrets blanked out of its text.
+func (r *Registry) redact(err error) error {
+	if err == nil {
+		return nil
+	}
+	text := err.Error()
+	if clean := r.secrets.Replace(text); clean != text {
+		return &redactedError{text: clean, err: err}
+	}
+	return err
+}
+
+// redactedError is an error of the Consul API whose text held a secret.
+// Its text is blanked; Unwrap still gives the error for errors.Is and
+// errors.As.
+type redactedError struct {
+	text string
+	err  error
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // Register registers inst with its health check, replacing an instance of
 // the same ID. The check starts passing, since [discovery.Registration]
@@ -228,7 +305,7 @@ func (r *Registry) Register(ctx context.Context, inst discovery.Instance) error 
 	}
 	reg := r.registration(inst)
 	if err := r.api.register(ctx, reg); err != nil {
-		return fmt.Errorf("consul: registering instance %q of %q with the agent at %s: %w; is the agent running (CONSUL_HTTP_ADDR)?", inst.ID, inst.Service, r.address(), err)
+		return fmt.Errorf("consul: registering instance %q of %q with the agent at %s: %w; is the agent running (CONSUL_HTTP_ADDR)?", inst.ID, inst.Service, r.address(), r.redact(err))
 	}
 	if r.cfg.Check.TTL > 0 {
 		r.startHeartbeat(inst)
@@ -297,7 +374,7 @@ func (r *Registry) Deregister(ctx context.Context, inst discovery.Instance) erro
 	if err := r.api.deregister(ctx, inst.ID); errors.As(err, &status) && status.Code == http.StatusNotFound {
 		return nil // not registered (any more): the goal is reached
 	} else if err != nil {
-		return fmt.Errorf("consul: deregistering instance %q of %q from the agent at %s: %w; it leaves once its check fails for %s", inst.ID, inst.Service, r.address(), err, r.cfg.Check.DeregisterCriticalAfter)
+		return fmt.Errorf("consul: deregistering instance %q of %q from the agent at %s: %w; it leaves once its check fails for %s", inst.ID, inst.Service, r.address(), r.redact(err), r.cfg.Check.DeregisterCriticalAfter)
 	}
 	return nil
 }
@@ -374,12 +451,12 @@ func (r *Registry) heartbeat(ctx context.Context, inst discovery.Instance) {
 		case err != nil && !failing:
 			failing = true
 			r.logger.Warn("consul: heartbeat failed; the instance turns critical if this lasts "+r.cfg.Check.TTL.String(),
-				"service", inst.Service, "instance", inst.ID, "error", err)
+				"instance", inst.ID, "error", r.redact(err))
 		case err == nil && failing:
 			failing = false
-			r.logger.Info("consul: heartbeat delivered again", "service", inst.Service, "instance", inst.ID)
+			r.logger.Info("consul: heartbeat delivered again", "instance", inst.ID)
 		}
-		if r.sleep(ctx, every) != nil {
+		if sleep(ctx, every) != nil {
 			return
 		}
 	}
@@ -440,7 +517,8 @@ func (a apiAgent) health(ctx context.Context, service string, index uint64, wait
 	return entries, meta.LastIndex, nil
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// sleep waits d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

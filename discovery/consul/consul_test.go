@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hashicorp/consul/api"
@@ -22,7 +26,9 @@ type fakeAgent struct {
 	deregs   []string
 	ttls     []string
 	answers  []answer
-	queries  []uint64 // the index each query sent
+	queries  []uint64    // the index each query sent
+	at       []time.Time // when each query was sent
+	ttlAt    []time.Time // when each heartbeat was sent
 	drained  chan struct{}
 	ttlError error
 }
@@ -55,12 +61,14 @@ func (a *fakeAgent) updateTTL(_ context.Context, checkID, _, status string) erro
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.ttls = append(a.ttls, checkID+"="+status)
+	a.ttlAt = append(a.ttlAt, time.Now())
 	return a.ttlError
 }
 
 func (a *fakeAgent) health(ctx context.Context, _ string, index uint64, _ time.Duration) ([]*api.ServiceEntry, uint64, error) {
 	a.mu.Lock()
 	a.queries = append(a.queries, index)
+	a.at = append(a.at, time.Now())
 	if len(a.answers) == 0 {
 		a.mu.Unlock()
 		select {
@@ -77,35 +85,7 @@ func (a *fakeAgent) health(ctx context.Context, _ string, index uint64, _ time.D
 	return ans.entries, ans.index, ans.err
 }
 
-// fakeTime records the registry's sleeps and returns at once.
-type fakeTime struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
-}
-
-func (f *fakeTime) sleep(ctx context.Context, d time.Duration) error {
-	f.mu.Lock()
-	f.sleeps = append(f.sleeps, d)
-	f.now = f.now.Add(d)
-	f.mu.Unlock()
-	return ctx.Err()
-}
-
-func (f *fakeTime) time() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func newTestRegistry(cfg Config, a *fakeAgent) (*Registry, *fakeTime) {
-	ft := &fakeTime{now: time.Unix(1000, 0)}
-	r := newRegistry(cfg, a)
-	r.sleep = ft.sleep
-	r.now = ft.time
-	r.jitter = func(n int64) int64 { return n - 1 } // the longest wait
-	return r, ft
-}
+func newTestRegistry(cfg Config, a agent) *Registry { return newRegistry(cfg, a) }
 
 func entry(id string, port int, statuses ...string) *api.ServiceEntry {
 	e := &api.ServiceEntry{
@@ -118,7 +98,8 @@ func entry(id string, port int, statuses ...string) *api.ServiceEntry {
 	return e
 }
 
-// watchUntilDrained runs a watch through the agent's whole script.
+// watchUntilDrained runs a watch through the agent's whole script; call it
+// in a synctest bubble, so the watch's waits take no time.
 func watchUntilDrained(t *testing.T, r *Registry, a *fakeAgent) discovery.State {
 	t.Helper()
 	w, err := r.Resolve("inventory")
@@ -127,8 +108,8 @@ func watchUntilDrained(t *testing.T, r *Registry, a *fakeAgent) discovery.State 
 	}
 	select {
 	case <-a.drained:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the watch did not reach the end of the agent's script")
+	case <-time.After(time.Hour):
+		t.Fatal("the watch did not reach the end of the agent's script in an hour of the bubble's time")
 	}
 	st := w.State()
 	if err := r.Close(); err != nil {
@@ -152,67 +133,66 @@ func TestWatchIndexHandling(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := newFakeAgent(tt.answers...)
-			r, _ := newTestRegistry(Config{}, a)
-			watchUntilDrained(t, r, a)
-			if fmt.Sprint(a.queries) != fmt.Sprint(tt.want) {
-				t.Errorf("got query indexes %v, want %v", a.queries, tt.want)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				a := newFakeAgent(tt.answers...)
+				watchUntilDrained(t, newTestRegistry(Config{}, a), a)
+				if fmt.Sprint(a.queries) != fmt.Sprint(tt.want) {
+					t.Errorf("got query indexes %v, want %v", a.queries, tt.want)
+				}
+			})
 		})
 	}
 }
 
 func TestWatchBacksOffWhileConsulIsDown(t *testing.T) {
-	down := errors.New("dial tcp 127.0.0.1:8500: connect: connection refused")
-	answers := []answer{{entries: []*api.ServiceEntry{entry("a", 1, api.HealthPassing), entry("b", 2, api.HealthPassing)}, index: 10}}
-	for range 10 {
-		answers = append(answers, answer{err: down})
-	}
-	a := newFakeAgent(answers...)
-	r, ft := newTestRegistry(Config{MinBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second}, a)
-	st := watchUntilDrained(t, r, a)
-
-	if len(st.Instances) != 2 || st.Err == nil || st.Failures != 10 {
-		t.Errorf("got %d instances, err %v, %d failures; want the 2 last known, the error, 10 failures", len(st.Instances), st.Err, st.Failures)
-	}
-	// The first sleep spaces the successful query (MinQueryInterval);
-	// then one backoff per failure, doubling up to the cap.
-	want := []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond,
-		1600 * time.Millisecond, 2 * time.Second, 2 * time.Second, 2 * time.Second, 2 * time.Second, 2 * time.Second}
-	if fmt.Sprint(ft.sleeps) != fmt.Sprint(want) {
-		t.Errorf("got sleeps %v, want %v", ft.sleeps, want)
-	}
-}
-
-func TestBackoffJitter(t *testing.T) {
-	r, _ := newTestRegistry(Config{MinBackoff: time.Second, MaxBackoff: 8 * time.Second}, newFakeAgent())
-	w := newInstancer(r, "inventory")
-	for _, tt := range []struct {
-		failures int
-		jitter   int64 // what the random source returns
-		want     time.Duration
-	}{
-		{1, 0, 500 * time.Millisecond},
-		{1, int64(500 * time.Millisecond), time.Second},
-		{3, 0, 2 * time.Second},
-		{10, 0, 4 * time.Second},
-		{40, int64(4 * time.Second), 8 * time.Second},
-	} {
-		r.jitter = func(int64) int64 { return tt.jitter }
-		if got := w.backoff(tt.failures); got != tt.want {
-			t.Errorf("backoff(%d) with jitter %v: got %v, want %v", tt.failures, time.Duration(tt.jitter), got, tt.want)
+	synctest.Test(t, func(t *testing.T) {
+		down := errors.New("dial tcp 127.0.0.1:8500: connect: connection refused")
+		answers := []answer{{entries: []*api.ServiceEntry{entry("a", 1, api.HealthPassing), entry("b", 2, api.HealthPassing)}, index: 10}}
+		for range 10 {
+			answers = append(answers, answer{err: down})
 		}
-	}
+		answers = append(answers, answer{index: 11}, answer{err: down})
+		a := newFakeAgent(answers...)
+		st := watchUntilDrained(t, newTestRegistry(Config{MinBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second}, a), a)
+
+		if len(st.Instances) != 0 || st.Err == nil || st.Failures != 1 {
+			t.Errorf("got %d instances, err %v, %d failures; want the 0 last known, the error, 1 failure", len(st.Instances), st.Err, st.Failures)
+		}
+		// The first gap spaces the successful query (MinQueryInterval);
+		// then one backoff per failure, doubling up to the cap, drawn
+		// between half and one and a half times that; an answer starts
+		// the doubling over.
+		want := []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond,
+			1600 * time.Millisecond, 2 * time.Second, 2 * time.Second, 2 * time.Second, 2 * time.Second, 2 * time.Second, 50 * time.Millisecond}
+		if len(a.at) != len(want)+2 {
+			t.Fatalf("got %d queries, want %d", len(a.at), len(want)+2)
+		}
+		for k, w := range want {
+			gap := a.at[k+1].Sub(a.at[k])
+			lo, hi := w/2, w*3/2
+			if k == 0 || k == len(want)-1 {
+				lo, hi = w, w
+			}
+			if gap < lo || gap > hi {
+				t.Errorf("gap %d: got %v, want %v..%v", k, gap, lo, hi)
+			}
+		}
+		if gap := a.at[len(a.at)-1].Sub(a.at[len(a.at)-2]); gap > 150*time.Millisecond {
+			t.Errorf("the first failure after an answer waited %v, want the first backoff again (at most 150ms)", gap)
+		}
+	})
 }
 
 func TestWatchCountsOnlyPassingInstances(t *testing.T) {
-	a := newFakeAgent(answer{index: 3, entries: []*api.ServiceEntry{
-		entry("a", 1, api.HealthPassing, api.HealthPassing),
-		entry("b", 2, api.HealthPassing, api.HealthCritical),
-		entry("c", 3, api.HealthWarning),
-	}})
-	r, _ := newTestRegistry(Config{}, a)
-	st := watchUntilDrained(t, r, a)
+	var st discovery.State
+	synctest.Test(t, func(t *testing.T) {
+		a := newFakeAgent(answer{index: 3, entries: []*api.ServiceEntry{
+			entry("a", 1, api.HealthPassing, api.HealthPassing),
+			entry("b", 2, api.HealthPassing, api.HealthCritical),
+			entry("c", 3, api.HealthWarning),
+		}})
+		st = watchUntilDrained(t, newTestRegistry(Config{}, a), a)
+	})
 	if st.Registered != 3 || len(st.Instances) != 1 {
 		t.Fatalf("got %d registered, %d healthy; want 3 and 1", st.Registered, len(st.Instances))
 	}
@@ -257,7 +237,7 @@ func TestRegistration(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newFakeAgent()
-			r, _ := newTestRegistry(tt.cfg, a)
+			r := newTestRegistry(tt.cfg, a)
 			defer r.Close()
 			if err := r.Register(context.Background(), tt.inst); err != nil {
 				t.Fatal(err)
@@ -287,47 +267,31 @@ func TestRegistration(t *testing.T) {
 }
 
 func TestTTLHeartbeat(t *testing.T) {
-	a := newFakeAgent()
-	a.ttlError = errors.New("agent down")
-	r, ft := newTestRegistry(Config{Check: Check{TTL: 3 * time.Second}}, a)
-	r.sleep = func(ctx context.Context, d time.Duration) error {
-		ft.mu.Lock()
-		ft.sleeps = append(ft.sleeps, d)
-		n := len(ft.sleeps)
-		ft.mu.Unlock()
-		if n >= 3 {
-			<-ctx.Done() // hold the third beat until the heartbeat stops
-			return ctx.Err()
+	synctest.Test(t, func(t *testing.T) {
+		a := newFakeAgent()
+		a.ttlError = errors.New("agent down")
+		r := newTestRegistry(Config{Check: Check{TTL: 3 * time.Second}}, a)
+		inst := discovery.Instance{ID: "inv-1", Service: "inventory", Port: 8080}
+		start := time.Now()
+		if err := r.Register(context.Background(), inst); err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	}
-	inst := discovery.Instance{ID: "inv-1", Service: "inventory", Port: 8080}
-	if err := r.Register(context.Background(), inst); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		a.mu.Lock()
-		n := len(a.ttls)
-		a.mu.Unlock()
-		if n >= 3 {
-			break
+		time.Sleep(2500 * time.Millisecond)
+		if err := r.Deregister(context.Background(), inst); err != nil {
+			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("got %d heartbeats, want 3", n)
+		r.Close() // waits for the heartbeat to end
+		if got := fmt.Sprint(a.ttls); got != "[service:inv-1:tailor=passing service:inv-1:tailor=passing service:inv-1:tailor=passing]" {
+			t.Errorf("got heartbeats %s, want three passing reports", got)
 		}
-		time.Sleep(time.Millisecond)
-	}
-	if err := r.Deregister(context.Background(), inst); err != nil {
-		t.Fatal(err)
-	}
-	r.Close() // waits for the heartbeat to end
-	if got := fmt.Sprint(a.ttls); got != "[service:inv-1:tailor=passing service:inv-1:tailor=passing service:inv-1:tailor=passing]" {
-		t.Errorf("got heartbeats %s, want three passing reports", got)
-	}
-	if got := fmt.Sprint(ft.sleeps); got != "[1s 1s 1s]" {
-		t.Errorf("got heartbeat intervals %s, want TTL/3 = 1s", got)
-	}
+		var at []time.Duration
+		for _, t := range a.ttlAt {
+			at = append(at, t.Sub(start))
+		}
+		if got := fmt.Sprint(at); got != "[0s 1s 2s]" {
+			t.Errorf("got heartbeats at %s, want every TTL/3 = 1s", got)
+		}
+	})
 }
 
 // closingAgent closes its registry while a registration is on its way.
@@ -360,7 +324,7 @@ func TestRegisterRacingCloseStartsNoHeartbeat(t *testing.T) {
 }
 
 func TestRegisterRejectsBadInstances(t *testing.T) {
-	r, _ := newTestRegistry(Config{}, newFakeAgent())
+	r := newTestRegistry(Config{}, newFakeAgent())
 	defer r.Close()
 	err := r.Register(context.Background(), discovery.Instance{Service: "inventory", Port: 8080})
 	want := `discovery: instance of "inventory" has no ID; set Instance.ID (for example "inventory-local-8080")`
@@ -369,5 +333,107 @@ func TestRegisterRejectsBadInstances(t *testing.T) {
 	}
 	if _, err := r.Resolve(""); err == nil {
 		t.Error("Resolve(\"\"): got nil error, want one")
+	}
+}
+
+// leakyAgent fails every call with an error whose text holds the secrets,
+// as an API error quoting its request might.
+type leakyAgent struct{ *fakeAgent }
+
+var errLeak = errors.New(`request to "http://ops:hunter2@127.0.0.1:1/v1/agent/service/register?token=s3cr3t-token" failed: connection refused`)
+
+func (leakyAgent) register(context.Context, *api.AgentServiceRegistration) error { return errLeak }
+func (leakyAgent) deregister(context.Context, string) error                      { return errLeak }
+func (leakyAgent) updateTTL(context.Context, string, string, string) error       { return errLeak }
+func (a leakyAgent) health(ctx context.Context, service string, index uint64, wait time.Duration) ([]*api.ServiceEntry, uint64, error) {
+	if index == 0 {
+		a.mu.Lock()
+		n := len(a.queries)
+		a.queries = append(a.queries, index)
+		a.mu.Unlock()
+		if n == 0 {
+			return nil, 0, errLeak
+		}
+	}
+	return a.fakeAgent.health(ctx, service, index, wait)
+}
+
+func TestSecretsNeverAppearInErrorsOrLogs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var logs strings.Builder
+		var mu sync.Mutex
+		logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return logs.Write(p)
+		}), nil))
+		a := leakyAgent{newFakeAgent()}
+		r := newRegistry(Config{Address: "http://ops:hunter2@127.0.0.1:1", Check: Check{TTL: 3 * time.Second}}, a, WithLogger(logger))
+		r.secrets = secretsOf(&api.Config{Address: "http://ops:hunter2@127.0.0.1:1", Token: "s3cr3t-token"})
+		r.cfg.Address = stripUserinfo(r.cfg.Address)
+		inst := discovery.Instance{ID: "inv-1", Service: "inventory", Port: 8080}
+		var texts []string
+		if err := r.Register(context.Background(), inst); err != nil {
+			texts = append(texts, err.Error())
+		}
+		if err := r.Deregister(context.Background(), inst); err != nil {
+			texts = append(texts, err.Error())
+		}
+		r.startHeartbeat(inst)
+		w, err := r.Resolve("inventory")
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if err := w.State().Err; err != nil {
+			texts = append(texts, err.Error())
+		}
+		r.Close()
+		mu.Lock()
+		texts = append(texts, logs.String())
+		mu.Unlock()
+		if len(texts) != 4 {
+			t.Fatalf("got %d error texts and logs, want 4: %q", len(texts), texts)
+		}
+		for _, text := range texts {
+			for _, secret := range []string{"hunter2", "s3cr3t-token", "ops:"} {
+				if strings.Contains(text, secret) {
+					t.Errorf("%q appears in %s", secret, text)
+				}
+			}
+			if !strings.Contains(text, "[redacted]") {
+				t.Errorf("got %s, want [redacted] where the secrets were", text)
+			}
+		}
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestNewRedactsTheAddressAndSkipsNilOptions(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	r, err := New(Config{Address: "http://ops:hunter2@" + addr, Token: "s3cr3t-token"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	err = r.Register(context.Background(), discovery.Instance{ID: "inv-1", Service: "inventory", Port: 8080})
+	if err == nil {
+		t.Fatal("got nil error from an agent that is not there")
+	}
+	for _, secret := range []string{"hunter2", "s3cr3t-token"} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("%q appears in %s", secret, err)
+		}
+	}
+	if !strings.Contains(err.Error(), "the agent at http://"+addr+":") {
+		t.Errorf("got %s, want it to name the agent at http://%s without its user", err, addr)
 	}
 }

@@ -2,11 +2,14 @@ package consul_test
 
 import (
 	"context"
+	"fmt"
 	"log"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tailorkit/tailor/discovery"
+	"github.com/tailorkit/tailor/discovery/client"
 	"github.com/tailorkit/tailor/discovery/consul"
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
@@ -29,11 +32,28 @@ func ExampleNew() {
 	}
 	defer reg.Deregister(context.Background(), inst)
 
-	payments, err := discovery.NewClient(reg, "payments",
-		discovery.HTTP(http.MethodPost, "/v1/charges", thttp.EncodeJSONRequest, thttp.DecodeJSONResponse[map[string]any]()))
+	payments, err := client.New(reg, "payments")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer payments.Close()
-	_ = payments.Endpoint() // wrap, adapt with tailor.Call, and call
+	charge := payments.Endpoint(client.HTTPFactory(http.MethodPost, "/v1/charges",
+		thttp.EncodeJSONRequest, thttp.DecodeJSONResponse[map[string]any]()))
+	_ = charge // wrap, adapt with tailor.Call, and call
+}
+
+// New does not contact the agent: an agent that is not there shows in the
+// errors of Register, which name the agent, and in the watches' states.
+func ExampleNew_agentDown() {
+	reg, err := consul.New(consul.Config{Address: "127.0.0.1:1"}) // nothing listens on port 1
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer reg.Close()
+	err = reg.Register(context.Background(), discovery.Instance{ID: "orders-1", Service: "orders", Port: 8080})
+	fmt.Println(strings.HasPrefix(err.Error(), `consul: registering instance "orders-1" of "orders" with the agent at 127.0.0.1:1:`))
+	fmt.Println(strings.HasSuffix(err.Error(), "is the agent running (CONSUL_HTTP_ADDR)?"))
+	// Output:
+	// true
+	// true
 }

@@ -2,10 +2,10 @@ package consul
 
 import (
 	"context"
-	"math/rand/v2"
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/go-kit/kit/sd"
 	"github.com/hashicorp/consul/api"
 
@@ -65,62 +65,58 @@ func (w *Instancer) Stop() {
 //   - an index lower than the last one (the agent restarted, or its raft
 //     log was restored) resets the watch to index 0, and so does an index
 //     of 0, which would make every query return at once;
-//   - after a failed query the next one waits a backoff with jitter and
-//     starts from index 0, so an agent that came back with a fresh state
-//     is read at once rather than after a full Wait;
+//   - after a failed query the next one waits an exponential backoff with
+//     jitter and starts from index 0, so an agent that came back with a
+//     fresh state is read at once rather than after a full Wait;
 //   - two queries start at least MinQueryInterval apart;
 //   - a failure keeps the last known instances and sets the state's Err.
 func (w *Instancer) loop() {
 	cfg := w.r.cfg
+	retry := &backoff.ExponentialBackOff{
+		InitialInterval:     cfg.MinBackoff,
+		RandomizationFactor: 0.5,
+		Multiplier:          2,
+		MaxInterval:         cfg.MaxBackoff,
+	}
+	retry.Reset()
 	var index uint64
 	var outage time.Time
 	for {
-		start := w.r.now()
+		start := time.Now()
 		entries, next, err := w.r.api.health(w.ctx, w.service, index, cfg.Wait)
 		if w.ctx.Err() != nil {
 			return
 		}
 		if err != nil {
-			st := w.cache.Fail(err)
+			st := w.cache.Fail(w.r.redact(err))
 			if st.Failures == 1 {
 				outage = start
 				w.r.logger.Warn("consul: watch failed; serving the last known instances while retrying",
-					"service", w.service, "instances", len(st.Instances), "error", err)
+					"peer.service", w.service, "instances", len(st.Instances), "error", st.Err)
 			}
 			index = 0
-			if w.r.sleep(w.ctx, w.backoff(st.Failures)) != nil {
+			if sleep(w.ctx, retry.NextBackOff()) != nil {
 				return
 			}
 			continue
 		}
+		retry.Reset()
 		if !outage.IsZero() {
-			w.r.logger.Info("consul: watch resumed", "service", w.service, "down_for", w.r.now().Sub(outage).Round(time.Millisecond).String())
+			w.r.logger.Info("consul: watch resumed", "peer.service", w.service, "down_for", time.Since(outage).Round(time.Millisecond).String())
 			outage = time.Time{}
 		}
-		w.cache.Update(state(entries, w.r.now()))
+		w.cache.Update(state(entries, time.Now()))
 		// An index that went backwards restarts from 0; so does 0 itself.
 		if next < index {
 			next = 0
 		}
 		index = next
-		if gap := cfg.MinQueryInterval - w.r.now().Sub(start); gap > 0 {
-			if w.r.sleep(w.ctx, gap) != nil {
+		if gap := cfg.MinQueryInterval - time.Since(start); gap > 0 {
+			if sleep(w.ctx, gap) != nil {
 				return
 			}
 		}
 	}
-}
-
-// backoff is the wait after the n-th failure in a row: between half and
-// all of MinBackoff × 2^(n-1), capped at MaxBackoff.
-func (w *Instancer) backoff(n int) time.Duration {
-	cfg := w.r.cfg
-	d := cfg.MaxBackoff
-	if n < 32 {
-		d = min(cfg.MinBackoff<<(n-1), cfg.MaxBackoff)
-	}
-	half := int64(d / 2)
-	return time.Duration(half + w.r.jitter(half+1))
 }
 
 // state turns a health answer into a State: Registered counts every
@@ -134,11 +130,4 @@ func state(entries []*api.ServiceEntry, now time.Time) discovery.State {
 		st.Instances = append(st.Instances, instance(e))
 	}
 	return st
-}
-
-func randInt63n(n int64) int64 {
-	if n <= 0 {
-		return 0
-	}
-	return rand.Int64N(n)
 }

@@ -32,3 +32,19 @@ func ExampleRegistry_SetFailing() {
 	fmt.Println(st.Registered, "registered;", len(st.Instances), "healthy:", st.Event().Instances)
 	// Output: 3 registered; 2 healthy: [127.0.0.1:8081 127.0.0.1:8083]
 }
+
+// A registry in the process: what registers is watched at once.
+func ExampleNew() {
+	reg := memory.New()
+	if err := reg.Register(context.Background(), discovery.Instance{ID: "orders-1", Service: "orders", Port: 8080, Version: "1.4.0"}); err != nil {
+		log.Fatal(err)
+	}
+	watch, err := reg.Resolve("orders")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer watch.Stop()
+	inst := watch.State().Instances[0]
+	fmt.Println(inst.ID, inst.HostPort(), inst.Version)
+	// Output: orders-1 127.0.0.1:8080 1.4.0
+}

@@ -123,12 +123,7 @@ func classify(ctx context.Context, err error) error {
 	case fault.DeadlineExceeded:
 		return &fault.Error{Kind: kind, Detail: "the call timed out before an answer came", Cause: err}
 	case fault.Unavailable:
-		detail := "the call got no answer"
-		var urlErr *url.Error
-		if errors.As(err, &urlErr) {
-			detail += ": " + urlErr.Err.Error()
-		}
-		return &fault.Error{Kind: kind, Detail: detail, Cause: err}
+		return &fault.Error{Kind: kind, Detail: "the call got no answer", Cause: err}
 	}
 	return err
 }

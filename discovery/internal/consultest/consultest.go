@@ -1,8 +1,9 @@
 // Package consultest finds and runs the Consul agents the discovery tests
 // use. The shared agent's address comes from TAILOR_TEST_CONSUL and the
 // binary from TAILOR_TEST_CONSUL_BIN; bash .ci/run sets both through
-// scripts/consul.sh. Without them the tests skip, except under CI=true,
-// where they fail saying how to start an agent.
+// scripts/consul.sh. Without them the tests follow internal/testenv's
+// rule: they fail in CI, saying how to start an agent, and skip
+// elsewhere; -short skips them outside CI.
 package consultest
 
 import (
@@ -18,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tailorkit/tailor/internal/testenv"
 )
 
 const howTo = "start an agent with `scripts/consul.sh start` and export TAILOR_TEST_CONSUL=<the address it prints> " +
@@ -37,18 +40,12 @@ func Bin(t testing.TB) string {
 
 func need(t testing.TB, name string) string {
 	t.Helper()
+	testenv.Short(t, "Consul")
 	v := os.Getenv(name)
-	switch {
-	case v != "":
-		return v
-	case os.Getenv("CI") == "true":
-		t.Fatalf("%s is not set and CI=true, so this Consul test must run: %s", name, howTo)
-	case testing.Short():
-		t.Skipf("-short: skipping a test that needs a Consul agent")
-	default:
-		t.Skipf("%s is not set: %s", name, howTo)
+	if v == "" {
+		testenv.Missing(t, name+" is not set: "+howTo)
 	}
-	return ""
+	return v
 }
 
 // Agent is a consul dev agent of a test's own, for tests that stop and

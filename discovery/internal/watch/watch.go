@@ -166,19 +166,6 @@ func (c *Cache) Stop() {
 	}
 }
 
-// idle reports whether every subscriber has been sent the latest state;
-// for tests.
-func (c *Cache) idle() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, s := range c.subs {
-		if s.sent.Load() != c.version {
-			return false
-		}
-	}
-	return true
-}
-
 func copyEvent(ev sd.Event) sd.Event {
 	return sd.Event{Instances: slices.Clone(ev.Instances), Err: ev.Err}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/go-kit/kit/sd"
@@ -16,7 +17,12 @@ func inst(id string, port int) discovery.Instance {
 }
 
 func TestCacheSendsOnlyChanges(t *testing.T) {
+	synctest.Test(t, testCacheSendsOnlyChanges)
+}
+
+func testCacheSendsOnlyChanges(t *testing.T) {
 	c := New("s")
+	defer c.Stop()
 	ch := make(chan sd.Event, 10)
 	c.Register(ch)
 	if ev := <-ch; len(ev.Instances) != 0 || ev.Err != nil {
@@ -43,7 +49,7 @@ func TestCacheSendsOnlyChanges(t *testing.T) {
 	}
 	for _, s := range steps {
 		s.do()
-		waitIdle(t, c)
+		synctest.Wait()
 		got := ""
 		select {
 		case ev := <-ch:
@@ -59,20 +65,13 @@ func TestCacheSendsOnlyChanges(t *testing.T) {
 	}
 }
 
-func waitIdle(t *testing.T, c *Cache) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !c.idle() {
-		if time.Now().After(deadline) {
-			t.Fatal("the cache's sender did not finish")
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // TestSlowSubscriberHoldsBackOnlyItself: a subscriber that stops reading
 // must not stop the backend's updates or other subscribers' events.
 func TestSlowSubscriberHoldsBackOnlyItself(t *testing.T) {
+	synctest.Test(t, testSlowSubscriberHoldsBackOnlyItself)
+}
+
+func testSlowSubscriberHoldsBackOnlyItself(t *testing.T) {
 	c := New("s")
 	stuck := make(chan sd.Event, 1)
 	c.Register(stuck) // takes the first state, then nobody reads it
@@ -102,7 +101,6 @@ func TestSlowSubscriberHoldsBackOnlyItself(t *testing.T) {
 		}
 	}
 	c.Stop()
-	waitIdle(t, c)
 }
 
 func TestCacheFailuresCount(t *testing.T) {
@@ -120,46 +118,40 @@ func TestCacheFailuresCount(t *testing.T) {
 }
 
 func TestDeregisterUnblocksASend(t *testing.T) {
-	c := New("s")
-	ch := make(chan sd.Event) // nobody reads it
-	registered := make(chan struct{})
-	go func() { c.Register(ch); close(registered) }()
-	for {
-		c.mu.Lock()
-		n := len(c.subs)
-		c.mu.Unlock()
-		if n == 1 {
-			break
+	synctest.Test(t, func(t *testing.T) {
+		c := New("s")
+		defer c.Stop()
+		ch := make(chan sd.Event) // nobody reads it
+		registered := make(chan struct{})
+		go func() { c.Register(ch); close(registered) }()
+		synctest.Wait() // Register is blocked sending the first state
+		c.Deregister(ch)
+		synctest.Wait()
+		select {
+		case <-registered:
+		default:
+			t.Fatal("Register is still blocked after Deregister: the send was not abandoned")
 		}
-		time.Sleep(time.Millisecond)
-	}
-	c.Deregister(ch)
-	<-registered // would hang if Deregister did not abandon the send
-	c.Update(discovery.State{Instances: []discovery.Instance{inst("a", 1)}})
+		c.Update(discovery.State{Instances: []discovery.Instance{inst("a", 1)}})
+	})
 }
 
 // TestStuckRegisterBlocksOnlyItself: a Register whose channel nobody reads
 // must not hold back another subscriber's Register or events.
 func TestStuckRegisterBlocksOnlyItself(t *testing.T) {
-	c := New("s")
-	stuck := make(chan sd.Event) // nobody reads it
-	go c.Register(stuck)
-	for {
-		c.mu.Lock()
-		n := len(c.subs)
-		c.mu.Unlock()
-		if n == 1 {
-			break
+	synctest.Test(t, func(t *testing.T) {
+		c := New("s")
+		stuck := make(chan sd.Event) // nobody reads it
+		go c.Register(stuck)
+		synctest.Wait() // that Register is blocked sending the first state
+		reader := make(chan sd.Event, 1)
+		c.Register(reader) // hung here when one lock serialised every send
+		<-reader
+		c.Update(discovery.State{Instances: []discovery.Instance{inst("a", 7)}})
+		if ev := <-reader; fmt.Sprint(ev.Instances) != "[127.0.0.1:7]" {
+			t.Fatalf("got %v, want [127.0.0.1:7]", ev.Instances)
 		}
-		time.Sleep(time.Millisecond)
-	}
-	reader := make(chan sd.Event, 1)
-	c.Register(reader) // hung here when one lock serialised every send
-	<-reader
-	c.Update(discovery.State{Instances: []discovery.Instance{inst("a", 7)}})
-	if ev := <-reader; fmt.Sprint(ev.Instances) != "[127.0.0.1:7]" {
-		t.Fatalf("got %v, want [127.0.0.1:7]", ev.Instances)
-	}
-	c.Deregister(stuck)
-	c.Stop()
+		c.Deregister(stuck)
+		c.Stop()
+	})
 }

@@ -1,4 +1,4 @@
-package discovery_test
+package client_test
 
 import (
 	"context"
@@ -18,8 +18,10 @@ import (
 	"github.com/go-kit/kit/endpoint"
 
 	"github.com/tailorkit/tailor/discovery"
+	"github.com/tailorkit/tailor/discovery/client"
 	"github.com/tailorkit/tailor/discovery/consul"
 	"github.com/tailorkit/tailor/discovery/internal/consultest"
+	"github.com/tailorkit/tailor/observability"
 	"github.com/tailorkit/tailor/resilience"
 )
 
@@ -32,18 +34,18 @@ import (
 // its first call. It runs only with TAILOR_LOAD=1 and takes about 30 s, once with P2C
 // and once with round robin:
 //
-//	TAILOR_LOAD=1 TAILOR_TEST_CONSUL=127.0.0.1:18500 go test ./discovery -run TestLoadCrashAndJoin -v
+//	TAILOR_LOAD=1 TAILOR_TEST_CONSUL=127.0.0.1:18500 go test ./discovery/client -run TestLoadCrashAndJoin -v
 func TestLoadCrashAndJoin(t *testing.T) {
 	if os.Getenv("TAILOR_LOAD") == "" {
 		t.Skip("set TAILOR_LOAD=1 to run the load scenario (about 30 s)")
 	}
 	// P2C is the default; under round robin the dead instance keeps being
 	// picked in turn, so its breaker is what takes it out.
-	t.Run("p2c", func(t *testing.T) { crashAndJoin(t, discovery.P2C()) })
-	t.Run("roundrobin", func(t *testing.T) { crashAndJoin(t, discovery.RoundRobin()) })
+	t.Run("p2c", func(t *testing.T) { crashAndJoin(t, client.P2C()) })
+	t.Run("roundrobin", func(t *testing.T) { crashAndJoin(t, client.RoundRobin()) })
 }
 
-func crashAndJoin(t *testing.T, balancer discovery.Balancer) {
+func crashAndJoin(t *testing.T, balancer client.Balancer) {
 	const (
 		workers   = 4
 		perWorker = 250 // calls a second each: 1000 a second in all
@@ -70,34 +72,38 @@ func crashAndJoin(t *testing.T, balancer discovery.Balancer) {
 
 	rec := &attempts{byPort: map[int][]time.Time{}}
 	ejections := &ejectionLog{}
-	base := discovery.HTTP(http.MethodGet, "/work",
+	base := client.HTTPFactory(http.MethodGet, "/work",
 		func(context.Context, *http.Request, any) error { return nil },
 		func(_ context.Context, r *http.Response) (any, error) {
 			_, err := io.Copy(io.Discard, r.Body)
 			return nil, err
 		})
-	client, err := discovery.NewClient(reg, name,
-		func(inst discovery.Instance) (endpoint.Endpoint, io.Closer, error) {
-			e, c, err := base(inst)
-			if err != nil {
-				return nil, nil, err
-			}
-			return func(ctx context.Context, request any) (any, error) {
-				rec.add(inst.Port)
-				return e(ctx, request)
-			}, c, nil
-		},
-		discovery.WithPolicy(resilience.PolicyConfig{
-			Timeout: 2 * time.Second,
-			Retry:   &resilience.RetryConfig{MaxAttempts: 3, BaseDelay: 5 * time.Millisecond, AllIdempotent: true},
-		}),
-		discovery.WithBalancer(balancer),
-		discovery.WithLogger(slog.New(ejections)))
+	tel, err := observability.New(observability.Config{Logger: slog.New(ejections)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.Close()
-	waitClient(t, client, 3)
+	c, err := client.New(reg, name,
+		client.WithPolicy(resilience.PolicyConfig{
+			Timeout: 2 * time.Second,
+			Retry:   &resilience.RetryConfig{MaxAttempts: 3, BaseDelay: 5 * time.Millisecond, AllIdempotent: true},
+		}),
+		client.WithBalancer(balancer),
+		client.WithTelemetry(tel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	call := c.Endpoint(func(inst discovery.Instance) (endpoint.Endpoint, io.Closer, error) {
+		e, closer, err := base(inst)
+		if err != nil {
+			return nil, nil, err
+		}
+		return func(ctx context.Context, request any) (any, error) {
+			rec.add(inst.Port)
+			return e(ctx, request)
+		}, closer, nil
+	})
+	waitClient(t, c, 3)
 
 	var calls, failed atomic.Int64
 	var firstErr atomic.Value
@@ -117,7 +123,7 @@ func crashAndJoin(t *testing.T, balancer discovery.Balancer) {
 				case <-tick.C:
 				}
 				calls.Add(1)
-				if _, err := client.Endpoint()(context.Background(), nil); err != nil {
+				if _, err := call(context.Background(), nil); err != nil {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
 				}
@@ -141,7 +147,7 @@ func crashAndJoin(t *testing.T, balancer discovery.Balancer) {
 	// Watch for Consul dropping the dead instance from the client.
 	var consulDropped time.Duration
 	for time.Since(start) < runFor {
-		if consulDropped == 0 && !slices.ContainsFunc(client.Instances(), func(i discovery.Instance) bool { return i.Port == dead.inst.Port }) {
+		if consulDropped == 0 && !slices.ContainsFunc(c.Instances(), func(i discovery.Instance) bool { return i.Port == dead.inst.Port }) {
 			consulDropped = time.Since(crashed)
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -231,7 +237,7 @@ func startLoadInstance(t *testing.T, service string, k int) *loadInstance {
 // killed process would; nothing is deregistered.
 func (in *loadInstance) crash() { _ = in.srv.Close() }
 
-func waitClient(t *testing.T, c *discovery.Client, n int) {
+func waitClient(t *testing.T, c *client.Client, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for len(c.Instances()) != n {
@@ -277,7 +283,7 @@ func (h *ejectionLog) Enabled(context.Context, slog.Level) bool { return true }
 func (h *ejectionLog) WithAttrs([]slog.Attr) slog.Handler       { return h }
 func (h *ejectionLog) WithGroup(string) slog.Handler            { return h }
 func (h *ejectionLog) Handle(_ context.Context, r slog.Record) error {
-	if r.Message != "discovery: instance ejected" {
+	if r.Message != "client: instance ejected" {
 		return nil
 	}
 	var addr string

@@ -1,4 +1,4 @@
-package discovery
+package client
 
 import (
 	"io"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 
+	"github.com/tailorkit/tailor/discovery"
 	"github.com/tailorkit/tailor/resilience"
 )
 
@@ -33,15 +34,22 @@ const decay = 10 * time.Second
 // answered once (Finagle's rule), rather than all of them.
 const penalty = float64(time.Second)
 
-// Node is one instance in a [Client]'s rotation: its endpoint, its
-// circuit breaker and the load figures balancers read. Nodes are made by
-// the Client; their methods are safe for concurrent use.
+// Node is one instance in a [Client]'s rotation: its circuit breaker, the
+// endpoints of the client's routes on it and the load figures balancers
+// read. Nodes are made by the Client; their methods are safe for
+// concurrent use.
 type Node struct {
-	inst     atomic.Pointer[Instance] // replaced when its tags or metadata change
-	endpoint endpoint.Endpoint        // breaker ▸ transport
-	breaker  *resilience.Breaker
-	closer   io.Closer
-	epoch    time.Time // the origin of stamp
+	inst    atomic.Pointer[discovery.Instance] // replaced when its tags or metadata change
+	breaker *resilience.Breaker
+	epoch   time.Time // the origin of stamp
+
+	// endpoints holds, by route number, breaker ▸ transport for each
+	// route of the client; nil where the route's factory left the
+	// instance out (another protocol). Replaced, never changed, under the
+	// client's lock.
+	endpoints atomic.Pointer[[]endpoint.Endpoint]
+	mu        sync.Mutex
+	closers   []io.Closer
 
 	inFlight atomic.Int64
 	cost     atomic.Uint64 // float64 bits: peak EWMA of latency, in ns
@@ -56,7 +64,7 @@ type Node struct {
 func (n *Node) elapsed() int64 { return int64(time.Since(n.epoch)) }
 
 // Instance returns the instance the node calls.
-func (n *Node) Instance() Instance { return *n.inst.Load() }
+func (n *Node) Instance() discovery.Instance { return *n.inst.Load() }
 
 // InFlight returns how many calls the node is serving now.
 func (n *Node) InFlight() int { return int(n.inFlight.Load()) }

@@ -1,4 +1,4 @@
-package discovery
+package client
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/tailorkit/tailor/discovery"
 	"github.com/tailorkit/tailor/resilience"
 )
 
@@ -14,7 +15,7 @@ func testNodes(ids ...string) []*Node {
 	nodes := make([]*Node, len(ids))
 	for k, id := range ids {
 		nodes[k] = &Node{epoch: epoch}
-		nodes[k].inst.Store(&Instance{ID: id, Service: "s", Address: "127.0.0.1", Port: 8000 + k})
+		nodes[k].inst.Store(&discovery.Instance{ID: id, Service: "s", Address: "127.0.0.1", Port: 8000 + k})
 	}
 	return nodes
 }
@@ -85,31 +86,29 @@ func idOf(n *Node) string {
 }
 
 func TestLatencyEstimate(t *testing.T) {
-	synctest.Test(t, testLatencyEstimate)
-}
-
-func testLatencyEstimate(t *testing.T) {
-	n := testNodes("a")[0]
-	n.observe(n.elapsed(), 10*time.Millisecond, false)
-	if got := n.Latency(time.Now()); got != 10*time.Millisecond {
-		t.Fatalf("after one 10ms answer: got %v, want 10ms", got)
-	}
-	n.observe(n.elapsed(), 50*time.Millisecond, false)
-	if got := n.Latency(time.Now()); got != 50*time.Millisecond {
-		t.Errorf("a slower answer is taken at once (peak): got %v, want 50ms", got)
-	}
-	time.Sleep(decay)
-	if got, want := n.Latency(time.Now()), 18394*time.Microsecond; got < want-time.Millisecond || got > want+time.Millisecond {
-		t.Errorf("after one decay period without answers: got %v, want about %v", got, want)
-	}
-	n.observe(n.elapsed(), time.Millisecond, true)
-	if got, want := n.Latency(time.Now()), 4*18394*time.Microsecond; got < want-2*time.Millisecond {
-		t.Errorf("a fast failure must not look fast: got %v, want at least about %v", got, want)
-	}
-	n.reset()
-	if got := n.Latency(time.Now()); got != 0 {
-		t.Errorf("after reset: got %v, want 0", got)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		n := testNodes("a")[0]
+		n.observe(n.elapsed(), 10*time.Millisecond, false)
+		if got := n.Latency(time.Now()); got != 10*time.Millisecond {
+			t.Fatalf("after one 10ms answer: got %v, want 10ms", got)
+		}
+		n.observe(n.elapsed(), 50*time.Millisecond, false)
+		if got := n.Latency(time.Now()); got != 50*time.Millisecond {
+			t.Errorf("a slower answer is taken at once (peak): got %v, want 50ms", got)
+		}
+		time.Sleep(decay)
+		if got, want := n.Latency(time.Now()), 18394*time.Microsecond; got < want-time.Millisecond || got > want+time.Millisecond {
+			t.Errorf("after one decay period without answers: got %v, want about %v", got, want)
+		}
+		n.observe(n.elapsed(), time.Millisecond, true)
+		if got, want := n.Latency(time.Now()), 4*18394*time.Microsecond; got < want-2*time.Millisecond {
+			t.Errorf("a fast failure must not look fast: got %v, want at least about %v", got, want)
+		}
+		n.reset()
+		if got := n.Latency(time.Now()); got != 0 {
+			t.Errorf("after reset: got %v, want 0", got)
+		}
+	})
 }
 
 func TestRoundRobinAndRandomSkip(t *testing.T) {
