@@ -158,8 +158,12 @@ func (r *RemoteKeys) VerificationKey(ctx context.Context, kid string) (jose.JSON
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.lastErr != nil {
-		return jose.JSONWebKey{}, fmt.Errorf("key %q is not among the cached keys: %w", clip(kid), r.lastErr)
+	switch {
+	case r.lastErr != nil && r.keys == nil:
+		return jose.JSONWebKey{}, r.lastErr
+	case r.lastErr != nil:
+		return jose.JSONWebKey{}, fmt.Errorf("%w; the keys fetched %v ago do not include %q",
+			r.lastErr, r.now().Sub(r.fetched).Round(time.Second), clip(kid))
 	}
 	return jose.JSONWebKey{}, fmt.Errorf("%w %q in the JWKS at %s", ErrUnknownKey, clip(kid), r.url)
 }
@@ -207,6 +211,9 @@ func (r *RemoteKeys) fetchOnce(ctx context.Context) error {
 	r.mu.Unlock()
 
 	keys, err := r.fetch(ctx)
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		err = ue.Err // the URL is in the message already
+	}
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
