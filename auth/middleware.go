@@ -33,10 +33,11 @@ var (
 type tokenKey struct{}
 
 // bearer returns the token of an Authorization header value of the Bearer
-// scheme (RFC 6750), and false for other schemes and an absent header.
+// scheme (RFC 6750), which may be empty, and false for other schemes and an
+// absent header.
 func bearer(header string) (string, bool) {
-	scheme, token, found := strings.Cut(header, " ")
-	if !found || !strings.EqualFold(scheme, "Bearer") {
+	scheme, token, _ := strings.Cut(header, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
 		return "", false
 	}
 	return strings.TrimSpace(token), true
