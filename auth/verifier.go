@@ -30,7 +30,8 @@ const MaxTokenBytes = 8 << 10
 // [Claims]. Build it with [NewVerifier]; it is safe for concurrent use.
 //
 // A token is accepted when all of these hold:
-//   - its header names a key ID ("kid") that the [KeySource] knows;
+//   - its header names a key ID ("kid") that the [KeySource] knows, and no
+//     critical extensions ("crit", RFC 7515 section 4.1.11);
 //   - its "alg" is one the key is for: the key's own "alg" member, or
 //     without one the algorithm its type implies (EdDSA for Ed25519,
 //     ES256/384/512 for the matching curve, RS* and PS* for RSA). "none"
@@ -101,6 +102,7 @@ var (
 	errNoKeyID     = errors.New("the token's header names no key ID (\"kid\")")
 	errAlgMismatch = errors.New("the token's algorithm is not the one its key is for")
 	errNoSubject   = errors.New("the token names no subject (\"sub\")")
+	errCritical    = errors.New("the token's header names critical extensions (\"crit\"), which this verifier does not implement")
 	errTooLong     = fmt.Errorf("the token is longer than %d bytes", MaxTokenBytes)
 )
 
@@ -118,6 +120,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 	}
 	var tc tokenClaims
 	_, err := v.parser.ParseWithClaims(token, &tc, func(t *jwt.Token) (any, error) {
+		if _, ok := t.Header["crit"]; ok {
+			return nil, errCritical
+		}
 		kid, _ := t.Header["kid"].(string)
 		if kid == "" {
 			return nil, errNoKeyID

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -56,6 +57,20 @@ func forge(t *testing.T, method jwt.SigningMethod, key any, kid string, claims j
 	tok := jwt.NewWithClaims(method, claims)
 	if kid != "" {
 		tok.Header["kid"] = kid
+	}
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatalf("forging a token: %v", err)
+	}
+	return s
+}
+
+// forgeWithHeader signs claims with an Ed25519 key and extra header members.
+func forgeWithHeader(t *testing.T, key crypto.Signer, header map[string]any, claims jwt.Claims) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
+	for k, v := range header {
+		tok.Header[k] = v
 	}
 	s, err := tok.SignedString(key)
 	if err != nil {
@@ -154,6 +169,8 @@ func TestVerifyRefuses(t *testing.T) {
 		{"tampered signature", parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(make([]byte, ed25519.SignatureSize))},
 		{"wrong key under the right kid", forge(t, jwt.SigningMethodEdDSA, otherKey, kid, registered(now))},
 		{"unknown kid", forge(t, jwt.SigningMethodEdDSA, otherKey, "someone-elses-key", registered(now))},
+		{"critical extension", forgeWithHeader(t, s.current.key, map[string]any{"kid": kid, "crit": []string{"b64"}, "b64": false}, registered(now))},
+		{"kid not a string", forgeWithHeader(t, s.current.key, map[string]any{"kid": []string{kid}}, registered(now))},
 		{"no kid", forge(t, jwt.SigningMethodEdDSA, otherKey, "", registered(now))},
 		{"HS256 keyed with the public key", forge(t, jwt.SigningMethodHS256, []byte(s.current.public.Key.(ed25519.PublicKey)), kid, registered(now))},
 		{"expired", forge(t, jwt.SigningMethodEdDSA, s.current.key, kid, claimsWith(func(c *tokenClaims) {
