@@ -141,7 +141,8 @@ func keyMap(keys []jose.JSONWebKey, strict bool) (map[string]jose.JSONWebKey, er
 }
 
 // StaticKeys is a [KeySource] over a fixed JWKS held in process. Build it
-// with [NewStaticKeys]; it is safe for concurrent use.
+// with [NewStaticKeys]; the zero value holds no keys. It is safe for
+// concurrent use.
 type StaticKeys struct {
 	keys map[string]jose.JSONWebKey
 }

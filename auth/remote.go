@@ -24,16 +24,22 @@ const (
 	MaxJWKSKeys = 100
 )
 
-// Defaults of [RemoteKeys]; see the options that change them.
+// Defaults of [RemoteKeys].
 const (
-	DefaultMaxAge          = 15 * time.Minute
+	// DefaultMaxAge is how long fetched keys are used before the document
+	// is fetched again ([WithMaxAge]).
+	DefaultMaxAge = 15 * time.Minute
+	// DefaultRefreshInterval is the shortest time between two fetches
+	// ([WithRefreshInterval]).
 	DefaultRefreshInterval = 10 * time.Second
-	DefaultFetchTimeout    = 5 * time.Second
+	// DefaultFetchTimeout bounds one fetch ([WithFetchTimeout]).
+	DefaultFetchTimeout = 5 * time.Second
 )
 
 // RemoteKeys is a [KeySource] that fetches a JWKS document from a URL, such
 // as an issuer's /.well-known/jwks.json, and caches it. Build it with
-// [NewRemoteKeys]; it is safe for concurrent use.
+// [NewRemoteKeys]; the zero value is not usable. It is safe for concurrent
+// use.
 //
 // The first lookup fetches the document. Later lookups use the cached keys
 // until they are older than the maximum age ([WithMaxAge]), and a token

@@ -36,8 +36,8 @@ const RetiredKeyGrace = 5 * time.Minute
 const JWKSContentType = "application/jwk-set+json"
 
 // Signer issues signed tokens for an issuing service, such as the service
-// that logs users in. Build it with [NewSigner]; it is safe for concurrent
-// use.
+// that logs users in. Build it with [NewSigner]; the zero value is not
+// usable. It is safe for concurrent use.
 //
 // It signs with one current key, EdDSA (Ed25519) unless [WithSigningKey]
 // gives another. [Signer.Rotate] replaces the current key; the keys it

@@ -27,7 +27,8 @@ const DefaultLeeway = 30 * time.Second
 const MaxTokenBytes = 8 << 10
 
 // Verifier checks bearer tokens (JWS-signed JWTs) and turns them into
-// [Claims]. Build it with [NewVerifier]; it is safe for concurrent use.
+// [Claims]. Build it with [NewVerifier]; the zero value is not usable. It
+// is safe for concurrent use.
 //
 // A token is accepted when all of these hold:
 //   - its header names a key ID ("kid") that the [KeySource] knows, and no
