@@ -183,6 +183,9 @@ func TestHTTPMiddleware(t *testing.T) {
 			if tt.wantChallenge && got != `Bearer error="invalid_token"` {
 				t.Errorf("WWW-Authenticate = %q, want Bearer error=\"invalid_token\"", got)
 			}
+			if token := strings.TrimPrefix(tt.authorization, "Bearer "); len(token) > 8 && strings.Contains(r.body, token) {
+				t.Errorf("the answer quotes the token: %s", r.body)
+			}
 			if tt.wantChallenge && reached != before {
 				t.Error("the handler ran for a request with an invalid token")
 			}

@@ -354,3 +354,47 @@ func TestNewRemoteKeysRefusesBadURL(t *testing.T) {
 		}
 	}
 }
+
+func TestRemoteKeysOptions(t *testing.T) {
+	s, _ := newSigner(t)
+	h := s.JWKSHandler()
+	var fetches, marked atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		if r.Header.Get("X-Client") == "auth-test" {
+			marked.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	client := &http.Client{Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
+		r = r.Clone(r.Context())
+		r.Header.Set("X-Client", "auth-test")
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	clk := &clock{t: time.Now()}
+	_, keys := remoteVerifier(t, srv.URL, clk, WithHTTPClient(client), WithRefreshInterval(time.Minute))
+
+	if _, err := keys.VerificationKey(context.Background(), s.KeyID()); err != nil {
+		t.Fatalf("VerificationKey: %v", err)
+	}
+	if marked.Load() != 1 {
+		t.Errorf("%d fetches went through the given client, want 1", marked.Load())
+	}
+	clk.advance(time.Minute - time.Nanosecond)
+	if _, err := keys.VerificationKey(context.Background(), "unknown"); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("VerificationKey(unknown): %v, want ErrUnknownKey", err)
+	}
+	if fetches.Load() != 1 {
+		t.Errorf("fetched %d times within the refresh interval, want 1", fetches.Load())
+	}
+	clk.advance(time.Nanosecond)
+	_, _ = keys.VerificationKey(context.Background(), "unknown")
+	if fetches.Load() != 2 {
+		t.Errorf("fetched %d times once the refresh interval passed, want 2", fetches.Load())
+	}
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -253,4 +254,33 @@ func TestJWKSHandler(t *testing.T) {
 	if fe := thttp.ParseProblem(resp.StatusCode, resp.Header.Get("Content-Type"), body); fe.Kind != fault.InvalidArgument {
 		t.Errorf("POST problem kind = %v, want invalid_argument", fe.Kind)
 	}
+}
+
+func TestSignerConcurrentSignAndRotate(t *testing.T) {
+	s, v := newSigner(t)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 50 {
+				token, err := s.Sign(Claims{Subject: "u"}, time.Hour)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := v.Verify(context.Background(), token); err != nil {
+					t.Errorf("Verify of a token signed during rotations: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 20 {
+			key, _ := GenerateKey()
+			if err := s.Rotate(key); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	wg.Wait()
 }
