@@ -13,7 +13,8 @@
 //
 //   - [Verifier.HTTPMiddleware] for net/http handlers, reading
 //     Authorization: Bearer;
-//   - [Verifier.UnaryServerInterceptor] for gRPC servers, reading the
+//   - [Verifier.UnaryServerInterceptor] and
+//     [Verifier.StreamServerInterceptor] for gRPC servers, reading the
 //     "authorization" metadata;
 //   - [Verifier.Middleware] for go-kit endpoints, reading the token that
 //     [HTTPToContext] or [GRPCToContext] put in the context.

@@ -149,6 +149,32 @@ func (v *Verifier) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	}
 }
 
+// StreamServerInterceptor is [Verifier.UnaryServerInterceptor] for
+// streaming calls: the stream's context carries the [Claims].
+func (v *Verifier) StreamServerInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx := ss.Context()
+		md, _ := metadata.FromIncomingContext(ctx)
+		token, ok := grpcBearer(md)
+		if !ok {
+			return handler(srv, ss)
+		}
+		claims, err := v.Verify(ctx, token)
+		if err != nil {
+			return tgrpc.Status(err).Err()
+		}
+		return handler(srv, claimsStream{ServerStream: ss, ctx: ContextWithClaims(ctx, claims)})
+	}
+}
+
+// claimsStream is a server stream whose context carries claims.
+type claimsStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s claimsStream) Context() context.Context { return s.ctx }
+
 // RequireAuthenticated returns a go-kit middleware that lets through only
 // requests with verified [Claims] in the context, and fails the others with
 // a [fault.Unauthenticated] error (401, UNAUTHENTICATED) that wraps

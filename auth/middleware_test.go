@@ -209,8 +209,8 @@ func TestHTTPMiddlewareKeysUnavailable(t *testing.T) {
 	}
 }
 
-// TestUnaryServerInterceptor calls a real gRPC server over loopback.
-func TestUnaryServerInterceptor(t *testing.T) {
+// TestGRPCInterceptors calls a real gRPC server over loopback.
+func TestGRPCInterceptors(t *testing.T) {
 	s, v := newSigner(t)
 	tk := newTokens(t, s)
 	seen := make(chan string, 1)
@@ -222,7 +222,18 @@ func TestUnaryServerInterceptor(t *testing.T) {
 		seen <- c.Subject
 		return handler(ctx, req)
 	}
-	gs := grpc.NewServer(grpc.ChainUnaryInterceptor(v.UnaryServerInterceptor(), record))
+	recordStream := func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		c, ok := ClaimsFrom(ss.Context())
+		if !ok {
+			c.Subject = "anonymous"
+		}
+		seen <- c.Subject
+		return handler(srv, ss)
+	}
+	gs := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(v.UnaryServerInterceptor(), record),
+		grpc.ChainStreamInterceptor(v.StreamServerInterceptor(), recordStream),
+	)
 	healthpb.RegisterHealthServer(gs, health.NewServer())
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -249,24 +260,47 @@ func TestUnaryServerInterceptor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx := context.Background()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel() // ends the Watch stream
 			if tt.authorization != "" {
 				ctx = metadata.AppendToOutgoingContext(ctx, "authorization", tt.authorization)
 			}
 			_, err := client.Check(ctx, &healthpb.HealthCheckRequest{})
-			if got := status.Code(err); got != tt.wantCode {
-				t.Fatalf("code = %v, want %v (err %v)", got, tt.wantCode, err)
-			}
-			if tt.wantCode != codes.OK {
-				if msg := status.Convert(err).Message(); msg == "" || strings.Contains(msg, strings.TrimPrefix(tt.authorization, "Bearer ")) {
-					t.Errorf("message = %q, want a reason without the token", msg)
+			checkCall(t, "unary", err, tt.wantCode, tt.authorization)
+			if tt.wantCode == codes.OK {
+				if got := <-seen; got != tt.wantSubject {
+					t.Errorf("unary handler saw subject %q, want %q", got, tt.wantSubject)
 				}
-				return
 			}
-			if got := <-seen; got != tt.wantSubject {
-				t.Errorf("handler saw subject %q, want %q", got, tt.wantSubject)
+
+			// Watch answers once, then waits until canceled.
+			stream, err := client.Watch(ctx, &healthpb.HealthCheckRequest{})
+			if err != nil {
+				t.Fatalf("Watch: %v", err)
+			}
+			_, err = stream.Recv()
+			checkCall(t, "stream", err, tt.wantCode, tt.authorization)
+			if tt.wantCode == codes.OK {
+				if got := <-seen; got != tt.wantSubject {
+					t.Errorf("stream handler saw subject %q, want %q", got, tt.wantSubject)
+				}
 			}
 		})
+	}
+}
+
+// checkCall checks a gRPC call's code, and that a refusal says why
+// without quoting the token.
+func checkCall(t *testing.T, kind string, err error, want codes.Code, authorization string) {
+	t.Helper()
+	if got := status.Code(err); got != want {
+		t.Fatalf("%s code = %v, want %v (err %v)", kind, got, want, err)
+	}
+	if want == codes.OK {
+		return
+	}
+	if msg := status.Convert(err).Message(); msg == "" || strings.Contains(msg, strings.TrimPrefix(authorization, "Bearer ")) {
+		t.Errorf("%s message = %q, want a reason without the token", kind, msg)
 	}
 }
 
