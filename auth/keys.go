@@ -107,7 +107,7 @@ func verificationKey(k jose.JSONWebKey) (pub jose.JSONWebKey, skip bool, err err
 	if _, ok := k.Key.([]byte); !ok && !k.IsPublic() {
 		k = k.Public()
 		if !k.Valid() {
-			return jose.JSONWebKey{}, false, fmt.Errorf("%w: key has no public half", ErrBadKey)
+			return jose.JSONWebKey{}, false, fmt.Errorf("%w: key %q has no public half; publish public keys", ErrBadKey, k.KeyID)
 		}
 	}
 	if _, err := keyAlgs(k); err != nil {
