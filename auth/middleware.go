@@ -118,9 +118,6 @@ func (v *Verifier) HTTPMiddleware() func(http.Handler) http.Handler {
 			}
 			claims, err := v.Verify(r.Context(), token)
 			if err != nil {
-				if errors.Is(err, fault.Unauthenticated) {
-					w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-				}
 				thttp.WriteError(w, r, err)
 				return
 			}
@@ -175,6 +172,18 @@ type claimsStream struct {
 
 func (s claimsStream) Context() context.Context { return s.ctx }
 
+// challenge is the cause of a guard's refusal: it is err, and it asks
+// the HTTP answer for the RFC 6750 challenge in WWW-Authenticate (through
+// go-kit's Headerer, which transport/http's EncodeError honours).
+type challenge struct {
+	err   error
+	value string
+}
+
+func (c challenge) Error() string        { return c.err.Error() }
+func (c challenge) Unwrap() error        { return c.err }
+func (c challenge) Headers() http.Header { return http.Header{"Www-Authenticate": {c.value}} }
+
 // RequireAuthenticated returns a go-kit middleware that lets through only
 // requests with verified [Claims] in the context, and fails the others with
 // a [fault.Unauthenticated] error (401, UNAUTHENTICATED) that wraps
@@ -187,13 +196,15 @@ func RequireAuthenticated() endpoint.Middleware {
 // whose verified [Claims] hold at least one of roles. A request without
 // claims fails with a [fault.Unauthenticated] error (401) wrapping
 // [ErrNoToken]; one whose claims hold none of roles fails with a
-// [fault.PermissionDenied] error (403) wrapping [ErrMissingRole]. With no
+// [fault.PermissionDenied] error (403) wrapping [ErrMissingRole]. Over
+// HTTP the answers carry WWW-Authenticate: Bearer, and Bearer
+// error="insufficient_scope" on the 403 (RFC 6750). With no
 // roles it is [RequireAuthenticated].
 func RequireRole(roles ...string) endpoint.Middleware {
 	denied := &fault.Error{
 		Kind:   fault.PermissionDenied,
 		Detail: fmt.Sprintf("this operation needs one of the roles %q", roles),
-		Cause:  ErrMissingRole,
+		Cause:  challenge{ErrMissingRole, `Bearer error="insufficient_scope"`},
 	}
 	if len(roles) == 1 {
 		denied.Detail = fmt.Sprintf("this operation needs the role %q", roles[0])
@@ -205,7 +216,7 @@ func RequireRole(roles ...string) endpoint.Middleware {
 				return nil, &fault.Error{
 					Kind:   fault.Unauthenticated,
 					Detail: "this operation needs a bearer token; send Authorization: Bearer <token>",
-					Cause:  ErrNoToken,
+					Cause:  challenge{ErrNoToken, "Bearer"},
 				}
 			}
 			if len(roles) > 0 && !slices.ContainsFunc(roles, claims.HasRole) {

@@ -129,6 +129,13 @@ func TestGuardsOverKitHTTP(t *testing.T) {
 			if tt.wantStatus != 200 && r.kind != tt.wantKind {
 				t.Errorf("problem kind = %v, want %v (body %s)", r.kind, tt.wantKind, r.body)
 			}
+			// RFC 6750: a 401 challenges for a bearer token; a 403 says
+			// the token lacks the scope. The expired and tampered tokens
+			// were refused by the verifier already (invalid_token).
+			want := map[int]string{401: "Bearer", 403: `Bearer error="insufficient_scope"`}[tt.wantStatus]
+			if got := r.header.Get("WWW-Authenticate"); !strings.HasPrefix(got, want) || (want == "") != (got == "") {
+				t.Errorf("WWW-Authenticate = %q, want %q", got, want)
+			}
 		})
 	}
 }

@@ -184,5 +184,6 @@ func invalid(cause error) error {
 	case errors.Is(cause, jwt.ErrTokenInvalidAudience):
 		detail = "the bearer token is not meant for this service"
 	}
-	return &fault.Error{Kind: fault.Unauthenticated, Detail: detail, Cause: fmt.Errorf("%w: %w", ErrInvalidToken, cause)}
+	return &fault.Error{Kind: fault.Unauthenticated, Detail: detail,
+		Cause: challenge{fmt.Errorf("%w: %w", ErrInvalidToken, cause), `Bearer error="invalid_token"`}}
 }

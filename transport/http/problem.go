@@ -3,10 +3,13 @@ package http
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"mime"
 	"net/http"
 	"strconv"
 	"time"
+
+	kithttp "github.com/go-kit/kit/transport/http"
 
 	"github.com/tailorkit/tailor/fault"
 	"github.com/tailorkit/tailor/requestid"
@@ -55,10 +58,20 @@ func NewProblem(err error, requestID string) Problem {
 // EncodeError is a go-kit [kithttp.ErrorEncoder] that writes err as a
 // problem+json body with the status of its fault kind, quoting the request
 // ID in ctx. An error that asks the caller to wait ([fault.Error.RetryAfter])
-// also sets Retry-After, in whole seconds rounded up.
+// also sets Retry-After, in whole seconds rounded up. An error in err's
+// chain that implements go-kit's [kithttp.Headerer] adds its headers, as
+// a bearer challenge (WWW-Authenticate) on a 401 does.
 func EncodeError(ctx context.Context, err error, w http.ResponseWriter) {
 	p := NewProblem(err, requestid.FromContext(ctx))
 	h := w.Header()
+	var headerer kithttp.Headerer
+	if errors.As(err, &headerer) {
+		for k, vs := range headerer.Headers() {
+			for _, v := range vs {
+				h.Add(k, v)
+			}
+		}
+	}
 	h.Set("Content-Type", ProblemContentType)
 	if d := fault.RetryAfter(err); d > 0 {
 		h.Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))

@@ -211,6 +211,23 @@ func TestEncodeErrorRetryAfter(t *testing.T) {
 	}
 }
 
+// challenge is an error cause that asks for a header, as an
+// authentication failure asks for WWW-Authenticate.
+type challenge struct{}
+
+func (challenge) Error() string        { return "no token" }
+func (challenge) Headers() http.Header { return http.Header{"Www-Authenticate": {"Bearer"}} }
+
+func TestEncodeErrorHeaderer(t *testing.T) {
+	rec := httptest.NewRecorder()
+	err := &fault.Error{Kind: fault.Unauthenticated, Detail: "send a token", Cause: challenge{}}
+	thttp.EncodeError(context.Background(), fmt.Errorf("guard: %w", err), rec)
+	if rec.Code != 401 || rec.Header().Get("WWW-Authenticate") != "Bearer" || rec.Header().Get("Content-Type") != thttp.ProblemContentType {
+		t.Fatalf("status %d, WWW-Authenticate %q, Content-Type %q; want 401, Bearer, problem+json",
+			rec.Code, rec.Header().Get("WWW-Authenticate"), rec.Header().Get("Content-Type"))
+	}
+}
+
 func TestEncodeJSONStatusCoderAndNil(t *testing.T) {
 	enc := thttp.EncodeJSON(http.StatusCreated)
 	rec := httptest.NewRecorder()
