@@ -50,29 +50,26 @@
 // # Batching, and tail latency
 //
 // Spans are exported by a batch span processor whose defaults differ from
-// the SDK's, because the SDK's cost tail latency under load; see [Batch]
-// for the settings and the reason.
+// the SDK's: smaller batches sent sooner, so each export is a small burst
+// of work rather than a large one that requests queue behind; see [Batch]
+// for the settings.
+// Spans are never waited for: a request does not block on export, and a
+// full queue drops spans rather than slowing the service.
 //
-// Recommended settings, measured with service's TestLoad (2 cores, client
-// and server in one process, spans sent to an OTLP/HTTP receiver on
-// loopback, medians of 7 rounds of 4 s in rotating order:
-// TAILOR_LOAD=4 TAILOR_LOAD_ROUNDS=7 go test ./service -run TestLoad -v):
+// Recommended settings:
 //
 //   - Production: the defaults. 1% of new traces sampled, tailor's batch
-//     settings. Unsampled requests cost a span context and no export: the
-//     default stack (tracing at 1%, metrics, logs at info without the
-//     access log) served 0.97-1.00 of raw net/http's requests per second
-//     in two such runs, the same as with tracing off (0.97-0.99).
+//     settings. An unsampled request makes a span context and exports
+//     nothing.
 //   - Every request traced (OTEL_TRACES_SAMPLER=always_on): keep tailor's
-//     batch settings. Larger batches make larger bursts: with the SDK's
-//     512-span batches p99 was 1.26-1.47 times that of tracing off, with
-//     tailor's 128-span batches 1.07-1.26 times. Expect about 19% fewer
-//     requests per second on a saturated small machine, most of it the
-//     OTLP exporter's marshalling and sending. Shorter runs (5 rounds of
-//     2 s) scatter p99 from 0.8 to 1.8 times that of tracing off: the p99
-//     of a saturated 2-core machine moves that much between short runs.
+//     batch settings; larger batches make larger export bursts, which
+//     show in tail latency. Every span is then marshalled and sent, which
+//     costs throughput on a saturated machine.
 //   - No OTLP endpoint set: spans are sampled but nothing is queued or
-//     exported, so tracing at any ratio costs next to nothing.
+//     exported.
+//
+// What each setting costs, and how to measure it again (service's
+// TestLoad), is in this package's README.md.
 package telemetry
 
 import (
@@ -128,19 +125,13 @@ const (
 // Batch configures the batch span processor. The zero value is tailor's
 // defaults.
 //
-// Why not the SDK's: with 512-span batches every export is a burst. At a
-// few thousand requests a second a batch fills every few milliseconds to
-// a few hundred, and the export goroutine then marshals and sends it in
-// one go, holding a core for milliseconds and allocating a request body of
-// hundreds of KiB, while the 2048-span queue keeps finished spans (a few
-// KiB each with their attributes) alive on the heap. On a small machine
-// requests wait behind that burst, and the collections its allocations
-// bring forward charge mark assists to request goroutines: those are the
-// export stalls that lift p99 with tracing at 100%. Smaller batches spread
-// the same work evenly and keep the heap small; a larger queue absorbs
-// bursts without dropping; a shorter export timeout keeps a slow receiver
-// from holding spans for long. Spans are never waited for: a full queue
-// drops them.
+// Why not the SDK's: its 512-span batches make every export a burst that
+// holds a core and allocates in one go, and on a small machine requests
+// wait behind it. Smaller batches spread the same work evenly and keep the
+// heap small; a larger queue absorbs bursts without dropping; a shorter
+// export timeout keeps a slow receiver from holding spans for long. Spans
+// are never waited for: a full queue drops them. README.md in this
+// package's folder has the measurements.
 //
 // Each OTEL_BSP_* variable that is set beats its field: the SDK reads it.
 type Batch struct {
