@@ -70,11 +70,12 @@ func (c ShedConfig) withDefaults() ShedConfig {
 const minWindowSamples = 10
 
 // Shedder is server-side adaptive load shedding: a concurrency limit that
-// follows measured latency, so a server at three times its capacity keeps
-// serving its capacity at near-unloaded latency and refuses the rest at
-// once, before decoding them. Build one with [NewShedder]; put it in front
-// of an HTTP server's mux with transport/http's Shed, or on an endpoint
-// with [Shedder.Middleware]. It is safe for concurrent use.
+// follows measured latency, so a server sent more than it can serve keeps
+// serving close to its capacity at close to its unloaded latency and
+// refuses the rest at once, before decoding them (the load-shedding
+// scenario in SCENARIO.md asserts both). Build one with [NewShedder]; put
+// it in front of an HTTP server's mux with transport/http's Shed, or on an
+// endpoint with [Shedder.Middleware]. It is safe for concurrent use.
 //
 // The limit follows the gradient rule of Netflix's concurrency-limits
 // (GradientLimit), revised once per window: when the window's average
@@ -86,16 +87,15 @@ const minWindowSamples = 10
 // The baseline is the lowest window average of the last Baseline windows:
 // the latency of a server that does not queue. A server kept saturated
 // queues in every window, though, and a baseline taken from queued windows
-// lets the limit settle above what the server can serve without queueing
-// (1.5 to 2 times, in the load scenario). So a Shedder that sheds probes,
-// at its first revision and then once every Baseline windows: it lowers
-// the limit to MinLimit for one window, lets the queue drain, and takes
-// the average latency of the requests admitted meanwhile as a window of
-// the baseline, which therefore always holds a probe while the server is
-// overloaded. This is the
-// ProbeRTT phase of BBR congestion control (Cardwell et al., "BBR:
-// Congestion-Based Congestion Control", ACM Queue 14(5), 2016), as Envoy's
-// adaptive concurrency filter applies it to servers: a probe costs at most
+// lets the limit settle above what the server can serve without queueing.
+// So a Shedder that sheds probes, at its first revision and then once
+// every Baseline windows: it lowers the limit to MinLimit for one window,
+// lets the queue drain, and takes the average latency of the requests
+// admitted meanwhile as a window of the baseline, which therefore always
+// holds a probe while the server is overloaded. This is the ProbeRTT phase
+// of BBR congestion control (Cardwell et al., "BBR: Congestion-Based
+// Congestion Control", ACM Queue 14(5), 2016), as Envoy's adaptive
+// concurrency filter applies it to servers: a probe costs at most
 // one window in Baseline of the capacity above MinLimit (2% at the
 // defaults), and only while the server is overloaded.
 //
