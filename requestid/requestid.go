@@ -5,6 +5,13 @@
 // it stores the ID in the context with [NewContext], and client transports
 // send [FromContext] on to the next service. Logs and problem bodies quote
 // it, so one ID finds a request everywhere it went.
+//
+// Where to start: a service built on tailor's transports needs no code
+// for this. transport/http's Router and transport/grpc's NewServer take or
+// make the ID of every request, and their clients send it on; a handler
+// reads it with [FromContext]. Use [Valid], [New] and [NewContext] only in
+// a transport or a message consumer of your own, where a request enters
+// the process.
 package requestid
 
 import (

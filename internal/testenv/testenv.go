@@ -4,6 +4,11 @@
 // how to start the server; elsewhere it is skipped, so that
 // go test ./... on a laptop without the servers still runs everything
 // else.
+//
+// Start with [Missing]: call it where a test finds its server unreachable,
+// with a reason that says how to start it. [Short] skips such tests under
+// go test -short outside CI; [CI] tells the two apart for the rare test
+// that needs to know.
 package testenv
 
 import (

@@ -1,4 +1,6 @@
 // Package discoverytest holds what the discovery packages' tests share.
+// Start with [Wait], which waits, within a bound, for a watch to report
+// the state a test expects.
 package discoverytest
 
 import (
