@@ -59,3 +59,45 @@ func ExampleNewSigner() {
 	// user-42 [orders] <nil>
 	// application/jwk-set+json 1 EdDSA true
 }
+
+// Rotate makes a new key sign the tokens from now on. Tokens signed with
+// the old key keep verifying until they expire, because the old key stays
+// in the JWKS meanwhile.
+func ExampleSigner_Rotate() {
+	signer, err := auth.NewSigner("https://users.shop.example", "orders")
+	if err != nil {
+		panic(err)
+	}
+	verifier, err := auth.NewVerifier(signer, "https://users.shop.example", "orders")
+	if err != nil {
+		panic(err)
+	}
+	before, err := signer.Sign(auth.Claims{Subject: "user-1"}, time.Hour)
+	if err != nil {
+		panic(err)
+	}
+	oldKey := signer.KeyID()
+
+	newKey, err := auth.GenerateKey()
+	if err != nil {
+		panic(err)
+	}
+	if err := signer.Rotate(newKey); err != nil {
+		panic(err)
+	}
+	after, err := signer.Sign(auth.Claims{Subject: "user-2"}, time.Hour)
+	if err != nil {
+		panic(err)
+	}
+
+	keys := signer.JWKS().Keys
+	fmt.Println(len(keys), keys[0].KeyID == signer.KeyID(), keys[1].KeyID == oldKey)
+	for _, token := range []string{before, after} {
+		claims, err := verifier.Verify(context.Background(), token)
+		fmt.Println(claims.Subject, err)
+	}
+	// Output:
+	// 2 true true
+	// user-1 <nil>
+	// user-2 <nil>
+}
