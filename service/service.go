@@ -133,6 +133,7 @@ func (h Hook) Stop(ctx context.Context) error {
 	return h.OnStop(ctx)
 }
 
+// String returns h.Name, the name logs and errors give the hook.
 func (h Hook) String() string { return h.Name }
 
 // Check reports whether a dependency the service needs is usable, such as
