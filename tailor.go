@@ -9,11 +9,25 @@
 //
 // Where to go next:
 //   - [github.com/tailorkit/tailor/service]: a service's lifecycle, listeners,
-//     health and graceful shutdown.
+//     health and graceful shutdown; start here. Its servicetest package runs
+//     one inside a test.
 //   - [github.com/tailorkit/tailor/transport/http] and
 //     [github.com/tailorkit/tailor/transport/grpc]: go-kit transports with
 //     tailor's error model.
 //   - [github.com/tailorkit/tailor/fault]: the error model.
+//   - [github.com/tailorkit/tailor/observability/telemetry]: the
+//     OpenTelemetry providers main builds from the OTEL_* environment;
+//     [github.com/tailorkit/tailor/observability] instruments with them.
+//   - [github.com/tailorkit/tailor/discovery/client]: call another service
+//     by name, over a registry of
+//     [github.com/tailorkit/tailor/discovery/consul] or
+//     [github.com/tailorkit/tailor/discovery/memory], with the
+//     [github.com/tailorkit/tailor/resilience] policy each call needs.
+//   - [github.com/tailorkit/tailor/auth]: bearer tokens and role guards.
+//   - [github.com/tailorkit/tailor/migrate] and
+//     [github.com/tailorkit/tailor/sqlite]: a service's own database.
+//   - [github.com/tailorkit/tailor/messaging]: events between services,
+//     with a transactional outbox and an idempotent inbox.
 package tailor
 
 import (
