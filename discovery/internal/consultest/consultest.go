@@ -4,6 +4,10 @@
 // scripts/consul.sh. Without them the tests follow internal/testenv's
 // rule: they fail in CI, saying how to start an agent, and skip
 // elsewhere; -short skips them outside CI.
+//
+// Start with [Addr], the shared agent for tests that only register and
+// watch; a test that stops or restarts Consul takes an agent of its own
+// with [StartAgent].
 package consultest
 
 import (

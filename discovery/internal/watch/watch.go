@@ -1,5 +1,9 @@
 // Package watch holds the state of one service watch and fans it out to
 // go-kit subscribers. The discovery backends feed it.
+//
+// Start with [New]: a backend makes one [Cache] per service watched, feeds
+// it with Update and Fail, and hands it out as the service's
+// discovery.Instancer.
 package watch
 
 import (
