@@ -1,0 +1,123 @@
+package catalog_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tailorkit/tailor/examples/shop/catalog"
+	"github.com/tailorkit/tailor/fault"
+	"github.com/tailorkit/tailor/sqlite"
+	tgrpc "github.com/tailorkit/tailor/transport/grpc"
+	thttp "github.com/tailorkit/tailor/transport/http"
+)
+
+// openCatalog opens a migrated catalog database in a new folder; cleanup
+// closes it and removes the folder.
+func openCatalog() (db *sql.DB, cleanup func()) {
+	dir, err := os.MkdirTemp("", "catalog")
+	if err != nil {
+		panic(err)
+	}
+	db, err = sqlite.Open(filepath.Join(dir, "catalog.db"))
+	if err != nil {
+		panic(err)
+	}
+	if err := catalog.Migrate(context.Background(), db); err != nil {
+		panic(err)
+	}
+	return db, func() {
+		db.Close()
+		os.RemoveAll(dir)
+	}
+}
+
+// A catalog over its own SQLite database, served over HTTP on loopback:
+// migrate the schema, make the service, register its routes.
+func ExampleNewService() {
+	db, cleanup := openCatalog()
+	defer cleanup()
+
+	router := thttp.NewRouter()
+	catalog.RegisterHTTP(router, catalog.NewService(db))
+	srv := httptest.NewServer(router)
+	defer srv.Close()
+
+	for _, body := range []string{
+		`{"name": "Mug", "description": "Blue", "price": {"amount": 1299, "currency": "EUR"}}`,
+		`{"name": "", "price": {"amount": -1, "currency": "eur"}}`,
+	} {
+		resp, err := http.Post(srv.URL+"/v1/products", "application/json", strings.NewReader(body))
+		if err != nil {
+			panic(err)
+		}
+		resp.Body.Close()
+		fmt.Println("POST", resp.StatusCode)
+	}
+
+	resp, err := http.Get(srv.URL + "/v1/products")
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	var page catalog.ListProductsResponse
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		panic(err)
+	}
+	for _, p := range page.Items {
+		fmt.Println(p.Name, p.Price.Amount, p.Price.Currency)
+	}
+	// Output:
+	// POST 201
+	// POST 422
+	// Mug 1299 EUR
+}
+
+// A caller of the catalog's gRPC API speaks the catalog's Go types, and
+// gets the server's errors back as fault errors of the same kind.
+func ExampleNewGRPCClient() {
+	db, cleanup := openCatalog()
+	defer cleanup()
+
+	srv := tgrpc.NewServer()
+	catalog.RegisterGRPC(srv, catalog.NewService(db))
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	go func() { _ = srv.Serve(lis) }()
+	defer srv.Stop()
+
+	conn, err := tgrpc.NewConn(lis.Addr().String())
+	if err != nil {
+		panic(err)
+	}
+	defer conn.Close()
+	client, err := catalog.NewGRPCClient(conn)
+	if err != nil {
+		panic(err)
+	}
+
+	ctx := context.Background()
+	mug, err := client.CreateProduct(ctx, catalog.CreateProductRequest{
+		Name: "Mug", Price: catalog.Money{Amount: 1299, Currency: "EUR"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	got, err := client.GetProduct(ctx, catalog.GetProductRequest{ID: mug.ID})
+	fmt.Println(got.Name, got.Price.Amount, err)
+	_, err = client.GetProduct(ctx, catalog.GetProductRequest{ID: "00000000-0000-0000-0000-000000000000"})
+	fmt.Println(errors.Is(err, fault.NotFound))
+	// Output:
+	// Mug 1299 <nil>
+	// true
+}
