@@ -99,6 +99,7 @@ type Registrar interface {
 }
 
 // Resolver watches services by name. Both backends implement it.
+// Implementations are safe for concurrent use.
 type Resolver interface {
 	// Resolve starts a watch of service's healthy instances. Call Stop on
 	// the Instancer when done with it.
