@@ -98,8 +98,9 @@ type Config struct {
 }
 
 // Check is the health check an instance is registered with. The zero
-// value is an HTTP check of /readyz every 10 s, each bounded by 2 s, and
-// removal after 1 min critical; every field's default is in its doc.
+// value is a check the agent runs every 10 s, bounded by 2 s (GET /readyz,
+// or the gRPC health service for gRPC instances), with removal after
+// 1 min critical; every field's default is in its doc.
 type Check struct {
 	// TTL, when positive, makes it a TTL check: the Registry reports the
 	// instance passing every TTL/3 while it is registered, and Consul
