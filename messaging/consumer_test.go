@@ -22,6 +22,7 @@ import (
 	"github.com/tailorkit/tailor/messaging/inbox"
 	"github.com/tailorkit/tailor/messaging/internal/testenv"
 	"github.com/tailorkit/tailor/messaging/outbox"
+	"github.com/tailorkit/tailor/observability"
 )
 
 type Note struct {
@@ -29,6 +30,19 @@ type Note struct {
 }
 
 var noteType = messaging.Type[Note]{Name: "note.made"}
+
+// The service's one telemetry type is what messaging takes.
+var _ messaging.Telemetry = (*observability.Telemetry)(nil)
+
+// telemetry makes the service's telemetry from cfg.
+func telemetry(t *testing.T, cfg observability.Config) *observability.Telemetry {
+	t.Helper()
+	tel, err := observability.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tel
+}
 
 // counters reads the messaging counters from r.
 func counters(t *testing.T, r *sdkmetric.ManualReader) map[string]int64 {
@@ -52,7 +66,7 @@ func counters(t *testing.T, r *sdkmetric.ManualReader) map[string]int64 {
 
 func publishNotes(t *testing.T, js jetstream.JetStream, subject string, from, to int) []messaging.Event {
 	t.Helper()
-	p, err := messaging.NewPublisher(js, messaging.Telemetry{})
+	p, err := messaging.NewPublisher(js, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,11 +101,9 @@ func TestPoisonMessageIsDeadLettered(t *testing.T) {
 		handled.Store(n.N, true)
 		return nil
 	})
-	c, err := messaging.NewConsumer(js, messaging.ConsumerConfig{
-		Stream: stream, Name: "poison", MaxAttempts: 3,
-		Backoff:   []time.Duration{time.Millisecond},
-		Telemetry: messaging.Telemetry{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))},
-	}, h)
+	c, err := messaging.NewConsumer(js, stream, "poison", h, messaging.WithMaxAttempts(3),
+		messaging.WithBackoff(time.Millisecond),
+		messaging.WithTelemetry(telemetry(t, observability.Config{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,8 +166,8 @@ func TestUndecodableEventIsDeadLetteredAtOnce(t *testing.T) {
 	js := testenv.JetStream(t, nc)
 	stream, subject := testenv.Stream(t, js)
 	var calls atomic.Int32
-	c, err := messaging.NewConsumer(js, messaging.ConsumerConfig{Stream: stream, Name: "strict", MaxAttempts: 5},
-		noteType.Handler(func(context.Context, messaging.Event, Note) error { calls.Add(1); return nil }))
+	c, err := messaging.NewConsumer(js, stream, "strict",
+		noteType.Handler(func(context.Context, messaging.Event, Note) error { calls.Add(1); return nil }), messaging.WithMaxAttempts(5))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +177,7 @@ func TestUndecodableEventIsDeadLetteredAtOnce(t *testing.T) {
 	defer c.Stop(context.Background())
 	v2 := messaging.Type[Note]{Name: "note.made", Version: 2}
 	e, _ := v2.New("a", Note{N: 1})
-	p, _ := messaging.NewPublisher(js, messaging.Telemetry{})
+	p, _ := messaging.NewPublisher(js, nil)
 	if err := p.Publish(context.Background(), subject+".x", e); err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +221,7 @@ func TestRedeliveryOfAppliedEventHasNoSecondEffect(t *testing.T) {
 			if _, err := db.Exec(`CREATE TABLE effects (n INTEGER NOT NULL)`); err != nil {
 				t.Fatal(err)
 			}
-			in, err := inbox.New(db, "once", inbox.Config{})
+			in, err := inbox.New(db, "once")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -227,7 +239,7 @@ func TestRedeliveryOfAppliedEventHasNoSecondEffect(t *testing.T) {
 				}
 				return nil
 			}
-			c, err := messaging.NewConsumer(js, messaging.ConsumerConfig{Stream: stream, Name: "once", Backoff: []time.Duration{time.Millisecond}}, h)
+			c, err := messaging.NewConsumer(js, stream, "once", h, messaging.WithBackoff(time.Millisecond))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -261,8 +273,8 @@ func TestTraceContinuesAcrossTheBroker(t *testing.T) {
 	stream, subject := testenv.Stream(t, js)
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
-	tel := messaging.Telemetry{TracerProvider: tp}
-	ob, _ := outbox.New(outbox.Config{Telemetry: tel})
+	tel := telemetry(t, observability.Config{TracerProvider: tp})
+	ob, _ := outbox.New(outbox.WithTelemetry(tel))
 
 	reqCtx, req := tp.Tracer("test").Start(ctx, "POST /v1/notes")
 	e, _ := noteType.New("a", Note{N: 1})
@@ -274,16 +286,16 @@ func TestTraceContinuesAcrossTheBroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.End()
-	r, _ := outbox.NewRelay(db, js, outbox.RelayConfig{})
+	r, _ := outbox.NewRelay(db, js)
 	if _, err := r.PublishPending(ctx); err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan trace.SpanContext, 1)
-	c, _ := messaging.NewConsumer(js, messaging.ConsumerConfig{Stream: stream, Name: "traced", Telemetry: tel},
+	c, _ := messaging.NewConsumer(js, stream, "traced",
 		func(ctx context.Context, e messaging.Event) error {
 			got <- trace.SpanContextFromContext(ctx)
 			return nil
-		})
+		}, messaging.WithTelemetry(tel))
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -104,7 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("stats database %s: %w", statsPath, err)
 	}
 
-	nc, where, stopNATS, err := connectNATS(ctx, *data)
+	nc, where, stopNATS, err := connectNATS(ctx, *data, logger)
 	if err != nil {
 		return err
 	}
@@ -114,7 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("JetStream on %s: %w", where, err)
 	}
-	if err := messaging.EnsureStream(ctx, js, messaging.StreamConfig{Name: catalog.Stream, Subjects: []string{catalog.StreamSubjects}}); err != nil {
+	if err := messaging.EnsureStream(ctx, js, catalog.Stream, []string{catalog.StreamSubjects}); err != nil {
 		return err
 	}
 
@@ -125,28 +126,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer tel.Shutdown(context.WithoutCancel(ctx))
-	msgTel := messaging.Telemetry{TracerProvider: tel.TracerProvider(), MeterProvider: tel.MeterProvider(), Logger: logger}
 
 	svc, err := service.New(service.Config{Name: "catalog", HTTPAddr: *addr, GRPCAddr: *grpcAddr, ShutdownTimeout: *shutdownTimeout},
 		service.WithLogger(logger), service.WithTelemetry(tel))
 	if err != nil {
 		return err
 	}
-	products := catalog.NewService(db, catalog.WithTelemetry(msgTel))
+	products := catalog.NewService(db, catalog.WithTelemetry(svc.Telemetry()))
 	catalog.RegisterHTTP(svc.Router(), products, thttp.ErrorLogger(svc.Logger()))
 	if g := svc.GRPCServer(); g != nil {
 		catalog.RegisterGRPC(g, products)
 	}
-	relay, err := outbox.NewRelay(db, js, outbox.RelayConfig{Telemetry: msgTel})
+	relay, err := outbox.NewRelay(db, js, outbox.WithTelemetry(svc.Telemetry()))
 	if err != nil {
 		return err
 	}
-	counts, err := stats.New(statsDB)
+	counts, err := stats.New(statsDB, svc.Telemetry())
 	if err != nil {
 		return err
 	}
 	stats.RegisterHTTP(svc.Router(), counts)
-	consumer, err := stats.NewConsumer(js, counts, msgTel)
+	consumer, err := stats.NewConsumer(js, counts)
 	if err != nil {
 		return err
 	}
@@ -169,10 +169,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // connectNATS connects to the server NATS_URL names or, when it is unset,
 // starts an embedded one that keeps its streams under dataDir. It returns
 // the connection, where it goes, and the function that stops the embedded
-// server (a no-op for an external one).
-func connectNATS(ctx context.Context, dataDir string) (nc *nats.Conn, where string, stop func(), err error) {
+// server (a no-op for an external one). The client's connection events go
+// to log.
+func connectNATS(ctx context.Context, dataDir string, log *slog.Logger) (nc *nats.Conn, where string, stop func(), err error) {
 	if url := os.Getenv(messaging.EnvURL); url != "" {
-		nc, err := messaging.Connect(url, nats.Name("shop"))
+		nc, err := messaging.Connect(url, nil, nats.Name("shop"), messaging.ConnLogger(log))
 		if err != nil {
 			return nil, "", nil, err
 		}
@@ -186,7 +187,7 @@ func connectNATS(ctx context.Context, dataDir string) (nc *nats.Conn, where stri
 		return nil, "", nil, err
 	}
 	stop = func() { srv.Stop(context.WithoutCancel(ctx)) }
-	nc, err = srv.Connect(nats.Name("shop"))
+	nc, err = srv.Connect(nats.Name("shop"), messaging.ConnLogger(log))
 	if err != nil {
 		stop()
 		return nil, "", nil, err

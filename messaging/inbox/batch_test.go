@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/tailorkit/tailor/messaging"
 	"github.com/tailorkit/tailor/messaging/internal/testenv"
@@ -25,7 +24,7 @@ func setup(t *testing.T, fresh func(testing.TB) func() *sql.DB) (*Inbox, func() 
 	if _, err := db.Exec(`CREATE TABLE effects (event_id TEXT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	in, err := New(db, "test", Config{Now: func() time.Time { return time.UnixMicro(1_000_000) }})
+	in, err := New(db, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,12 +96,12 @@ func benchEndToEnd(b *testing.B, nc *nats.Conn, open func(b *testing.B) (func() 
 	if _, err := cdb.Exec(`CREATE TABLE applied (event_id TEXT NOT NULL, seq INTEGER NOT NULL)`); err != nil {
 		b.Fatal(err)
 	}
-	ob, _ := outbox.New(outbox.Config{})
-	relay, err := outbox.NewRelay(producer(), js, outbox.RelayConfig{Interval: 2 * time.Millisecond})
+	ob, _ := outbox.New()
+	relay, err := outbox.NewRelay(producer(), js, outbox.WithInterval(2*time.Millisecond))
 	if err != nil {
 		b.Fatal(err)
 	}
-	in, _ := inbox.New(cdb, "bench", inbox.Config{})
+	in, _ := inbox.New(cdb, "bench")
 	var (
 		mu        sync.Mutex
 		latencies = make([]time.Duration, 0, b.N)
@@ -125,7 +125,7 @@ func benchEndToEnd(b *testing.B, nc *nats.Conn, open func(b *testing.B) (func() 
 		}
 		return nil
 	}
-	c, err := messaging.NewConsumer(js, messaging.ConsumerConfig{Stream: stream, Name: "bench", Workers: 64}, count)
+	c, err := messaging.NewConsumer(js, stream, "bench", count, messaging.WithWorkers(64))
 	if err != nil {
 		b.Fatal(err)
 	}
