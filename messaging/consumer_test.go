@@ -87,6 +87,7 @@ func publishNotes(t *testing.T, js jetstream.JetStream, subject string, from, to
 // A poison message goes to the dead-letter subject after MaxAttempts
 // deliveries, with its reason, while the others keep flowing.
 func TestPoisonMessageIsDeadLettered(t *testing.T) {
+	t.Parallel()
 	nc := testenv.External(t)
 	js := testenv.JetStream(t, nc)
 	stream, subject := testenv.Stream(t, js)
@@ -162,6 +163,7 @@ func TestPoisonMessageIsDeadLettered(t *testing.T) {
 // An event that does not decode, or has a version the consumer does not
 // know, is dead-lettered at once.
 func TestUndecodableEventIsDeadLetteredAtOnce(t *testing.T) {
+	t.Parallel()
 	nc := testenv.External(t)
 	js := testenv.JetStream(t, nc)
 	stream, subject := testenv.Stream(t, js)
@@ -208,10 +210,12 @@ func TestUndecodableEventIsDeadLetteredAtOnce(t *testing.T) {
 // An event delivered again after its effect committed (its ack was lost)
 // has no second effect.
 func TestRedeliveryOfAppliedEventHasNoSecondEffect(t *testing.T) {
+	t.Parallel()
 	nc := testenv.External(t)
 	js := testenv.JetStream(t, nc)
 	for _, dbk := range testenv.Databases() {
 		t.Run(dbk.Name, func(t *testing.T) {
+			t.Parallel()
 			db := dbk.Fresh(t)()
 			stream, subject := testenv.Stream(t, js)
 			ctx := context.Background()
@@ -263,6 +267,7 @@ func TestRedeliveryOfAppliedEventHasNoSecondEffect(t *testing.T) {
 // The consumer's span continues the trace of the span that wrote the
 // event into the outbox, and links to the producer's span.
 func TestTraceContinuesAcrossTheBroker(t *testing.T) {
+	t.Parallel()
 	nc := testenv.External(t)
 	js := testenv.JetStream(t, nc)
 	db := testenv.SQLite(t)

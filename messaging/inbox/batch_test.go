@@ -56,8 +56,10 @@ func insertEffect(e messaging.Event) func(tx *sql.Tx) error {
 }
 
 func TestApplyBatch(t *testing.T) {
+	t.Parallel()
 	for _, db := range testenv.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
 			cases := []struct {
 				name        string
 				before      []string // applied on their own first
@@ -121,8 +123,10 @@ func TestApplyBatch(t *testing.T) {
 // back to be applied alone, and a request alone in the queue goes back
 // at once.
 func TestDrainAnswersEveryRequest(t *testing.T) {
+	t.Parallel()
 	for _, db := range testenv.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
 			cases := []struct {
 				name      string
 				ids       []string

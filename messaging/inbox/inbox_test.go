@@ -52,8 +52,10 @@ func count(t *testing.T, db *sql.DB, q string, args ...any) int {
 // workers does; each takes effect once, in batches or alone, and a poison
 // event fails on its own without holding the others back.
 func TestConcurrentDeliveriesApplyOnce(t *testing.T) {
+	t.Parallel()
 	for _, db := range testenv.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
 			for _, maxBatch := range []int{1, 128} {
 				t.Run(fmt.Sprintf("MaxBatch=%d", maxBatch), func(t *testing.T) {
 					sdb, in := open(t, db.Fresh, inbox.WithMaxBatch(maxBatch))
@@ -113,6 +115,7 @@ func TestConcurrentDeliveriesApplyOnce(t *testing.T) {
 // TestUndecodablePayloadIsPermanent: Handle does not retry a payload it
 // cannot decode.
 func TestUndecodablePayloadIsPermanent(t *testing.T) {
+	t.Parallel()
 	_, in := open(t, testenv.Databases()[0].Fresh)
 	h := inbox.Handle(in, notedType, func(context.Context, *sql.Tx, messaging.Event, noted) error {
 		t.Error("apply called for a payload that does not decode")
@@ -126,6 +129,7 @@ func TestUndecodablePayloadIsPermanent(t *testing.T) {
 }
 
 func TestPrune(t *testing.T) {
+	t.Parallel()
 	for _, db := range testenv.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
 			t.Parallel()
@@ -169,6 +173,7 @@ func TestPrune(t *testing.T) {
 // The pruner prunes at Start and then every interval, forgetting what is
 // older than its keep time at each pass; it runs in fake time.
 func TestPrunerSchedule(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		sdb, in := open(t, func(t testing.TB) func() *sql.DB {
 			db := testenv.SQLite(t)
@@ -212,6 +217,7 @@ func TestPrunerSchedule(t *testing.T) {
 }
 
 func TestNewRejectsEmptyConsumer(t *testing.T) {
+	t.Parallel()
 	db := testenv.SQLite(t)
 	if _, err := inbox.New(db, ""); err == nil {
 		t.Fatal("got no error for an empty consumer name, want one")

@@ -233,7 +233,7 @@ type row struct {
 // later ones wait for it). $1 is now, $2 the claim's end, $3 the batch
 // size. On PostgreSQL, FOR UPDATE SKIP LOCKED keeps two relays that claim
 // at once off each other's rows; SQLite runs one writer at a time.
-const claimQuery = `WITH c AS (
+const claimQuery = `WITH c AS MATERIALIZED (
 	SELECT seq, aggregate FROM tailor_outbox
 	WHERE sent_us IS NULL AND (claimed_until_us IS NULL OR claimed_until_us < $1)
 	ORDER BY seq LIMIT $3%s)

@@ -142,10 +142,12 @@ func (w *world) streamMsgs() uint64 {
 }
 
 func TestRelayPublishesInOrderOnce(t *testing.T) {
+	t.Parallel()
 	nc := testenv.External(t)
 	js := testenv.JetStream(t, nc)
 	for _, db := range testenv.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, db.Fresh(t), js)
 			const n, aggs = 300, 7
 			w.write(0, n, aggs)
@@ -208,10 +210,12 @@ func checkStreamOrder(t *testing.T, js jetstream.JetStream, stream string, n int
 // the publish and the marking: the next relay publishes them again and
 // JetStream keeps one copy.
 func TestCrashBetweenCommitAndPublish(t *testing.T) {
+	t.Parallel()
 	nc := testenv.External(t)
 	js := testenv.JetStream(t, nc)
 	for _, db := range testenv.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, db.Fresh(t), js)
 			const n = 50
 			w.write(0, n, 5) // committed; no relay ran: the process "crashed"
@@ -265,6 +269,7 @@ func (c *countingJS) PublishMsgAsync(m *nats.Msg, opts ...jetstream.PublishOpt) 
 // Two relays on one PostgreSQL database never publish the same row, and
 // keep each aggregate's order.
 func TestTwoRelaysOnePostgres(t *testing.T) {
+	t.Parallel()
 	nc := testenv.External(t)
 	js := testenv.JetStream(t, nc)
 	open := testenv.Postgres(t)
@@ -311,10 +316,12 @@ func TestTwoRelaysOnePostgres(t *testing.T) {
 }
 
 func TestPrune(t *testing.T) {
+	t.Parallel()
 	nc := testenv.External(t)
 	js := testenv.JetStream(t, nc)
 	for _, db := range testenv.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, db.Fresh(t), js)
 			w.write(0, 10, 2)
 			r := w.relay()

@@ -18,8 +18,10 @@ import (
 // The broker goes down in the middle of a stream of events and comes
 // back: no event is lost, none is applied twice.
 func TestBrokerRestartMidStream(t *testing.T) {
+	t.Parallel()
 	for _, db := range testenv.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
 			srv := testenv.Embedded(t, true)
 			nc, err := messaging.Connect(srv.ClientURL(), nil, nats.ReconnectWait(20*time.Millisecond))
 			if err != nil {
