@@ -71,7 +71,7 @@ func Connect(url string, tel Telemetry, opts ...nats.Option) (*nats.Conn, error)
 	}
 	nc, err := nats.Connect(url, append(base, opts...)...)
 	if err != nil {
-		return nil, fmt.Errorf("messaging: connect to NATS at %s: %w; is the server running (nats-server -js), and does %s name it?", redactURL(url), err, EnvURL)
+		return nil, fmt.Errorf("messaging: connect to NATS at %s: %w; is the server running (nats-server -js), and does %s name it?", RedactURL(url), err, EnvURL)
 	}
 	return nc, nil
 }
@@ -101,7 +101,7 @@ func ConnLogger(log *slog.Logger) nats.Option {
 			log.Warn("messaging: disconnected from NATS; reconnecting", "servers", serversOf(nc), "error", err.Error())
 		}
 		o.ReconnectedCB = func(nc *nats.Conn) {
-			log.Info("messaging: reconnected to NATS", "server", nc.ConnectedUrlRedacted())
+			log.Info("messaging: reconnected to NATS", "server", serversOf(nc))
 		}
 		o.ClosedCB = func(nc *nats.Conn) {
 			if err := nc.LastError(); err != nil {
@@ -112,10 +112,12 @@ func ConnLogger(log *slog.Logger) nats.Option {
 	}
 }
 
-// redactURL returns url, or a comma-separated list of them, with the user
+// RedactURL returns url, or a comma-separated list of them, with the user
 // information of each (user and password, or token) replaced by
-// "redacted", for messages and logs.
-func redactURL(url string) string {
+// "redacted", for messages and logs. Unlike [nats.Conn.ConnectedUrlRedacted]
+// it hides a token too. Text that does not parse as a URL loses whatever
+// stands before its last '@'.
+func RedactURL(url string) string {
 	parts := strings.Split(url, ",")
 	for i, p := range parts {
 		parts[i] = redactOne(strings.TrimSpace(p))
@@ -146,11 +148,14 @@ func redactOne(s string) string {
 // serversOf names the servers nc connects to, for messages: redacted
 // URLs, or "the in-process server".
 func serversOf(nc *nats.Conn) string {
-	if u := nc.ConnectedUrlRedacted(); u != "" {
-		return u
+	if nc.Opts.InProcessServer != nil {
+		return "the in-process server"
+	}
+	if u := nc.ConnectedUrl(); u != "" {
+		return RedactURL(u) // ConnectedUrlRedacted would show a token
 	}
 	if srv := nc.Servers(); len(srv) > 0 {
-		return redactURL(strings.Join(srv, ","))
+		return RedactURL(strings.Join(srv, ","))
 	}
 	return "the in-process server"
 }

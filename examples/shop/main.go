@@ -177,7 +177,7 @@ func connectNATS(ctx context.Context, dataDir string, log *slog.Logger) (nc *nat
 		if err != nil {
 			return nil, "", nil, err
 		}
-		return nc, "NATS at " + nc.ConnectedUrlRedacted(), func() {}, nil
+		return nc, "NATS at " + messaging.RedactURL(nc.ConnectedUrl()), func() {}, nil
 	}
 	srv, err := embedded.New(embedded.Config{StoreDir: filepath.Join(dataDir, "nats")})
 	if err != nil {
