@@ -336,3 +336,99 @@ func TestTraceContinuesAcrossTheBroker(t *testing.T) {
 		t.Errorf("create span's parent %s, want the request span", producer.Parent().SpanID())
 	}
 }
+
+// An event that a crashed consumer held comes again AckWait after it was
+// delivered, to whichever instance runs next; an event whose handler
+// failed comes again after the backoff delay. Both are settings
+// (WithAckWait, WithBackoff), and these are their bounds.
+func TestRedeliveryBounds(t *testing.T) {
+	t.Parallel()
+	nc := testenv.External(t)
+	js := testenv.JetStream(t, nc)
+	const slack = time.Second // scheduling and round trips on a busy machine
+
+	t.Run("crash", func(t *testing.T) {
+		t.Parallel()
+		stream, subject := testenv.Stream(t, js)
+		ctx := context.Background()
+		const ackWait = 2 * time.Second
+		// The crashed instance's consumer, as NewConsumer makes it.
+		cons, err := js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
+			Durable: "crash", AckPolicy: jetstream.AckExplicitPolicy, AckWait: ackWait,
+			MaxDeliver: -1, MaxAckPending: 1000, DeliverPolicy: jetstream.DeliverAllPolicy,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		publishNotes(t, js, subject+".n", 0, 1)
+		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(10*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var taken time.Time
+		for range batch.Messages() {
+			taken = time.Now() // and the process dies without answering
+		}
+		if taken.IsZero() {
+			t.Fatal("the crashed instance got no event")
+		}
+		got := make(chan time.Time, 1)
+		c, err := messaging.NewConsumer(js, stream, "crash", func(context.Context, messaging.Event) error {
+			select {
+			case got <- time.Now():
+			default:
+			}
+			return nil
+		}, messaging.WithAckWait(ackWait))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer c.Stop(ctx)
+		select {
+		case at := <-got:
+			if d := at.Sub(taken); d < ackWait-100*time.Millisecond || d > ackWait+slack {
+				t.Errorf("redelivered %v after the crash, want AckWait (%v) to %v", d, ackWait, ackWait+slack)
+			}
+		case <-time.After(ackWait + 10*time.Second):
+			t.Fatal("the event never came again")
+		}
+	})
+
+	t.Run("backoff", func(t *testing.T) {
+		t.Parallel()
+		stream, subject := testenv.Stream(t, js)
+		ctx := context.Background()
+		const delay = 500 * time.Millisecond
+		times := make(chan time.Time, 2)
+		var calls atomic.Int32
+		c, err := messaging.NewConsumer(js, stream, "backoff", func(context.Context, messaging.Event) error {
+			times <- time.Now()
+			if calls.Add(1) == 1 {
+				return errors.New("the first attempt fails")
+			}
+			return nil
+		}, messaging.WithBackoff(delay))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer c.Stop(ctx)
+		publishNotes(t, js, subject+".n", 0, 1)
+		var at [2]time.Time
+		for i := range at {
+			select {
+			case at[i] = <-times:
+			case <-time.After(20 * time.Second):
+				t.Fatalf("delivery %d never came", i+1)
+			}
+		}
+		if d := at[1].Sub(at[0]); d < delay-50*time.Millisecond || d > delay+slack {
+			t.Errorf("second delivery %v after the first, want the backoff (%v) to %v", d, delay, delay+slack)
+		}
+	})
+}
