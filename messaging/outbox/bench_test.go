@@ -175,7 +175,9 @@ func benchEndToEnd(b *testing.B, nc *nats.Conn, open func(b *testing.B) (func() 
 	select {
 	case <-done:
 	case <-time.After(60 * time.Second):
-		b.Fatalf("only %d of %d events applied within 60s", applied.Load(), b.N)
+		var pending int
+		pdb.QueryRow(`SELECT count(*) FROM tailor_outbox WHERE sent_us IS NULL`).Scan(&pending)
+		b.Fatalf("only %d of %d events applied within 60s; %d still in the outbox", applied.Load(), b.N, pending)
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()

@@ -26,7 +26,9 @@
 // database transaction or connection held, then, in a second statement,
 // marks those JetStream acknowledged as sent and releases the others. A
 // broker outage therefore slows the relay, never the service's requests
-// to its own database. A relay that dies holding a claim delays its
+// to its own database; while publishing fails, each pass (backing off up
+// to [WithMaxBackoff]) tries a single event, so the outage costs the
+// database next to nothing. A relay that dies holding a claim delays its
 // events by at most the lease (see [WithLease]); then any relay takes
 // them again.
 //

@@ -178,6 +178,7 @@ func (r *Relay) run(ctx context.Context) {
 	}
 	retry.Reset()
 	wait := time.Duration(0)
+	failing := false
 	lastPrune := time.Time{}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -193,14 +194,21 @@ func (r *Relay) run(ctx context.Context) {
 		} else if ctx.Err() != nil {
 			return
 		}
-		n, err := r.PublishPending(ctx)
+		// While publishing fails, a pass tries one event: claiming and
+		// releasing whole batches would only load the database.
+		limit := r.cfg.batchSize
+		if failing {
+			limit = 1
+		}
+		n, err := r.pass(ctx, limit)
+		failing = err != nil
 		switch {
 		case ctx.Err() != nil:
 			return
 		case err != nil:
 			wait = min(retry.NextBackOff(), r.cfg.maxBackoff)
 			r.ins.Log.Warn("outbox: relay pass failed; trying again", "retry_in", wait.String(), "error", err.Error())
-		case n >= r.cfg.batchSize:
+		case n >= limit:
 			retry.Reset()
 			wait = 0
 		default:
@@ -228,19 +236,20 @@ type row struct {
 }
 
 // claimQuery claims, in one statement, the first pending events that no
-// live claim holds, leaving out those of an aggregate with an earlier
-// pending event outside the claim (another relay has it in hand: the
-// later ones wait for it). $1 is now, $2 the claim's end, $3 the batch
-// size. On PostgreSQL, FOR UPDATE SKIP LOCKED keeps two relays that claim
-// at once off each other's rows; SQLite runs one writer at a time.
+// live claim holds, leaving out the aggregates whose first pending event
+// is not among them (another relay has it in hand: the later ones wait
+// for it). It costs one index probe per aggregate in the batch, however
+// many events wait. $1 is now, $2 the claim's end, $3 the batch size. On
+// PostgreSQL, FOR UPDATE SKIP LOCKED keeps two relays that claim at once
+// off each other's rows; SQLite runs one writer at a time.
 const claimQuery = `WITH c AS MATERIALIZED (
 	SELECT seq, aggregate FROM tailor_outbox
 	WHERE sent_us IS NULL AND (claimed_until_us IS NULL OR claimed_until_us < $1)
-	ORDER BY seq LIMIT $3%s)
+	ORDER BY seq LIMIT $3%s),
+f AS MATERIALIZED (SELECT aggregate, min(seq) AS first FROM c GROUP BY aggregate)
 UPDATE tailor_outbox SET claimed_until_us = $2
-WHERE seq IN (SELECT seq FROM c WHERE NOT EXISTS (
-	SELECT 1 FROM tailor_outbox o
-	WHERE o.aggregate = c.aggregate AND o.sent_us IS NULL AND o.seq < c.seq AND o.seq NOT IN (SELECT seq FROM c)))
+WHERE seq IN (SELECT c.seq FROM c JOIN f ON f.aggregate = c.aggregate
+	WHERE f.first = (SELECT min(o.seq) FROM tailor_outbox o WHERE o.aggregate = f.aggregate AND o.sent_us IS NULL))
 RETURNING seq, event_id, subject, aggregate, headers, body, created_us`
 
 // PublishPending claims a batch of pending events, at most the batch
@@ -251,11 +260,16 @@ RETURNING seq, event_id, subject, aggregate, headers, body, created_us`
 // slows the relay, not the service's requests. An error means some or all
 // of the batch stays pending for the next pass.
 func (r *Relay) PublishPending(ctx context.Context) (int, error) {
-	batch, err := r.claim(ctx)
+	return r.pass(ctx, r.cfg.batchSize)
+}
+
+// pass is PublishPending with a batch of at most limit events.
+func (r *Relay) pass(ctx context.Context, limit int) (int, error) {
+	batch, err := r.claim(ctx, limit)
 	if err != nil {
 		return 0, err
 	}
-	r.recordLag(ctx, batch)
+	r.recordLag(ctx, batch, limit)
 	if len(batch) == 0 {
 		return 0, nil
 	}
@@ -272,13 +286,13 @@ func (r *Relay) PublishPending(ctx context.Context) (int, error) {
 }
 
 // claim takes the next batch and returns it in order.
-func (r *Relay) claim(ctx context.Context) ([]row, error) {
+func (r *Relay) claim(ctx context.Context, limit int) ([]row, error) {
 	lock := ""
 	if r.dialect == migrate.PostgreSQL {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
 	now := time.Now()
-	rows, err := r.db.QueryContext(ctx, fmt.Sprintf(claimQuery, lock), now.UnixMicro(), now.Add(r.cfg.lease).UnixMicro(), r.cfg.batchSize)
+	rows, err := r.db.QueryContext(ctx, fmt.Sprintf(claimQuery, lock), now.UnixMicro(), now.Add(r.cfg.lease).UnixMicro(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: claim pending events: %w; has outbox.Migrate run on this database?", err)
 	}
@@ -386,8 +400,8 @@ func (r *Relay) publish(ctx context.Context, batch []row) (sent []int64, err err
 }
 
 // recordLag sets the lag gauges, at most once a second, from the batch
-// when it is not full, or from the table.
-func (r *Relay) recordLag(ctx context.Context, batch []row) {
+// when it is not full (fewer than limit), or from the table.
+func (r *Relay) recordLag(ctx context.Context, batch []row, limit int) {
 	now := time.Now()
 	r.mu.Lock()
 	due := now.Sub(r.lastLag) >= time.Second
@@ -403,7 +417,7 @@ func (r *Relay) recordLag(ctx context.Context, batch []row) {
 	if len(batch) > 0 {
 		oldest = batch[0].created
 	}
-	if len(batch) >= r.cfg.batchSize {
+	if len(batch) >= limit {
 		var n sql.NullInt64
 		if err := r.db.QueryRowContext(ctx, `SELECT count(*) FROM tailor_outbox WHERE sent_us IS NULL`).Scan(&n); err == nil {
 			pending = n.Int64
