@@ -239,13 +239,16 @@ type row struct {
 // live claim holds, leaving out the aggregates whose first pending event
 // is not among them (another relay has it in hand: the later ones wait
 // for it). It costs one index probe per aggregate in the batch, however
-// many events wait. $1 is now, $2 the claim's end, $3 the batch size. On
+// many events wait. $1 is now, $2 the claim's end; the batch size is
+// written into the text (a relay's two statements, batch and probe, are
+// each prepared once), so that PostgreSQL plans for it rather than for a
+// tenth of the table, which turns the update into a scan of every row. On
 // PostgreSQL, FOR UPDATE SKIP LOCKED keeps two relays that claim at once
 // off each other's rows; SQLite runs one writer at a time.
 const claimQuery = `WITH c AS MATERIALIZED (
 	SELECT seq, aggregate FROM tailor_outbox
 	WHERE sent_us IS NULL AND (claimed_until_us IS NULL OR claimed_until_us < $1)
-	ORDER BY seq LIMIT $3%s),
+	ORDER BY seq LIMIT %d%s),
 f AS MATERIALIZED (SELECT aggregate, min(seq) AS first FROM c GROUP BY aggregate)
 UPDATE tailor_outbox SET claimed_until_us = $2
 WHERE seq IN (SELECT c.seq FROM c JOIN f ON f.aggregate = c.aggregate
@@ -292,7 +295,7 @@ func (r *Relay) claim(ctx context.Context, limit int) ([]row, error) {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
 	now := time.Now()
-	rows, err := r.db.QueryContext(ctx, fmt.Sprintf(claimQuery, lock), now.UnixMicro(), now.Add(r.cfg.lease).UnixMicro(), limit)
+	rows, err := r.db.QueryContext(ctx, fmt.Sprintf(claimQuery, limit, lock), now.UnixMicro(), now.Add(r.cfg.lease).UnixMicro())
 	if err != nil {
 		return nil, fmt.Errorf("outbox: claim pending events: %w; has outbox.Migrate run on this database?", err)
 	}
