@@ -34,6 +34,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -108,7 +109,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("stats database %s: %w", statsPath, err)
 	}
 
-	nc, where, stopNATS, err := connectNATS(ctx, *data)
+	nc, where, stopNATS, err := connectNATS(ctx, *data, logger)
 	if err != nil {
 		return err
 	}
@@ -118,7 +119,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("JetStream on %s: %w", where, err)
 	}
-	if err := messaging.EnsureStream(ctx, js, messaging.StreamConfig{Name: catalog.Stream, Subjects: []string{catalog.StreamSubjects}}); err != nil {
+	if err := messaging.EnsureStream(ctx, js, catalog.Stream, []string{catalog.StreamSubjects}); err != nil {
 		return err
 	}
 
@@ -136,23 +137,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_ = tel.Shutdown(ctx)
 		return err
 	}
-	obs := svc.Telemetry()
-	msgTel := messaging.Telemetry{TracerProvider: obs.TracerProvider(), MeterProvider: obs.MeterProvider(), Logger: obs.Logger()}
-	products := catalog.NewService(db, catalog.WithTelemetry(msgTel))
+	products := catalog.NewService(db, catalog.WithTelemetry(svc.Telemetry()))
 	catalog.RegisterHTTP(svc.Router(), products, thttp.ServerErrorLogger(svc.Logger()))
 	if g := svc.GRPCServer(); g != nil {
 		catalog.RegisterGRPC(g, products)
 	}
-	relay, err := outbox.NewRelay(db, js, outbox.RelayConfig{Telemetry: msgTel})
+	relay, err := outbox.NewRelay(db, js, outbox.WithTelemetry(svc.Telemetry()))
 	if err != nil {
 		return err
 	}
-	counts, err := stats.New(statsDB)
+	counts, err := stats.New(statsDB, svc.Telemetry())
 	if err != nil {
 		return err
 	}
 	stats.RegisterHTTP(svc.Router(), counts)
-	consumer, err := stats.NewConsumer(js, counts, msgTel)
+	consumer, err := stats.NewConsumer(js, counts)
 	if err != nil {
 		return err
 	}
@@ -175,14 +174,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // connectNATS connects to the server NATS_URL names or, when it is unset,
 // starts an embedded one that keeps its streams under dataDir. It returns
 // the connection, where it goes, and the function that stops the embedded
-// server (a no-op for an external one).
-func connectNATS(ctx context.Context, dataDir string) (nc *nats.Conn, where string, stop func(), err error) {
+// server (a no-op for an external one). The client's connection events go
+// to log.
+func connectNATS(ctx context.Context, dataDir string, log *slog.Logger) (nc *nats.Conn, where string, stop func(), err error) {
 	if url := os.Getenv(messaging.EnvURL); url != "" {
-		nc, err := messaging.Connect(url, nats.Name("shop"))
+		nc, err := messaging.Connect(url, nil, nats.Name("shop"), messaging.ConnLogger(log))
 		if err != nil {
 			return nil, "", nil, err
 		}
-		return nc, "NATS at " + nc.ConnectedUrlRedacted(), func() {}, nil
+		return nc, "NATS at " + messaging.RedactURL(nc.ConnectedUrl()), func() {}, nil
 	}
 	srv, err := embedded.New(embedded.Config{StoreDir: filepath.Join(dataDir, "nats")})
 	if err != nil {
@@ -192,7 +192,7 @@ func connectNATS(ctx context.Context, dataDir string) (nc *nats.Conn, where stri
 		return nil, "", nil, err
 	}
 	stop = func() { srv.Stop(context.WithoutCancel(ctx)) }
-	nc, err = srv.Connect(nats.Name("shop"))
+	nc, err = srv.Connect(nats.Name("shop"), messaging.ConnLogger(log))
 	if err != nil {
 		stop()
 		return nil, "", nil, err
