@@ -225,7 +225,7 @@ func (s *Service) create(ctx context.Context, email, name string, role Role, pas
 		return User{}, fault.Wrap(err, fault.Conflict, fmt.Sprintf("an account with the email address %q exists already; log in with POST /v1/sessions", email))
 	}
 	if err != nil {
-		return User{}, fault.Wrap(err, fault.Internal, "could not store the account")
+		return User{}, fault.Wrap(err, fault.KindOf(err), "could not store the account")
 	}
 	return u, nil
 }
@@ -255,7 +255,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (Session, error) 
 		case err == nil:
 			u, hash, known = found, h, true
 		case !errors.Is(err, ErrNotFound):
-			return Session{}, fault.Wrap(err, fault.Internal, "could not look the account up")
+			return Session{}, fault.Wrap(err, fault.KindOf(err), "could not look the account up")
 		}
 	}
 	ok, err := s.hasher.verify(ctx, hash, string(req.Password))
@@ -291,7 +291,7 @@ func (s *Service) Me(ctx context.Context, _ MeRequest) (User, error) {
 		return User{}, fault.Wrap(err, fault.NotFound, "the token's account no longer exists")
 	}
 	if err != nil {
-		return User{}, fault.Wrap(err, fault.Internal, "could not read the account")
+		return User{}, fault.Wrap(err, fault.KindOf(err), "could not read the account")
 	}
 	return u, nil
 }

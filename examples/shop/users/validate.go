@@ -87,6 +87,11 @@ type SignUpRequest struct {
 	Name     string   `json:"name"`
 }
 
+// LogValue shows the email address and the name, never the password.
+func (r SignUpRequest) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("email", r.Email), slog.String("name", r.Name))
+}
+
 // Validate lists every problem with the request at once: an email address
 // that normalises (see the package doc) to at most [MaxEmailLen] bytes; a
 // password of [MinPasswordLen] to [MaxPasswordLen] characters that is not
@@ -141,6 +146,11 @@ func passwordProblem(p string) string {
 type LoginRequest struct {
 	Email    string   `json:"email"`
 	Password Password `json:"password"`
+}
+
+// LogValue shows the email address, never the password.
+func (r LoginRequest) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("email", r.Email))
 }
 
 // Validate checks that both fields are given and that the password is at
