@@ -310,3 +310,27 @@ func TestEnsureAdminWithPassword(t *testing.T) {
 		t.Fatalf("admin login with the given password: %v", err)
 	}
 }
+
+// A client cannot choose its role: the field is not part of sign-up.
+func TestSignUpCannotChooseRole(t *testing.T) {
+	r := start(t, newService(t, freshSQLite(t)))
+	resp, body := call(t, r, "POST", "/v1/users", `{"email":"eve@example.com","password":"`+goodPassword+`","name":"Eve","role":"admin"}`, "")
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(problem(t, resp, body).Detail, `"role"`) {
+		t.Fatalf("got %d %s, want 400 naming the field \"role\"", resp.StatusCode, body)
+	}
+}
+
+func TestTokenTTL(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t, freshSQLite(t), users.WithTokenTTL(5*time.Minute))
+	if _, err := s.SignUp(ctx, users.SignUpRequest{Email: "ttl@example.com", Password: goodPassword, Name: "T"}); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := s.Login(ctx, users.LoginRequest{Email: "ttl@example.com", Password: goodPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Until(sess.ExpiresAt); d < 4*time.Minute || d > 5*time.Minute {
+		t.Fatalf("token expires in %v, want about 5m", d)
+	}
+}

@@ -25,7 +25,8 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 }
 
 // Store is the [Repository] over a SQL database (SQLite or PostgreSQL)
-// whose schema [Migrate] has set up. It is safe for concurrent use.
+// whose schema [Migrate] has set up. It is safe for concurrent use. Make
+// one with [NewStore]; the zero value is not usable.
 type Store struct {
 	db *sql.DB
 }

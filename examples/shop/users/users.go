@@ -165,8 +165,9 @@ func WithParams(p Params) Option {
 
 // NewService returns the service over repo. It signs tokens for
 // [Issuer] and [Audience] with an Ed25519 key it generates unless
-// [WithSigningKey] gives one. It fails when the key cannot sign tokens or
-// the [WithParams] parameters are out of range.
+// [WithSigningKey] gives one, and hashes a random password once, for
+// logins with an unknown address to check against. It fails when the key
+// cannot sign tokens or the [WithParams] parameters are out of range.
 func NewService(repo Repository, opts ...Option) (*Service, error) {
 	if repo == nil {
 		return nil, errors.New("users: NewService needs a Repository; use NewStore over the service's database")
