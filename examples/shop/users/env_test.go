@@ -168,3 +168,10 @@ func loginBody(email, password string) string {
 	b, _ := json.Marshal(map[string]string{"email": email, "password": password})
 	return string(b)
 }
+
+// post sends a JSON body and returns the status and body of the answer.
+func post(t testing.TB, r *servicetest.Running, path, body string) (int, []byte) {
+	t.Helper()
+	resp, b := call(t, r, "POST", path, body, "")
+	return resp.StatusCode, b
+}
