@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tailorkit/tailor/messaging/internal/instrument"
+	"github.com/tailorkit/tailor/messaging/internal/lifecycle"
 )
 
 // Headers a dead-lettered message carries besides the original ones.
@@ -27,61 +29,74 @@ const (
 	HeaderDeadLetterConsumer = "Tailor-Dead-Letter-Consumer" // the consumer that gave up
 )
 
-// ConsumerConfig describes a durable JetStream consumer. Stream and Name
-// are required; every other field's zero value has the default in its doc.
-type ConsumerConfig struct {
-	// Stream is the stream to consume, which [EnsureStream] made.
-	Stream string
-	// Name is the durable consumer's name, such as "shop-projection". The
-	// server remembers how far it got, so a restart goes on from there.
-	Name string
-	// Subjects filters the stream's subjects. Default: all of them.
-	Subjects []string
-	// MaxAttempts is how many times an event is delivered before it goes
-	// to the dead-letter subject. Default 5.
-	MaxAttempts int
-	// Backoff lists the delays before the second, third... delivery of an
-	// event whose handler failed; the last one repeats. Default 1s, 5s,
-	// 30s.
-	Backoff []time.Duration
-	// AckWait is how long the server waits for an answer before it
-	// delivers an event again, as when the consumer crashed while handling
-	// it. Default 30s.
-	AckWait time.Duration
-	// DeadLetterSubject is where events that failed MaxAttempts times, or
-	// failed with a [Permanent] error, are published, with the headers
-	// HeaderDeadLetterReason, HeaderOriginalSubject, HeaderDeliveryAttempts
-	// and HeaderDeadLetterConsumer. Default "deadletter.<Stream>.<Name>",
-	// stored in stream "<Stream>_DEADLETTER", which Start creates; a
-	// subject of your own must be in a stream you create.
-	DeadLetterSubject string
-	// Workers is how many events are handled at once. Events of one
-	// aggregate always go to the same worker, so they are handled in
-	// order. Default 1.
-	Workers int
-	// MaxAckPending bounds the events delivered and not yet acknowledged.
-	// Default 1000.
-	MaxAckPending int
-	// Telemetry says where to report.
-	Telemetry Telemetry
+// consumerConfig is a consumer's settings after its options.
+type consumerConfig struct {
+	subjects          []string
+	maxAttempts       int
+	backoff           []time.Duration
+	ackWait           time.Duration
+	deadLetterSubject string
+	workers           int
+	maxAckPending     int
+	tel               Telemetry
 }
 
-func (c *ConsumerConfig) applyDefaults() {
-	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = 5
-	}
-	if len(c.Backoff) == 0 {
-		c.Backoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second}
-	}
-	if c.AckWait <= 0 {
-		c.AckWait = 30 * time.Second
-	}
-	if c.Workers <= 0 {
-		c.Workers = 1
-	}
-	if c.MaxAckPending <= 0 {
-		c.MaxAckPending = 1000
-	}
+// ConsumerOption sets an optional property of a [Consumer].
+type ConsumerOption func(*consumerConfig)
+
+// WithSubjects filters the stream's subjects. Default: all of them.
+func WithSubjects(subjects ...string) ConsumerOption {
+	return func(c *consumerConfig) { c.subjects = subjects }
+}
+
+// WithMaxAttempts sets how many times an event is delivered before it
+// goes to the dead-letter subject. Default 5.
+func WithMaxAttempts(n int) ConsumerOption {
+	return func(c *consumerConfig) { c.maxAttempts = n }
+}
+
+// WithBackoff sets the delays before the second, third... delivery of an
+// event whose handler failed; the last one repeats. Default 1s, 5s, 30s.
+func WithBackoff(delays ...time.Duration) ConsumerOption {
+	return func(c *consumerConfig) { c.backoff = delays }
+}
+
+// WithAckWait sets how long the server waits for the consumer's answer
+// before it delivers an event again. It bounds how late an event comes
+// when a consumer crashed while holding it: another instance, or this one
+// restarted, gets it AckWait after its last delivery. Keep it above the
+// time an event may wait in the consumer plus its handling, or the event
+// is delivered again meanwhile (and counts an attempt). Default 10s.
+func WithAckWait(d time.Duration) ConsumerOption {
+	return func(c *consumerConfig) { c.ackWait = d }
+}
+
+// WithDeadLetterSubject sets where events that failed MaxAttempts times,
+// or failed with a [Permanent] error, are published, with the headers
+// HeaderDeadLetterReason, HeaderOriginalSubject, HeaderDeliveryAttempts
+// and HeaderDeadLetterConsumer. Default "deadletter.<stream>.<name>",
+// stored in stream "<stream>_DEADLETTER", which Start creates; a subject
+// of your own must be in a stream you create.
+func WithDeadLetterSubject(subject string) ConsumerOption {
+	return func(c *consumerConfig) { c.deadLetterSubject = subject }
+}
+
+// WithWorkers sets how many events are handled at once. Events of one
+// aggregate always go to the same worker, so they are handled in order.
+// Default 1.
+func WithWorkers(n int) ConsumerOption {
+	return func(c *consumerConfig) { c.workers = n }
+}
+
+// WithMaxAckPending bounds the events delivered and not yet acknowledged.
+// Default 1000.
+func WithMaxAckPending(n int) ConsumerOption {
+	return func(c *consumerConfig) { c.maxAckPending = n }
+}
+
+// WithTelemetry sets where the consumer reports. Default: nowhere.
+func WithTelemetry(tel Telemetry) ConsumerOption {
+	return func(c *consumerConfig) { c.tel = tel }
 }
 
 // Consumer delivers the events of a durable JetStream consumer to a
@@ -94,101 +109,111 @@ func (c *ConsumerConfig) applyDefaults() {
 //
 // A Consumer is safe for concurrent use; it may be started once.
 type Consumer struct {
-	js  jetstream.JetStream
-	cfg ConsumerConfig
-	h   Handler
-	ins *instrument.Set
-	sub attribute.KeyValue
+	js     jetstream.JetStream
+	stream string
+	name   string
+	cfg    consumerConfig
+	h      Handler
+	ins    *instrument.Set
+	sub    attribute.KeyValue
 	// ownDeadLetter: the dead-letter subject is the default one, whose
 	// stream the consumer makes.
 	ownDeadLetter bool
 
-	mu   sync.Mutex
-	iter jetstream.MessagesContext // set by Start: started once
-	done chan struct{}
+	loop lifecycle.Loop
 }
 
-// NewConsumer returns a consumer of cfg that hands each event to h. It
-// checks cfg; Start talks to the server.
-func NewConsumer(js jetstream.JetStream, cfg ConsumerConfig, h Handler) (*Consumer, error) {
-	if cfg.Stream == "" || cfg.Name == "" {
-		return nil, fmt.Errorf("messaging: consumer %q of stream %q: ConsumerConfig needs both Stream and Name", cfg.Name, cfg.Stream)
+// NewConsumer returns the durable consumer name (such as
+// "shop-projection") of stream (which [EnsureStream] made) that hands each
+// event to h. The server remembers how far a durable consumer got, so a
+// restart goes on from there. NewConsumer checks its arguments; Start
+// talks to the server.
+func NewConsumer(js jetstream.JetStream, stream, name string, h Handler, opts ...ConsumerOption) (*Consumer, error) {
+	if stream == "" || name == "" {
+		return nil, fmt.Errorf("messaging: consumer %q of stream %q: both a stream and a name are needed", name, stream)
 	}
 	if h == nil {
-		return nil, fmt.Errorf("messaging: consumer %s has a nil Handler", cfg.Name)
+		return nil, fmt.Errorf("messaging: consumer %s has a nil Handler", name)
 	}
-	cfg.applyDefaults()
-	own := cfg.DeadLetterSubject == ""
+	cfg := consumerConfig{
+		maxAttempts:   5,
+		backoff:       []time.Duration{time.Second, 5 * time.Second, 30 * time.Second},
+		ackWait:       10 * time.Second,
+		workers:       1,
+		maxAckPending: 1000,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	switch {
+	case cfg.maxAttempts < 1:
+		return nil, fmt.Errorf("messaging: consumer %s: WithMaxAttempts(%d); an event needs at least one attempt", name, cfg.maxAttempts)
+	case len(cfg.backoff) == 0 || slices.Min(cfg.backoff) < 0:
+		return nil, fmt.Errorf("messaging: consumer %s: WithBackoff(%v); give at least one delay, none negative", name, cfg.backoff)
+	case cfg.ackWait <= 0:
+		return nil, fmt.Errorf("messaging: consumer %s: WithAckWait(%v); it must be positive", name, cfg.ackWait)
+	case cfg.workers < 1 || cfg.maxAckPending < 1:
+		return nil, fmt.Errorf("messaging: consumer %s: WithWorkers(%d), WithMaxAckPending(%d); both must be at least 1", name, cfg.workers, cfg.maxAckPending)
+	}
+	own := cfg.deadLetterSubject == ""
 	if own {
-		cfg.DeadLetterSubject = "deadletter." + cfg.Stream + "." + cfg.Name
+		cfg.deadLetterSubject = "deadletter." + stream + "." + name
 	}
-	ins, err := cfg.Telemetry.instruments()
+	ins, err := instruments(cfg.tel)
 	if err != nil {
 		return nil, err
 	}
-	return &Consumer{js: js, cfg: cfg, h: h, ins: ins, sub: attribute.String("messaging.consumer.group.name", cfg.Name), ownDeadLetter: own}, nil
+	return &Consumer{js: js, stream: stream, name: name, cfg: cfg, h: h, ins: ins, sub: attribute.String("messaging.consumer.group.name", name), ownDeadLetter: own}, nil
 }
 
 // Start creates or updates the durable consumer (and the default
 // dead-letter stream) and begins delivering events to the handler.
 func (c *Consumer) Start(ctx context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.iter != nil {
-		return fmt.Errorf("messaging: consumer %s started twice; make a new Consumer", c.cfg.Name)
-	}
 	if c.ownDeadLetter {
-		err := EnsureStream(ctx, c.js, StreamConfig{Name: c.cfg.Stream + "_DEADLETTER", Subjects: []string{"deadletter." + c.cfg.Stream + ".>"}, MaxAge: 30 * 24 * time.Hour})
+		err := EnsureStream(ctx, c.js, c.stream+"_DEADLETTER", []string{"deadletter." + c.stream + ".>"}, WithMaxAge(30*24*time.Hour))
 		if err != nil {
 			return err
 		}
 	}
 	cc := jetstream.ConsumerConfig{
-		Durable:       c.cfg.Name,
+		Durable:       c.name,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       c.cfg.AckWait,
+		AckWait:       c.cfg.ackWait,
 		MaxDeliver:    -1, // the consumer counts attempts and dead-letters itself
-		MaxAckPending: c.cfg.MaxAckPending,
+		MaxAckPending: c.cfg.maxAckPending,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	}
-	switch len(c.cfg.Subjects) {
+	switch len(c.cfg.subjects) {
 	case 0:
 	case 1:
-		cc.FilterSubject = c.cfg.Subjects[0]
+		cc.FilterSubject = c.cfg.subjects[0]
 	default:
-		cc.FilterSubjects = c.cfg.Subjects
+		cc.FilterSubjects = c.cfg.subjects
 	}
-	cons, err := c.js.CreateOrUpdateConsumer(ctx, c.cfg.Stream, cc)
+	cons, err := c.js.CreateOrUpdateConsumer(ctx, c.stream, cc)
 	if err != nil {
-		return fmt.Errorf("messaging: create or update consumer %s on stream %s: %w; does the stream exist (EnsureStream) and is JetStream up?", c.cfg.Name, c.cfg.Stream, err)
+		return fmt.Errorf("messaging: create or update consumer %s on stream %s: %w; does the stream exist (EnsureStream) and is JetStream up?", c.name, c.stream, err)
 	}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(min(c.cfg.MaxAckPending, 500)))
+	iter, err := cons.Messages(jetstream.PullMaxMessages(min(c.cfg.maxAckPending, 500)))
 	if err != nil {
-		return fmt.Errorf("messaging: start consumer %s on stream %s: %w", c.cfg.Name, c.cfg.Stream, err)
+		return fmt.Errorf("messaging: start consumer %s on stream %s: %w", c.name, c.stream, err)
 	}
-	c.iter = iter
-	c.done = make(chan struct{})
-	go c.run(iter)
-	return nil
+	err = c.loop.Start(ctx, "messaging: consumer "+c.name, func(ctx context.Context) {
+		stopped := context.AfterFunc(ctx, iter.Stop)
+		defer stopped()
+		c.run(iter)
+	})
+	if err != nil {
+		iter.Stop()
+	}
+	return err
 }
 
 // Stop stops pulling events, lets the workers finish the events in hand
 // and returns once they did or ctx ended. Events pulled and not handled
 // are delivered again after AckWait.
 func (c *Consumer) Stop(ctx context.Context) error {
-	c.mu.Lock()
-	iter, done := c.iter, c.done
-	c.mu.Unlock()
-	if iter == nil {
-		return nil
-	}
-	iter.Stop()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("messaging: consumer %s did not finish its events before the stop deadline: %w", c.cfg.Name, ctx.Err())
-	}
+	return c.loop.Stop(ctx, "messaging: consumer "+c.name)
 }
 
 // delivery is one message and its decoded event.
@@ -200,8 +225,7 @@ type delivery struct {
 
 // run pulls messages and hands them to the workers by aggregate.
 func (c *Consumer) run(iter jetstream.MessagesContext) {
-	defer close(c.done)
-	queues := make([]chan delivery, c.cfg.Workers)
+	queues := make([]chan delivery, c.cfg.workers)
 	var wg sync.WaitGroup
 	for i := range queues {
 		queues[i] = make(chan delivery, 64)
@@ -217,7 +241,7 @@ func (c *Consumer) run(iter jetstream.MessagesContext) {
 		msg, err := iter.Next()
 		if err != nil {
 			if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				c.ins.Log.Error("messaging: consumer stopped pulling", "consumer", c.cfg.Name, "error", err.Error())
+				c.ins.Log.Error("messaging: consumer stopped pulling", "consumer", c.name, "error", err.Error())
 			}
 			break
 		}
@@ -268,22 +292,22 @@ func (c *Consumer) handle(d delivery) {
 	}
 	if err == nil {
 		if aerr := d.msg.Ack(); aerr != nil {
-			c.ins.Log.Warn("messaging: ack failed; the event will be delivered again", "consumer", c.cfg.Name, "event", d.e.ID, "error", aerr.Error())
+			c.ins.Log.Warn("messaging: ack failed; the event will be delivered again", "consumer", c.name, "event", d.e.ID, "error", aerr.Error())
 		}
 		c.ins.Consumed.Add(ctx, 1, attrs)
 		return
 	}
 	span.RecordError(err)
 	span.SetStatus(codes.Error, err.Error())
-	if IsPermanent(err) || attempt >= c.cfg.MaxAttempts {
+	if IsPermanent(err) || attempt >= c.cfg.maxAttempts {
 		if derr := c.deadLetter(ctx, d, attempt, err); derr != nil {
-			c.ins.Log.Error("messaging: cannot dead-letter an event; it will be delivered again", "consumer", c.cfg.Name, "event", d.e.ID, "error", derr.Error())
+			c.ins.Log.Error("messaging: cannot dead-letter an event; it will be delivered again", "consumer", c.name, "event", d.e.ID, "error", derr.Error())
 			_ = d.msg.NakWithDelay(c.backoff(attempt))
 			return
 		}
 		_ = d.msg.Term()
 		c.ins.DeadLettered.Add(ctx, 1, attrs)
-		c.ins.Log.Warn("messaging: event dead-lettered", "consumer", c.cfg.Name, "event", d.e.ID, "type", d.e.Type, "attempts", attempt, "subject", c.cfg.DeadLetterSubject, "error", err.Error())
+		c.ins.Log.Warn("messaging: event dead-lettered", "consumer", c.name, "event", d.e.ID, "type", d.e.Type, "attempts", attempt, "subject", c.cfg.deadLetterSubject, "error", err.Error())
 		return
 	}
 	_ = d.msg.NakWithDelay(c.backoff(attempt))
@@ -294,7 +318,7 @@ func (c *Consumer) handle(d delivery) {
 func (c *Consumer) call(ctx context.Context, e Event) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = Permanent(fmt.Errorf("messaging: handler of consumer %s panicked on event %s: %v", c.cfg.Name, e.ID, r))
+			err = Permanent(fmt.Errorf("messaging: handler of consumer %s panicked on event %s: %v", c.name, e.ID, r))
 		}
 	}()
 	return c.h(ctx, e)
@@ -302,13 +326,13 @@ func (c *Consumer) call(ctx context.Context, e Event) (err error) {
 
 // backoff is the delay before the delivery after attempt.
 func (c *Consumer) backoff(attempt int) time.Duration {
-	i := min(attempt-1, len(c.cfg.Backoff)-1)
-	return c.cfg.Backoff[max(i, 0)]
+	i := min(attempt-1, len(c.cfg.backoff)-1)
+	return c.cfg.backoff[max(i, 0)]
 }
 
 // deadLetter publishes the delivery to the dead-letter subject.
 func (c *Consumer) deadLetter(ctx context.Context, d delivery, attempt int, cause error) error {
-	msg := nats.NewMsg(c.cfg.DeadLetterSubject)
+	msg := nats.NewMsg(c.cfg.deadLetterSubject)
 	msg.Data = d.msg.Data()
 	for k, v := range d.msg.Headers() {
 		if k != jetstream.MsgIDHeader {
@@ -322,15 +346,15 @@ func (c *Consumer) deadLetter(ctx context.Context, d delivery, attempt int, caus
 	msg.Header.Set(HeaderDeadLetterReason, reason)
 	msg.Header.Set(HeaderOriginalSubject, d.msg.Subject())
 	msg.Header.Set(HeaderDeliveryAttempts, strconv.Itoa(attempt))
-	msg.Header.Set(HeaderDeadLetterConsumer, c.cfg.Name)
+	msg.Header.Set(HeaderDeadLetterConsumer, c.name)
 	opts := []jetstream.PublishOpt{}
 	if id := d.msg.Headers().Get(jetstream.MsgIDHeader); id != "" {
-		opts = append(opts, jetstream.WithMsgID(c.cfg.Name+":"+id))
+		opts = append(opts, jetstream.WithMsgID(c.name+":"+id))
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if _, err := c.js.PublishMsg(ctx, msg, opts...); err != nil {
-		return fmt.Errorf("messaging: publish to dead-letter subject %s: %w", c.cfg.DeadLetterSubject, err)
+		return fmt.Errorf("messaging: publish to dead-letter subject %s: %w", c.cfg.deadLetterSubject, err)
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/tailorkit/tailor/messaging/inbox"
 	"github.com/tailorkit/tailor/messaging/internal/testenv"
 	"github.com/tailorkit/tailor/messaging/outbox"
+	"github.com/tailorkit/tailor/observability"
 )
 
 type Note struct {
@@ -29,6 +30,19 @@ type Note struct {
 }
 
 var noteType = messaging.Type[Note]{Name: "note.made"}
+
+// The service's one telemetry type is what messaging takes.
+var _ messaging.Telemetry = (*observability.Telemetry)(nil)
+
+// telemetry makes the service's telemetry from cfg.
+func telemetry(t *testing.T, cfg observability.Config) *observability.Telemetry {
+	t.Helper()
+	tel, err := observability.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tel
+}
 
 // counters reads the messaging counters from r.
 func counters(t *testing.T, r *sdkmetric.ManualReader) map[string]int64 {
@@ -52,7 +66,7 @@ func counters(t *testing.T, r *sdkmetric.ManualReader) map[string]int64 {
 
 func publishNotes(t *testing.T, js jetstream.JetStream, subject string, from, to int) []messaging.Event {
 	t.Helper()
-	p, err := messaging.NewPublisher(js, messaging.Telemetry{})
+	p, err := messaging.NewPublisher(js, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +87,7 @@ func publishNotes(t *testing.T, js jetstream.JetStream, subject string, from, to
 // A poison message goes to the dead-letter subject after MaxAttempts
 // deliveries, with its reason, while the others keep flowing.
 func TestPoisonMessageIsDeadLettered(t *testing.T) {
+	t.Parallel()
 	nc := testenv.External(t)
 	js := testenv.JetStream(t, nc)
 	stream, subject := testenv.Stream(t, js)
@@ -87,11 +102,9 @@ func TestPoisonMessageIsDeadLettered(t *testing.T) {
 		handled.Store(n.N, true)
 		return nil
 	})
-	c, err := messaging.NewConsumer(js, messaging.ConsumerConfig{
-		Stream: stream, Name: "poison", MaxAttempts: 3,
-		Backoff:   []time.Duration{time.Millisecond},
-		Telemetry: messaging.Telemetry{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))},
-	}, h)
+	c, err := messaging.NewConsumer(js, stream, "poison", h, messaging.WithMaxAttempts(3),
+		messaging.WithBackoff(time.Millisecond),
+		messaging.WithTelemetry(telemetry(t, observability.Config{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,12 +163,13 @@ func TestPoisonMessageIsDeadLettered(t *testing.T) {
 // An event that does not decode, or has a version the consumer does not
 // know, is dead-lettered at once.
 func TestUndecodableEventIsDeadLetteredAtOnce(t *testing.T) {
+	t.Parallel()
 	nc := testenv.External(t)
 	js := testenv.JetStream(t, nc)
 	stream, subject := testenv.Stream(t, js)
 	var calls atomic.Int32
-	c, err := messaging.NewConsumer(js, messaging.ConsumerConfig{Stream: stream, Name: "strict", MaxAttempts: 5},
-		noteType.Handler(func(context.Context, messaging.Event, Note) error { calls.Add(1); return nil }))
+	c, err := messaging.NewConsumer(js, stream, "strict",
+		noteType.Handler(func(context.Context, messaging.Event, Note) error { calls.Add(1); return nil }), messaging.WithMaxAttempts(5))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +179,7 @@ func TestUndecodableEventIsDeadLetteredAtOnce(t *testing.T) {
 	defer c.Stop(context.Background())
 	v2 := messaging.Type[Note]{Name: "note.made", Version: 2}
 	e, _ := v2.New("a", Note{N: 1})
-	p, _ := messaging.NewPublisher(js, messaging.Telemetry{})
+	p, _ := messaging.NewPublisher(js, nil)
 	if err := p.Publish(context.Background(), subject+".x", e); err != nil {
 		t.Fatal(err)
 	}
@@ -196,10 +210,12 @@ func TestUndecodableEventIsDeadLetteredAtOnce(t *testing.T) {
 // An event delivered again after its effect committed (its ack was lost)
 // has no second effect.
 func TestRedeliveryOfAppliedEventHasNoSecondEffect(t *testing.T) {
+	t.Parallel()
 	nc := testenv.External(t)
 	js := testenv.JetStream(t, nc)
 	for _, dbk := range testenv.Databases() {
 		t.Run(dbk.Name, func(t *testing.T) {
+			t.Parallel()
 			db := dbk.Fresh(t)()
 			stream, subject := testenv.Stream(t, js)
 			ctx := context.Background()
@@ -209,7 +225,7 @@ func TestRedeliveryOfAppliedEventHasNoSecondEffect(t *testing.T) {
 			if _, err := db.Exec(`CREATE TABLE effects (n INTEGER NOT NULL)`); err != nil {
 				t.Fatal(err)
 			}
-			in, err := inbox.New(db, "once", inbox.Config{})
+			in, err := inbox.New(db, "once")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -227,7 +243,7 @@ func TestRedeliveryOfAppliedEventHasNoSecondEffect(t *testing.T) {
 				}
 				return nil
 			}
-			c, err := messaging.NewConsumer(js, messaging.ConsumerConfig{Stream: stream, Name: "once", Backoff: []time.Duration{time.Millisecond}}, h)
+			c, err := messaging.NewConsumer(js, stream, "once", h, messaging.WithBackoff(time.Millisecond))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -251,6 +267,7 @@ func TestRedeliveryOfAppliedEventHasNoSecondEffect(t *testing.T) {
 // The consumer's span continues the trace of the span that wrote the
 // event into the outbox, and links to the producer's span.
 func TestTraceContinuesAcrossTheBroker(t *testing.T) {
+	t.Parallel()
 	nc := testenv.External(t)
 	js := testenv.JetStream(t, nc)
 	db := testenv.SQLite(t)
@@ -261,8 +278,8 @@ func TestTraceContinuesAcrossTheBroker(t *testing.T) {
 	stream, subject := testenv.Stream(t, js)
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
-	tel := messaging.Telemetry{TracerProvider: tp}
-	ob, _ := outbox.New(outbox.Config{Telemetry: tel})
+	tel := telemetry(t, observability.Config{TracerProvider: tp})
+	ob, _ := outbox.New(outbox.WithTelemetry(tel))
 
 	reqCtx, req := tp.Tracer("test").Start(ctx, "POST /v1/notes")
 	e, _ := noteType.New("a", Note{N: 1})
@@ -274,16 +291,16 @@ func TestTraceContinuesAcrossTheBroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.End()
-	r, _ := outbox.NewRelay(db, js, outbox.RelayConfig{})
+	r, _ := outbox.NewRelay(db, js)
 	if _, err := r.PublishPending(ctx); err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan trace.SpanContext, 1)
-	c, _ := messaging.NewConsumer(js, messaging.ConsumerConfig{Stream: stream, Name: "traced", Telemetry: tel},
+	c, _ := messaging.NewConsumer(js, stream, "traced",
 		func(ctx context.Context, e messaging.Event) error {
 			got <- trace.SpanContextFromContext(ctx)
 			return nil
-		})
+		}, messaging.WithTelemetry(tel))
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -318,4 +335,100 @@ func TestTraceContinuesAcrossTheBroker(t *testing.T) {
 	if producer.Parent().SpanID() != req.SpanContext().SpanID() {
 		t.Errorf("create span's parent %s, want the request span", producer.Parent().SpanID())
 	}
+}
+
+// An event that a crashed consumer held comes again AckWait after it was
+// delivered, to whichever instance runs next; an event whose handler
+// failed comes again after the backoff delay. Both are settings
+// (WithAckWait, WithBackoff), and these are their bounds.
+func TestRedeliveryBounds(t *testing.T) {
+	t.Parallel()
+	nc := testenv.External(t)
+	js := testenv.JetStream(t, nc)
+	const slack = time.Second // scheduling and round trips on a busy machine
+
+	t.Run("crash", func(t *testing.T) {
+		t.Parallel()
+		stream, subject := testenv.Stream(t, js)
+		ctx := context.Background()
+		const ackWait = 2 * time.Second
+		// The crashed instance's consumer, as NewConsumer makes it.
+		cons, err := js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
+			Durable: "crash", AckPolicy: jetstream.AckExplicitPolicy, AckWait: ackWait,
+			MaxDeliver: -1, MaxAckPending: 1000, DeliverPolicy: jetstream.DeliverAllPolicy,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		publishNotes(t, js, subject+".n", 0, 1)
+		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(10*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var taken time.Time
+		for range batch.Messages() {
+			taken = time.Now() // and the process dies without answering
+		}
+		if taken.IsZero() {
+			t.Fatal("the crashed instance got no event")
+		}
+		got := make(chan time.Time, 1)
+		c, err := messaging.NewConsumer(js, stream, "crash", func(context.Context, messaging.Event) error {
+			select {
+			case got <- time.Now():
+			default:
+			}
+			return nil
+		}, messaging.WithAckWait(ackWait))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer c.Stop(ctx)
+		select {
+		case at := <-got:
+			if d := at.Sub(taken); d < ackWait-100*time.Millisecond || d > ackWait+slack {
+				t.Errorf("redelivered %v after the crash, want AckWait (%v) to %v", d, ackWait, ackWait+slack)
+			}
+		case <-time.After(ackWait + 10*time.Second):
+			t.Fatal("the event never came again")
+		}
+	})
+
+	t.Run("backoff", func(t *testing.T) {
+		t.Parallel()
+		stream, subject := testenv.Stream(t, js)
+		ctx := context.Background()
+		const delay = 500 * time.Millisecond
+		times := make(chan time.Time, 2)
+		var calls atomic.Int32
+		c, err := messaging.NewConsumer(js, stream, "backoff", func(context.Context, messaging.Event) error {
+			times <- time.Now()
+			if calls.Add(1) == 1 {
+				return errors.New("the first attempt fails")
+			}
+			return nil
+		}, messaging.WithBackoff(delay))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer c.Stop(ctx)
+		publishNotes(t, js, subject+".n", 0, 1)
+		var at [2]time.Time
+		for i := range at {
+			select {
+			case at[i] = <-times:
+			case <-time.After(20 * time.Second):
+				t.Fatalf("delivery %d never came", i+1)
+			}
+		}
+		if d := at[1].Sub(at[0]); d < delay-50*time.Millisecond || d > delay+slack {
+			t.Errorf("second delivery %v after the first, want the backoff (%v) to %v", d, delay, delay+slack)
+		}
+	})
 }

@@ -50,3 +50,11 @@ func ExampleMux() {
 	// placed order-7
 	// <nil>
 }
+
+// RedactURL hides the user information of every URL in a NATS_URL, for
+// messages and logs.
+func ExampleRedactURL() {
+	fmt.Println(messaging.RedactURL("nats://shop:s3cret@n1:4222,nats://t0ken@n2:4222"))
+	// Output:
+	// nats://redacted@n1:4222,nats://redacted@n2:4222
+}

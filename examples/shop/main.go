@@ -15,9 +15,17 @@
 // Prometheus using the alerting rules in alerts.yml, and set
 // TAILOR_LOG_LEVEL, TAILOR_LOG_FORMAT and TAILOR_ACCESS_LOG for the logs.
 //
-// Today the shop is its catalog, and its stats, which it learns from the
-// catalog's events:
+// Today the shop is its accounts (users, with an administrator created at
+// first start: -admin-password or SHOP_ADMIN_PASSWORD, else a random
+// password printed once), its catalog, and its stats, which it learns from
+// the catalog's events:
 //
+//	curl -s -X POST -H 'Content-Type: application/json' \
+//	  -d '{"email":"ada@example.com","password":"correct horse battery","name":"Ada"}' \
+//	  http://127.0.0.1:8080/v1/users
+//	curl -s -X POST -H 'Content-Type: application/json' \
+//	  -d '{"email":"ada@example.com","password":"correct horse battery"}' \
+//	  http://127.0.0.1:8080/v1/sessions
 //	curl -s http://127.0.0.1:8080/v1/products
 //	curl -s -X POST -H 'Content-Type: application/json' \
 //	  -d '{"name":"Mug","description":"Blue","price":{"amount":1299,"currency":"EUR"}}' \
@@ -34,6 +42,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -43,6 +52,7 @@ import (
 
 	"github.com/tailorkit/tailor/examples/shop/catalog"
 	"github.com/tailorkit/tailor/examples/shop/stats"
+	"github.com/tailorkit/tailor/examples/shop/users"
 	"github.com/tailorkit/tailor/messaging"
 	"github.com/tailorkit/tailor/messaging/embedded"
 	"github.com/tailorkit/tailor/messaging/outbox"
@@ -72,6 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	data := fs.String("data", defaultDataDir(), "folder for the services' data")
+	adminPassword := fs.String("admin-password", "", "password of "+users.AdminEmail+" when the shop first creates it (default $"+users.EnvAdminPassword+", else random and printed once)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -108,7 +119,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("stats database %s: %w", statsPath, err)
 	}
 
-	nc, where, stopNATS, err := connectNATS(ctx, *data)
+	if *adminPassword == "" {
+		*adminPassword = os.Getenv(users.EnvAdminPassword)
+	}
+	usersPath := filepath.Join(*data, "users.db")
+	usersDB, err := sqlite.Open(usersPath)
+	if err != nil {
+		return err
+	}
+	defer usersDB.Close()
+	if err := users.Migrate(ctx, usersDB); err != nil {
+		return fmt.Errorf("users database %s: %w", usersPath, err)
+	}
+	signingKey, err := users.SigningKeyFromEnv(os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	accounts, err := users.NewService(users.NewStore(usersDB), users.WithSigningKey(signingKey))
+	if err != nil {
+		return err
+	}
+	generated, err := accounts.EnsureAdmin(ctx, *adminPassword)
+	if err != nil {
+		return err
+	}
+	if generated != "" {
+		fmt.Fprintf(stdout, "shop: created %s with the password %s; it is shown this once (choose it with -admin-password or %s)\n", users.AdminEmail, generated, users.EnvAdminPassword)
+	}
+
+	nc, where, stopNATS, err := connectNATS(ctx, *data, logger)
 	if err != nil {
 		return err
 	}
@@ -118,7 +157,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("JetStream on %s: %w", where, err)
 	}
-	if err := messaging.EnsureStream(ctx, js, messaging.StreamConfig{Name: catalog.Stream, Subjects: []string{catalog.StreamSubjects}}); err != nil {
+	if err := messaging.EnsureStream(ctx, js, catalog.Stream, []string{catalog.StreamSubjects}); err != nil {
 		return err
 	}
 
@@ -136,27 +175,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_ = tel.Shutdown(ctx)
 		return err
 	}
-	obs := svc.Telemetry()
-	msgTel := messaging.Telemetry{TracerProvider: obs.TracerProvider(), MeterProvider: obs.MeterProvider(), Logger: obs.Logger()}
-	products := catalog.NewService(db, catalog.WithTelemetry(msgTel))
+	products := catalog.NewService(db, catalog.WithTelemetry(svc.Telemetry()))
 	catalog.RegisterHTTP(svc.Router(), products, thttp.ServerErrorLogger(svc.Logger()))
+	users.RegisterHTTP(svc.Router(), accounts, thttp.ServerErrorLogger(svc.Logger()))
 	if g := svc.GRPCServer(); g != nil {
 		catalog.RegisterGRPC(g, products)
 	}
-	relay, err := outbox.NewRelay(db, js, outbox.RelayConfig{Telemetry: msgTel})
+	relay, err := outbox.NewRelay(db, js, outbox.WithTelemetry(svc.Telemetry()))
 	if err != nil {
 		return err
 	}
-	counts, err := stats.New(statsDB)
+	counts, err := stats.New(statsDB, svc.Telemetry())
 	if err != nil {
 		return err
 	}
 	stats.RegisterHTTP(svc.Router(), counts)
-	consumer, err := stats.NewConsumer(js, counts, msgTel)
+	consumer, err := stats.NewConsumer(js, counts)
 	if err != nil {
 		return err
 	}
 	svc.AddCheck("database", db.PingContext)
+	svc.AddCheck("users database", usersDB.PingContext)
 	svc.AddCheck("nats", messaging.Check(nc))
 	svc.Add(relay, consumer, counts.Pruner())
 	// Components start once the listener is bound, so the address is known.
@@ -165,6 +204,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if a := svc.GRPCAddr(); a != nil {
 			fmt.Fprintf(stdout, "shop: serving the catalog over gRPC at %s (tailor.shop.catalog.v1.CatalogService)\n", a)
 		}
+		fmt.Fprintf(stdout, "shop: accounts at http://%s/v1/users and /v1/sessions\n", svc.HTTPAddr())
 		fmt.Fprintf(stdout, "shop: events through %s; stats at http://%s/v1/stats\n", where, svc.HTTPAddr())
 		fmt.Fprintf(stdout, "shop: metrics at http://%s/metrics; traces go to OTEL_EXPORTER_OTLP_ENDPOINT when set\n", svc.HTTPAddr())
 		return nil
@@ -175,14 +215,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // connectNATS connects to the server NATS_URL names or, when it is unset,
 // starts an embedded one that keeps its streams under dataDir. It returns
 // the connection, where it goes, and the function that stops the embedded
-// server (a no-op for an external one).
-func connectNATS(ctx context.Context, dataDir string) (nc *nats.Conn, where string, stop func(), err error) {
+// server (a no-op for an external one). The client's connection events go
+// to log.
+func connectNATS(ctx context.Context, dataDir string, log *slog.Logger) (nc *nats.Conn, where string, stop func(), err error) {
 	if url := os.Getenv(messaging.EnvURL); url != "" {
-		nc, err := messaging.Connect(url, nats.Name("shop"))
+		nc, err := messaging.Connect(url, nil, nats.Name("shop"), messaging.ConnLogger(log))
 		if err != nil {
 			return nil, "", nil, err
 		}
-		return nc, "NATS at " + nc.ConnectedUrlRedacted(), func() {}, nil
+		return nc, "NATS at " + messaging.RedactURL(nc.ConnectedUrl()), func() {}, nil
 	}
 	srv, err := embedded.New(embedded.Config{StoreDir: filepath.Join(dataDir, "nats")})
 	if err != nil {
@@ -192,7 +233,7 @@ func connectNATS(ctx context.Context, dataDir string) (nc *nats.Conn, where stri
 		return nil, "", nil, err
 	}
 	stop = func() { srv.Stop(context.WithoutCancel(ctx)) }
-	nc, err = srv.Connect(nats.Name("shop"))
+	nc, err = srv.Connect(nats.Name("shop"), messaging.ConnLogger(log))
 	if err != nil {
 		stop()
 		return nil, "", nil, err

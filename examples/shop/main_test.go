@@ -26,7 +26,9 @@ func TestShopBinary(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	const adminPassword = "a long admin passphrase"
 	cmd := exec.Command(bin, "-http-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0", "-data", t.TempDir(), "-shutdown-timeout", "5s")
+	cmd.Env = append(os.Environ(), "SHOP_ADMIN_PASSWORD="+adminPassword)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +111,45 @@ func TestShopBinary(t *testing.T) {
 	}
 	if stats.ProductsCreated != 1 || stats.ByCurrency["EUR"] != 1 {
 		t.Fatalf("stats = %+v, want one product in EUR", stats)
+	}
+
+	// Accounts: sign up, log in, and read one's own account with the token;
+	// the administrator logs in with the password the environment gave.
+	post := func(path, body string) (int, map[string]any) {
+		t.Helper()
+		resp, err := http.Post("http://"+addr+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var got map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+			t.Fatalf("POST %s: %v", path, err)
+		}
+		return resp.StatusCode, got
+	}
+	if code, got := post("/v1/users", `{"email":"Ada@Example.com","password":"correct horse battery","name":"Ada"}`); code != 201 {
+		t.Fatalf("sign-up = %d %v, want 201", code, got)
+	}
+	code, session := post("/v1/sessions", `{"email":"ada@example.com","password":"correct horse battery"}`)
+	token, _ := session["token"].(string)
+	if code != 200 || token == "" {
+		t.Fatalf("login = %d %v, want 200 with a token", code, session)
+	}
+	req, _ := http.NewRequest("GET", "http://"+addr+"/v1/users/me", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var me map[string]any
+	err = json.NewDecoder(resp.Body).Decode(&me)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || me["email"] != "ada@example.com" {
+		t.Fatalf("GET /v1/users/me = %d %v (%v), want 200 and ada@example.com", resp.StatusCode, me, err)
+	}
+	if code, got := post("/v1/sessions", `{"email":"admin@shop.local","password":"`+adminPassword+`"}`); code != 200 {
+		t.Fatalf("admin login = %d %v, want 200", code, got)
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {

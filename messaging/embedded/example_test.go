@@ -32,7 +32,7 @@ func Example() {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	err = messaging.EnsureStream(ctx, js, messaging.StreamConfig{Name: "CATALOG", Subjects: []string{"catalog.>"}})
+	err = messaging.EnsureStream(ctx, js, "CATALOG", []string{"catalog.>"})
 	fmt.Println(err, messaging.Check(nc)(ctx))
 	// Output: <nil> <nil>
 }

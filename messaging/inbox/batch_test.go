@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/tailorkit/tailor/messaging"
 	"github.com/tailorkit/tailor/messaging/internal/testenv"
@@ -25,7 +24,7 @@ func setup(t *testing.T, fresh func(testing.TB) func() *sql.DB) (*Inbox, func() 
 	if _, err := db.Exec(`CREATE TABLE effects (event_id TEXT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	in, err := New(db, "test", Config{Now: func() time.Time { return time.UnixMicro(1_000_000) }})
+	in, err := New(db, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +56,10 @@ func insertEffect(e messaging.Event) func(tx *sql.Tx) error {
 }
 
 func TestApplyBatch(t *testing.T) {
+	t.Parallel()
 	for _, db := range testenv.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
 			cases := []struct {
 				name        string
 				before      []string // applied on their own first
@@ -122,8 +123,10 @@ func TestApplyBatch(t *testing.T) {
 // back to be applied alone, and a request alone in the queue goes back
 // at once.
 func TestDrainAnswersEveryRequest(t *testing.T) {
+	t.Parallel()
 	for _, db := range testenv.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
 			cases := []struct {
 				name      string
 				ids       []string

@@ -34,7 +34,7 @@ func ExampleHandle() {
 	db.Exec(`CREATE TABLE product_names (id TEXT PRIMARY KEY, name TEXT NOT NULL)`)
 
 	created := messaging.Type[ProductCreated]{Name: "product.created"}
-	in, _ := inbox.New(db, "shop-projection", inbox.Config{})
+	in, _ := inbox.New(db, "shop-projection")
 	h := inbox.Handle(in, created, func(ctx context.Context, tx *sql.Tx, e messaging.Event, p ProductCreated) error {
 		fmt.Println("applying", p.Name)
 		_, err := tx.ExecContext(ctx, `INSERT INTO product_names (id, name) VALUES ($1, $2)`, p.ID, p.Name)
@@ -67,7 +67,7 @@ func ExampleInbox_Apply() {
 	if err := inbox.Migrate(ctx, db, 0); err != nil {
 		panic(err)
 	}
-	in, _ := inbox.New(db, "shop-projection", inbox.Config{})
+	in, _ := inbox.New(db, "shop-projection")
 	e, _ := messaging.Type[ProductCreated]{Name: "product.created"}.New("p-1", ProductCreated{ID: "p-1"})
 	for range 2 {
 		applied, err := in.Apply(ctx, e, func(tx *sql.Tx) error { return nil })
@@ -78,8 +78,8 @@ func ExampleInbox_Apply() {
 	// false <nil>
 }
 
-// A Pruner forgets applied ids older than Keep, at Start and then every
-// Interval; a service runs it beside its consumer with svc.Add.
+// A Pruner forgets applied ids older than its keep time, at Start and
+// then every interval; a service runs it beside its consumer with svc.Add.
 func ExampleInbox_Pruner() {
 	dir, _ := os.MkdirTemp("", "inbox-example-")
 	defer os.RemoveAll(dir)
@@ -92,8 +92,8 @@ func ExampleInbox_Pruner() {
 	if err := inbox.Migrate(ctx, db, 0); err != nil {
 		panic(err)
 	}
-	in, _ := inbox.New(db, "shop-projection", inbox.Config{})
-	p := in.Pruner(inbox.PrunerConfig{}) // keeps ids 8 days, prunes hourly
+	in, _ := inbox.New(db, "shop-projection")
+	p := in.Pruner() // keeps ids 8 days, prunes hourly
 	fmt.Println(p.Start(ctx))
 	fmt.Println(p.Stop(ctx))
 	// Output:

@@ -8,19 +8,19 @@
 // handler that applies an event with [Inbox.Handler], or with [Handle]
 // for a typed event, and give it to a messaging.Consumer:
 //
-//	in, _ := inbox.New(db, "shop-projection", inbox.Config{})
+//	in, _ := inbox.New(db, "shop-projection", inbox.WithTelemetry(svc.Telemetry()))
 //	h := inbox.Handle(in, catalog.ProductCreated, func(ctx context.Context, tx *sql.Tx, e messaging.Event, p catalog.ProductCreatedV1) error {
 //		_, err := tx.ExecContext(ctx, "INSERT INTO product_names (id, name) VALUES ($1, $2)", p.ID, p.Name)
 //		return err
 //	})
-//	consumer, _ := messaging.NewConsumer(js, messaging.ConsumerConfig{Stream: "CATALOG", Name: "shop-projection"}, h)
+//	consumer, _ := messaging.NewConsumer(js, "CATALOG", "shop-projection", h)
 //
 // The ids of applied events stay in the table until they are pruned: run
-// a [Pruner] beside the consumer (svc.Add(in.Pruner(inbox.PrunerConfig{})))
+// a [Pruner] beside the consumer (svc.Add(in.Pruner()))
 // to forget those older than the stream keeps events.
 //
 // Several events handed to the inbox at once, as a consumer with Workers
-// > 1 does, are applied in one transaction (see [Config.MaxBatch]); an
+// > 1 does, are applied in one transaction (see [WithMaxBatch]); an
 // event that cannot be applied falls back to a transaction of its own.
 //
 // Works on PostgreSQL and SQLite.
@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/tailorkit/tailor/messaging"
+	"github.com/tailorkit/tailor/messaging/internal/lifecycle"
 	"github.com/tailorkit/tailor/messaging/internal/sqldialect"
 	"github.com/tailorkit/tailor/migrate"
 )
@@ -61,31 +62,40 @@ func Migrate(ctx context.Context, db *sql.DB, d migrate.Dialect) error {
 	return sqldialect.Migrate(ctx, db, d, migrations, MigrationsTable, "inbox")
 }
 
-// Config configures an [Inbox]. The zero value is valid.
-type Config struct {
-	// Dialect is the database's SQL dialect. Default: told from the
-	// driver.
-	Dialect migrate.Dialect
-	// Now tells the time recorded with each event. Default time.Now.
-	Now func() time.Time
-	// MaxBatch is the most events applied in one transaction. Events
-	// handed to the inbox while a transaction is under way (as a
-	// messaging.Consumer with Workers > 1 does) wait for it and go
-	// together into the next one, so a busy consumer pays one commit for
-	// many events. Default 128; 1 gives every event a transaction of its
-	// own.
-	MaxBatch int
+// settings are the options of [New] after defaults.
+type settings struct {
+	dialect  migrate.Dialect
+	maxBatch int
+	tel      messaging.Telemetry
 }
+
+// Option sets an optional property of an [Inbox].
+type Option func(*settings)
+
+// WithDialect sets the database's SQL dialect. Default: told from the
+// driver.
+func WithDialect(d migrate.Dialect) Option { return func(s *settings) { s.dialect = d } }
+
+// WithMaxBatch sets the most events applied in one transaction. Events
+// handed to the inbox while a transaction is under way (as a
+// messaging.Consumer with several workers does) wait for it and go
+// together into the next one, so a busy consumer pays one commit for many
+// events. Default 128; 1 gives every event a transaction of its own.
+func WithMaxBatch(n int) Option { return func(s *settings) { s.maxBatch = n } }
+
+// WithTelemetry sets where the inbox's [Pruner] logs a prune that failed.
+// Default: nowhere.
+func WithTelemetry(tel messaging.Telemetry) Option { return func(s *settings) { s.tel = tel } }
 
 // Inbox records which events one consumer applied. The zero value is not
 // usable; make one with [New]. It is safe for concurrent use, and
-// concurrent calls are what it batches (see [Config.MaxBatch]).
+// concurrent calls are what it batches (see [WithMaxBatch]).
 type Inbox struct {
 	db       *sql.DB
 	dialect  migrate.Dialect
 	consumer string
-	now      func() time.Time
 	maxBatch int
+	log      *slog.Logger
 
 	mu      sync.Mutex
 	queue   []*request
@@ -95,21 +105,26 @@ type Inbox struct {
 // New returns the inbox of the consumer named consumer (one name per
 // consumer: two consumers of the same event each apply it once) in db,
 // whose schema [Migrate] has set up.
-func New(db *sql.DB, consumer string, cfg Config) (*Inbox, error) {
+func New(db *sql.DB, consumer string, opts ...Option) (*Inbox, error) {
 	if consumer == "" {
 		return nil, fmt.Errorf("inbox: empty consumer name; name it after the consumer, such as \"shop-projection\"")
 	}
-	d, err := sqldialect.Detect(db, cfg.Dialect, "inbox")
+	cfg := settings{maxBatch: 128}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.maxBatch < 1 {
+		return nil, fmt.Errorf("inbox: WithMaxBatch(%d); a batch holds at least one event", cfg.maxBatch)
+	}
+	d, err := sqldialect.Detect(db, cfg.dialect, "inbox")
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	log := slog.New(slog.DiscardHandler)
+	if cfg.tel != nil && cfg.tel.Logger() != nil {
+		log = cfg.tel.Logger()
 	}
-	if cfg.MaxBatch <= 0 {
-		cfg.MaxBatch = 128
-	}
-	return &Inbox{db: db, dialect: d, consumer: consumer, now: cfg.Now, maxBatch: cfg.MaxBatch}, nil
+	return &Inbox{db: db, dialect: d, consumer: consumer, maxBatch: cfg.maxBatch, log: log}, nil
 }
 
 // Handler returns a handler that applies each event once: in one
@@ -157,7 +172,7 @@ type outcome struct {
 // returns once that transaction committed or rolled back.
 //
 // The transaction may be shared with the events of other calls made at
-// the same time (see [Config.MaxBatch]), each applied in the order the
+// the same time (see [WithMaxBatch]), each applied in the order the
 // calls came. apply must therefore do its work through tx alone, and may
 // run more than once: when any apply of a batch fails, or the batch does
 // not commit, the batch rolls back and each of its events is applied
@@ -234,12 +249,12 @@ func (in *Inbox) applyBatch(batch []*request) (applied []bool, err error) {
 	if in.dialect == migrate.PostgreSQL {
 		rows, err = tx.QueryContext(ctx,
 			`INSERT INTO tailor_inbox (consumer, event_id, handled_us) SELECT $1, unnest($2::text[]), $3 ON CONFLICT DO NOTHING RETURNING event_id`,
-			in.consumer, ids, in.now().UnixMicro())
+			in.consumer, ids, time.Now().UnixMicro())
 	} else {
 		list, _ := json.Marshal(ids) // a slice of strings always encodes
 		rows, err = tx.QueryContext(ctx,
 			`INSERT INTO tailor_inbox (consumer, event_id, handled_us) SELECT $1, value, $3 FROM json_each($2) WHERE true ON CONFLICT DO NOTHING RETURNING event_id`,
-			in.consumer, string(list), in.now().UnixMicro())
+			in.consumer, string(list), time.Now().UnixMicro())
 	}
 	if err != nil {
 		return nil, err
@@ -283,7 +298,7 @@ func (in *Inbox) applyOne(ctx context.Context, e messaging.Event, apply func(tx 
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx,
 		`INSERT INTO tailor_inbox (consumer, event_id, handled_us) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-		in.consumer, e.ID, in.now().UnixMicro())
+		in.consumer, e.ID, time.Now().UnixMicro())
 	if err != nil {
 		return false, fmt.Errorf("inbox: record event %s for consumer %s: %w; has inbox.Migrate run on this database?", e.ID, in.consumer, err)
 	}
@@ -314,75 +329,58 @@ func (in *Inbox) Prune(ctx context.Context, before time.Time) (int64, error) {
 	return n, nil
 }
 
-// PrunerConfig configures a [Pruner]. The zero value is valid: every
-// field's default is in its doc.
-type PrunerConfig struct {
-	// Keep is how long the id of an applied event is kept. Keep it longer
-	// than the stream keeps events (messaging.StreamConfig.MaxAge, 7 days
-	// by default), or a redelivered old event could apply twice. Default
-	// 8 days.
-	Keep time.Duration
-	// Interval is the time between two prunes; the first runs at Start.
-	// Default 1 hour.
-	Interval time.Duration
-	// Logger gets a prune that failed. Default: none.
-	Logger *slog.Logger
-	// Now tells the time. Default time.Now.
-	Now func() time.Time
-}
+// PrunerOption sets an optional property of a [Pruner].
+type PrunerOption func(*Pruner)
 
-// Pruner runs [Inbox.Prune] every Interval, so the inbox table does not
-// grow without end. It is a service component: Start begins in the
-// background, Stop ends it. The zero value is not usable; make one with
-// [Inbox.Pruner]. A Pruner is safe for concurrent use and may be started
-// once.
+// WithKeep sets how long the id of an applied event is kept. Keep it
+// longer than the stream keeps events (messaging.WithMaxAge, 7 days by
+// default), or a redelivered old event could apply twice. Default 8 days.
+func WithKeep(d time.Duration) PrunerOption { return func(p *Pruner) { p.keep = d } }
+
+// WithInterval sets the time between two prunes; the first runs at Start.
+// Default 1 hour.
+func WithInterval(d time.Duration) PrunerOption { return func(p *Pruner) { p.interval = d } }
+
+// Pruner runs [Inbox.Prune] every interval, so the inbox table does not
+// grow without end; a prune that fails goes to the inbox's logger (see
+// [WithTelemetry]) and is tried again at the next interval. It is a
+// service component: Start begins in the background, Stop ends it. The
+// zero value is not usable; make one with [Inbox.Pruner]. A Pruner is
+// safe for concurrent use and may be started once.
 type Pruner struct {
-	in  *Inbox
-	cfg PrunerConfig
-
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	done   chan struct{}
+	in       *Inbox
+	keep     time.Duration
+	interval time.Duration
+	loop     lifecycle.Loop
 }
 
 // Pruner returns a pruner of in's table.
-func (in *Inbox) Pruner(cfg PrunerConfig) *Pruner {
-	if cfg.Keep <= 0 {
-		cfg.Keep = 8 * 24 * time.Hour
+func (in *Inbox) Pruner(opts ...PrunerOption) *Pruner {
+	p := &Pruner{in: in, keep: 8 * 24 * time.Hour, interval: time.Hour}
+	for _, o := range opts {
+		o(p)
 	}
-	if cfg.Interval <= 0 {
-		cfg.Interval = time.Hour
+	if p.keep <= 0 {
+		p.keep = 8 * 24 * time.Hour
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
+	if p.interval <= 0 {
+		p.interval = time.Hour
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	return &Pruner{in: in, cfg: cfg}
+	return p
 }
 
-// Start prunes once and then every Interval, in the background, until
+// Start prunes once and then every interval, in the background, until
 // Stop.
 func (p *Pruner) Start(ctx context.Context) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.done != nil {
-		return fmt.Errorf("inbox: pruner of consumer %s started twice; make a new Pruner", p.in.consumer)
-	}
-	ctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	p.done = make(chan struct{})
-	go p.run(ctx)
-	return nil
+	return p.loop.Start(ctx, "inbox: pruner of consumer "+p.in.consumer, p.run)
 }
 
 func (p *Pruner) run(ctx context.Context) {
-	defer close(p.done)
-	tick := time.NewTicker(p.cfg.Interval)
+	tick := time.NewTicker(p.interval)
 	defer tick.Stop()
 	for {
-		if _, err := p.in.Prune(ctx, p.cfg.Now().Add(-p.cfg.Keep)); err != nil && ctx.Err() == nil {
-			p.cfg.Logger.Warn("inbox: pruning applied events failed; trying again at the next interval", "consumer", p.in.consumer, "error", err.Error())
+		if _, err := p.in.Prune(ctx, time.Now().Add(-p.keep)); err != nil && ctx.Err() == nil {
+			p.in.log.Warn("inbox: pruning applied events failed; trying again at the next interval", "consumer", p.in.consumer, "error", err.Error())
 		}
 		select {
 		case <-ctx.Done():
@@ -394,17 +392,5 @@ func (p *Pruner) run(ctx context.Context) {
 
 // Stop ends the pruner, waiting for a prune in hand until ctx ends.
 func (p *Pruner) Stop(ctx context.Context) error {
-	p.mu.Lock()
-	cancel, done := p.cancel, p.done
-	p.mu.Unlock()
-	if cancel == nil {
-		return nil
-	}
-	cancel()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("inbox: pruner of consumer %s did not stop in time: %w", p.in.consumer, ctx.Err())
-	}
+	return p.loop.Stop(ctx, "inbox: pruner of consumer "+p.in.consumer)
 }

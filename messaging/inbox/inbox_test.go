@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/tailorkit/tailor/messaging"
@@ -20,7 +21,7 @@ type noted struct {
 
 var notedType = messaging.Type[noted]{Name: "test.noted"}
 
-func open(t *testing.T, fresh func(testing.TB) func() *sql.DB, cfg inbox.Config) (*sql.DB, *inbox.Inbox) {
+func open(t *testing.T, fresh func(testing.TB) func() *sql.DB, opts ...inbox.Option) (*sql.DB, *inbox.Inbox) {
 	t.Helper()
 	db := fresh(t)()
 	ctx := context.Background()
@@ -30,7 +31,7 @@ func open(t *testing.T, fresh func(testing.TB) func() *sql.DB, cfg inbox.Config)
 	if _, err := db.Exec(`CREATE TABLE effects (event_id TEXT NOT NULL, n INTEGER NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	in, err := inbox.New(db, "test", cfg)
+	in, err := inbox.New(db, "test", opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,11 +52,13 @@ func count(t *testing.T, db *sql.DB, q string, args ...any) int {
 // workers does; each takes effect once, in batches or alone, and a poison
 // event fails on its own without holding the others back.
 func TestConcurrentDeliveriesApplyOnce(t *testing.T) {
+	t.Parallel()
 	for _, db := range testenv.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
 			for _, maxBatch := range []int{1, 128} {
 				t.Run(fmt.Sprintf("MaxBatch=%d", maxBatch), func(t *testing.T) {
-					sdb, in := open(t, db.Fresh, inbox.Config{MaxBatch: maxBatch})
+					sdb, in := open(t, db.Fresh, inbox.WithMaxBatch(maxBatch))
 					const events, poison = 300, 17
 					errPoison := errors.New("event 17 names no product")
 					h := inbox.Handle(in, notedType, func(ctx context.Context, tx *sql.Tx, e messaging.Event, p noted) error {
@@ -112,7 +115,8 @@ func TestConcurrentDeliveriesApplyOnce(t *testing.T) {
 // TestUndecodablePayloadIsPermanent: Handle does not retry a payload it
 // cannot decode.
 func TestUndecodablePayloadIsPermanent(t *testing.T) {
-	_, in := open(t, testenv.Databases()[0].Fresh, inbox.Config{})
+	t.Parallel()
+	_, in := open(t, testenv.Databases()[0].Fresh)
 	h := inbox.Handle(in, notedType, func(context.Context, *sql.Tx, messaging.Event, noted) error {
 		t.Error("apply called for a payload that does not decode")
 		return nil
@@ -125,51 +129,97 @@ func TestUndecodablePayloadIsPermanent(t *testing.T) {
 }
 
 func TestPrune(t *testing.T) {
+	t.Parallel()
 	for _, db := range testenv.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
-			now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
-			clock := func() time.Time { return now }
-			sdb, in := open(t, db.Fresh, inbox.Config{Now: clock})
+			t.Parallel()
+			sdb, in := open(t, db.Fresh)
 			ctx := context.Background()
+			now := time.Now()
 			for i, age := range []time.Duration{9 * 24 * time.Hour, 3 * 24 * time.Hour, time.Hour} {
-				now = time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC).Add(-age)
 				e, _ := notedType.New("agg", noted{N: i})
 				if _, err := in.Apply(ctx, e, func(*sql.Tx) error { return nil }); err != nil {
 					t.Fatal(err)
 				}
+				if _, err := sdb.Exec(`UPDATE tailor_inbox SET handled_us = $1 WHERE event_id = $2`, now.Add(-age).UnixMicro(), e.ID); err != nil {
+					t.Fatal(err)
+				}
 			}
-			now = time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
-
-			p := in.Pruner(inbox.PrunerConfig{Interval: time.Hour, Now: clock})
-			if err := p.Start(ctx); err != nil {
-				t.Fatal(err)
+			tests := []struct {
+				name   string
+				before time.Time
+				want   int64
+			}{
+				{"older than 8 days", now.Add(-8 * 24 * time.Hour), 1},
+				{"again: nothing left that old", now.Add(-8 * 24 * time.Hour), 0},
+				{"older than 2 hours", now.Add(-2 * time.Hour), 1},
 			}
-			// The first prune runs at Start: the 9-day-old id goes, the
-			// others stay within the default 8 days.
-			testenv.Eventually(t, "the pruner's first pass", func() bool {
-				return count(t, sdb, `SELECT count(*) FROM tailor_inbox`) == 2
-			})
-			if err := p.Stop(ctx); err != nil {
-				t.Fatal(err)
+			for _, tt := range tests {
+				n, err := in.Prune(ctx, tt.before)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n != tt.want {
+					t.Errorf("%s: got %d pruned, want %d", tt.name, n, tt.want)
+				}
 			}
-			if err := p.Start(ctx); err == nil {
-				t.Error("got no error starting a pruner twice, want one")
-			}
-
-			n, err := in.Prune(ctx, now.Add(-2*time.Hour))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n != 1 {
-				t.Errorf("got %d pruned, want 1 (the 3-day-old id)", n)
+			if got := count(t, sdb, `SELECT count(*) FROM tailor_inbox`); got != 1 {
+				t.Errorf("got %d ids kept, want 1 (the hour-old one)", got)
 			}
 		})
 	}
 }
 
+// The pruner prunes at Start and then every interval, forgetting what is
+// older than its keep time at each pass; it runs in fake time.
+func TestPrunerSchedule(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		sdb, in := open(t, func(t testing.TB) func() *sql.DB {
+			db := testenv.SQLite(t)
+			return func() *sql.DB { return db }
+		})
+		ctx := context.Background()
+		apply := func(n int) {
+			t.Helper()
+			e, _ := notedType.New("agg", noted{N: n})
+			if _, err := in.Apply(ctx, e, func(*sql.Tx) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		apply(0)
+		p := in.Pruner(inbox.WithKeep(90*time.Minute), inbox.WithInterval(time.Hour))
+		if err := p.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Start(ctx); err == nil {
+			t.Error("got no error starting a pruner twice, want one")
+		}
+		synctest.Wait()
+		if got := count(t, sdb, `SELECT count(*) FROM tailor_inbox`); got != 1 {
+			t.Fatalf("after the first pass: %d ids, want 1 (nothing older than 90 minutes)", got)
+		}
+		time.Sleep(time.Hour) // first interval: the id is an hour old
+		synctest.Wait()
+		apply(1)
+		if got := count(t, sdb, `SELECT count(*) FROM tailor_inbox`); got != 2 {
+			t.Fatalf("after one interval: %d ids, want 2", got)
+		}
+		time.Sleep(time.Hour) // second: the first id is two hours old
+		synctest.Wait()
+		if got := count(t, sdb, `SELECT count(*) FROM tailor_inbox`); got != 1 {
+			t.Fatalf("after two intervals: %d ids, want 1 (the first one pruned)", got)
+		}
+		if err := p.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 func TestNewRejectsEmptyConsumer(t *testing.T) {
+	t.Parallel()
 	db := testenv.SQLite(t)
-	if _, err := inbox.New(db, "", inbox.Config{}); err == nil {
+	if _, err := inbox.New(db, ""); err == nil {
 		t.Fatal("got no error for an empty consumer name, want one")
 	}
 }

@@ -96,12 +96,12 @@ func benchEndToEnd(b *testing.B, nc *nats.Conn, open func(b *testing.B) (func() 
 	if _, err := cdb.Exec(`CREATE TABLE applied (event_id TEXT NOT NULL, seq INTEGER NOT NULL)`); err != nil {
 		b.Fatal(err)
 	}
-	ob, _ := outbox.New(outbox.Config{})
-	relay, err := outbox.NewRelay(producer(), js, outbox.RelayConfig{Interval: 2 * time.Millisecond})
+	ob, _ := outbox.New()
+	relay, err := outbox.NewRelay(producer(), js, outbox.WithInterval(2*time.Millisecond))
 	if err != nil {
 		b.Fatal(err)
 	}
-	in, _ := inbox.New(cdb, "bench", inbox.Config{})
+	in, _ := inbox.New(cdb, "bench")
 	var (
 		mu        sync.Mutex
 		latencies = make([]time.Duration, 0, b.N)
@@ -125,7 +125,7 @@ func benchEndToEnd(b *testing.B, nc *nats.Conn, open func(b *testing.B) (func() 
 		}
 		return nil
 	}
-	c, err := messaging.NewConsumer(js, messaging.ConsumerConfig{Stream: stream, Name: "bench", Workers: 64}, count)
+	c, err := messaging.NewConsumer(js, stream, "bench", count, messaging.WithWorkers(64))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -175,7 +175,9 @@ func benchEndToEnd(b *testing.B, nc *nats.Conn, open func(b *testing.B) (func() 
 	select {
 	case <-done:
 	case <-time.After(60 * time.Second):
-		b.Fatalf("only %d of %d events applied within 60s", applied.Load(), b.N)
+		var pending int
+		pdb.QueryRow(`SELECT count(*) FROM tailor_outbox WHERE sent_us IS NULL`).Scan(&pending)
+		b.Fatalf("only %d of %d events applied within 60s; %d still in the outbox", applied.Load(), b.N, pending)
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()

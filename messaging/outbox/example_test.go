@@ -41,7 +41,7 @@ func Example() {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	if err := messaging.EnsureStream(ctx, js, messaging.StreamConfig{Name: "CATALOG", Subjects: []string{"catalog.>"}}); err != nil {
+	if err := messaging.EnsureStream(ctx, js, "CATALOG", []string{"catalog.>"}); err != nil {
 		panic(err)
 	}
 
@@ -56,7 +56,7 @@ func Example() {
 	db.Exec(`CREATE TABLE products (id TEXT PRIMARY KEY, name TEXT NOT NULL)`)
 
 	created := messaging.Type[ProductCreated]{Name: "product.created"}
-	ob, _ := outbox.New(outbox.Config{})
+	ob, _ := outbox.New()
 	for _, p := range []ProductCreated{{"p-1", "Teapot"}, {"p-2", "Kettle"}} {
 		tx, _ := db.BeginTx(ctx, nil)
 		tx.ExecContext(ctx, `INSERT INTO products (id, name) VALUES ($1, $2)`, p.ID, p.Name)
@@ -72,7 +72,7 @@ func Example() {
 	}
 
 	// A service adds the relay with svc.Add; PublishPending is one pass.
-	relay, _ := outbox.NewRelay(db, js, outbox.RelayConfig{})
+	relay, _ := outbox.NewRelay(db, js)
 	fmt.Println(relay.PublishPending(ctx))
 	fmt.Println(relay.PublishPending(ctx))
 	stream, _ := js.Stream(ctx, "CATALOG")

@@ -10,35 +10,44 @@
 // service's own), then write events with [Outbox.Add] in the service's
 // transactions and run a [Relay] as a component of the service:
 //
-//	ob, _ := outbox.New(outbox.Config{})
+//	ob, _ := outbox.New(outbox.WithTelemetry(svc.Telemetry()))
 //	tx, _ := db.BeginTx(ctx, nil)
 //	// ... INSERT the product ...
 //	ob.Add(ctx, tx, "catalog.product.created", event)
 //	tx.Commit()
 //
-//	relay, _ := outbox.NewRelay(db, js, outbox.RelayConfig{})
+//	relay, _ := outbox.NewRelay(db, js, outbox.WithTelemetry(svc.Telemetry()))
 //	svc.Add(relay)
 //
 // # Guarantees
+//
+// A relay pass claims a batch of pending events in one short statement
+// (each row gets a lease: claimed_until_us), publishes them with no
+// database transaction or connection held, then, in a second statement,
+// marks those JetStream acknowledged as sent and releases the others. A
+// broker outage therefore slows the relay, never the service's requests
+// to its own database; while publishing fails, each pass (backing off up
+// to [WithMaxBackoff]) tries a single event, so the outage costs the
+// database next to nothing. A relay that dies holding a claim delays its
+// events by at most the lease (see [WithLease]); then any relay takes
+// them again.
 //
 // The relay publishes pending events in the order they were written
 // (their sequence number), so the events of one aggregate arrive in order
 // as long as the transactions that write them are serialised, as they are
 // when each also updates the aggregate's row. Each event's id is its
 // Nats-Msg-Id: a relay that crashed after publishing and before marking
-// the events sent publishes them again when it restarts, and JetStream
-// drops the copies within the stream's duplicate window (see
-// messaging.StreamConfig.Duplicates). Consumers still de-duplicate (package
+// the events sent leaves them to be published again, and JetStream drops
+// the copies within the stream's duplicate window (see
+// messaging.WithDuplicates). Consumers still de-duplicate (package
 // [github.com/tailorkit/tailor/messaging/inbox]), which covers a relay that
 // stayed down for longer than that window.
 //
-// Several relays may share a database. On PostgreSQL each takes its
-// batch with SELECT ... FOR UPDATE SKIP LOCKED, so no two publish the same
-// row, and holds back the events of an aggregate whose earlier events
-// another relay has in hand, so order per aggregate holds. On SQLite the
-// batch's transaction holds the database's single write lock (databases
-// opened with [github.com/tailorkit/tailor/sqlite.Open] begin every
-// transaction IMMEDIATE), so relays take turns.
+// Several relays may share a database. Each claims only rows no live
+// lease holds (on PostgreSQL with FOR UPDATE SKIP LOCKED, so two claims
+// at once never take the same row; SQLite runs one writer at a time), and
+// leaves out the events of an aggregate whose earlier event another relay
+// has in hand, so order per aggregate holds.
 //
 // When JetStream refuses one event of a batch and accepts a later one of
 // the same aggregate, which only a broker fault can cause, the later one
@@ -89,28 +98,21 @@ type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// Config configures an [Outbox]. The zero value is valid.
-type Config struct {
-	// Telemetry says where the "create" span of each event goes and how
-	// its trace context is written, for consumers to continue the trace.
-	Telemetry messaging.Telemetry
-}
-
 // Outbox writes events into the outbox table. The zero value is not
 // usable; make one with [New]. It is safe for concurrent use.
 type Outbox struct {
 	ins *instrument.Set
-	now func() time.Time
 }
 
 // New returns an Outbox. It writes through the caller's transactions, so
-// it needs no database of its own.
-func New(cfg Config) (*Outbox, error) {
-	ins, err := instrument.New(cfg.Telemetry.TracerProvider, cfg.Telemetry.MeterProvider, cfg.Telemetry.Propagator, cfg.Telemetry.Logger)
+// it needs no database of its own. Of the options, only [WithTelemetry]
+// applies.
+func New(opts ...Option) (*Outbox, error) {
+	ins, err := instrument.New(newSettings(opts).tel)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: make the telemetry instruments: %w", err)
 	}
-	return &Outbox{ins: ins, now: time.Now}, nil
+	return &Outbox{ins: ins}, nil
 }
 
 // Add writes events, to be published to subject, through tx, which should
@@ -122,7 +124,7 @@ func (o *Outbox) Add(ctx context.Context, tx Execer, subject string, events ...m
 	if subject == "" {
 		return fmt.Errorf("outbox: empty subject; pass the subject the events are published to, such as \"catalog.product.created\"")
 	}
-	now := o.now().UnixMicro()
+	now := time.Now().UnixMicro()
 	for _, e := range events {
 		body, err := e.Encode()
 		if err != nil {

@@ -1,14 +1,17 @@
 package outbox
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
@@ -16,42 +19,91 @@ import (
 
 	"github.com/tailorkit/tailor/messaging"
 	"github.com/tailorkit/tailor/messaging/internal/instrument"
+	"github.com/tailorkit/tailor/messaging/internal/lifecycle"
 	"github.com/tailorkit/tailor/messaging/internal/sqldialect"
 	"github.com/tailorkit/tailor/migrate"
 )
 
-// RelayConfig configures a [Relay]. The zero value is valid: every
-// field's default is in its doc.
-type RelayConfig struct {
-	// BatchSize is the most events one pass publishes, in one database
-	// transaction. Default 500.
-	BatchSize int
-	// Interval is how long the relay waits before it looks again after a
-	// pass found fewer than BatchSize events; [Relay.Notify] cuts it
-	// short. Default 50ms.
-	Interval time.Duration
-	// PublishTimeout bounds the wait for JetStream to acknowledge a
-	// batch. Default 10s.
-	PublishTimeout time.Duration
-	// MaxBackoff caps the wait between passes while publishing fails;
-	// the wait starts at Interval and doubles. Default 5s.
-	MaxBackoff time.Duration
-	// Retention is how long sent events stay in the table before the
-	// relay deletes them. Default 24h.
-	Retention time.Duration
-	// PruneInterval is how often the relay deletes old sent events.
-	// Default 1 minute.
-	PruneInterval time.Duration
-	// Dialect is the database's SQL dialect. Default: told from the
-	// driver.
-	Dialect migrate.Dialect
-	// Telemetry says where to report: tailor.messaging.published and
-	// .publish.errors per subject, and the tailor.messaging.outbox.lag and
-	// .pending gauges.
-	Telemetry messaging.Telemetry
-	// Now tells the time. Default time.Now.
-	Now func() time.Time
+// settings are the options of [New] and [NewRelay] after defaults.
+type settings struct {
+	tel            messaging.Telemetry
+	batchSize      int
+	interval       time.Duration
+	publishTimeout time.Duration
+	maxBackoff     time.Duration
+	lease          time.Duration
+	retention      time.Duration
+	pruneInterval  time.Duration
+	dialect        migrate.Dialect
 }
+
+func newSettings(opts []Option) settings {
+	s := settings{
+		batchSize:      500,
+		interval:       50 * time.Millisecond,
+		publishTimeout: 10 * time.Second,
+		maxBackoff:     5 * time.Second,
+		retention:      24 * time.Hour,
+		pruneInterval:  time.Minute,
+	}
+	for _, o := range opts {
+		o(&s)
+	}
+	if s.lease == 0 {
+		s.lease = 3 * s.publishTimeout
+	}
+	return s
+}
+
+// Option sets an optional property of an [Outbox] or a [Relay]. New uses
+// only WithTelemetry; NewRelay uses them all.
+type Option func(*settings)
+
+// WithTelemetry sets where to report. An Outbox makes a "create" span per
+// event and writes its trace context with the event, for consumers to
+// continue the trace; a Relay counts tailor.messaging.published and
+// .publish.errors per subject and records the tailor.messaging.outbox.lag
+// and .pending gauges, and logs failed passes. Default: nowhere.
+func WithTelemetry(tel messaging.Telemetry) Option {
+	return func(s *settings) { s.tel = tel }
+}
+
+// WithBatchSize sets the most events one relay pass claims and publishes.
+// Default 500.
+func WithBatchSize(n int) Option { return func(s *settings) { s.batchSize = n } }
+
+// WithInterval sets how long the relay waits before it looks again after
+// a pass found fewer than a batch of events; [Relay.Notify] cuts it
+// short. Default 50ms.
+func WithInterval(d time.Duration) Option { return func(s *settings) { s.interval = d } }
+
+// WithPublishTimeout bounds the wait for JetStream to acknowledge a
+// batch. Default 10s.
+func WithPublishTimeout(d time.Duration) Option { return func(s *settings) { s.publishTimeout = d } }
+
+// WithMaxBackoff caps the wait between passes while publishing fails; the
+// wait starts near Interval and doubles, with jitter. Default 5s.
+func WithMaxBackoff(d time.Duration) Option { return func(s *settings) { s.maxBackoff = d } }
+
+// WithLease sets how long a relay's claim on a batch lasts. A relay that
+// dies holding a claim delays those events (and the later events of their
+// aggregates) by at most this much, after which another relay, or the
+// same one restarted, takes them. It must exceed the publish timeout, so
+// that a live relay's claim does not lapse while it waits for
+// acknowledgements. Default three times the publish timeout (30s).
+func WithLease(d time.Duration) Option { return func(s *settings) { s.lease = d } }
+
+// WithRetention sets how long sent events stay in the table before the
+// relay deletes them. Default 24h.
+func WithRetention(d time.Duration) Option { return func(s *settings) { s.retention = d } }
+
+// WithPruneInterval sets how often the relay deletes old sent events.
+// Default 1 minute.
+func WithPruneInterval(d time.Duration) Option { return func(s *settings) { s.pruneInterval = d } }
+
+// WithDialect sets the database's SQL dialect. Default: told from the
+// driver.
+func WithDialect(d migrate.Dialect) Option { return func(s *settings) { s.dialect = d } }
 
 // Relay publishes the events in the outbox table to JetStream and marks
 // them sent; see the package doc for its guarantees. It is a service
@@ -61,47 +113,34 @@ type RelayConfig struct {
 type Relay struct {
 	db      *sql.DB
 	js      jetstream.JetStream
-	cfg     RelayConfig
+	cfg     settings
 	dialect migrate.Dialect
 	ins     *instrument.Set
 
 	wake chan struct{}
+	loop lifecycle.Loop
 
 	mu       sync.Mutex
-	cancel   context.CancelFunc
-	done     chan struct{}
 	lastLag  time.Time
 	afterPub func() error // test hook: runs between publishing and marking sent
 }
 
 // NewRelay returns a relay from db's outbox table to js.
-func NewRelay(db *sql.DB, js jetstream.JetStream, cfg RelayConfig) (*Relay, error) {
-	d, err := sqldialect.Detect(db, cfg.Dialect, "outbox")
+func NewRelay(db *sql.DB, js jetstream.JetStream, opts ...Option) (*Relay, error) {
+	cfg := newSettings(opts)
+	d, err := sqldialect.Detect(db, cfg.dialect, "outbox")
 	if err != nil {
 		return nil, err
 	}
-	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 500
+	switch {
+	case cfg.batchSize < 1:
+		return nil, fmt.Errorf("outbox: WithBatchSize(%d); a batch holds at least one event", cfg.batchSize)
+	case cfg.interval <= 0 || cfg.publishTimeout <= 0 || cfg.maxBackoff <= 0 || cfg.retention <= 0 || cfg.pruneInterval <= 0:
+		return nil, errors.New("outbox: the relay's interval, publish timeout, maximum backoff, retention and prune interval must be positive")
+	case cfg.lease <= cfg.publishTimeout:
+		return nil, fmt.Errorf("outbox: WithLease(%v) is not longer than the publish timeout (%v); a claim would lapse while the relay waits for acknowledgements", cfg.lease, cfg.publishTimeout)
 	}
-	if cfg.Interval <= 0 {
-		cfg.Interval = 50 * time.Millisecond
-	}
-	if cfg.PublishTimeout <= 0 {
-		cfg.PublishTimeout = 10 * time.Second
-	}
-	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = 5 * time.Second
-	}
-	if cfg.Retention <= 0 {
-		cfg.Retention = 24 * time.Hour
-	}
-	if cfg.PruneInterval <= 0 {
-		cfg.PruneInterval = time.Minute
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	ins, err := instrument.New(cfg.Telemetry.TracerProvider, cfg.Telemetry.MeterProvider, cfg.Telemetry.Propagator, cfg.Telemetry.Logger)
+	ins, err := instrument.New(cfg.tel)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: make the telemetry instruments: %w", err)
 	}
@@ -110,34 +149,14 @@ func NewRelay(db *sql.DB, js jetstream.JetStream, cfg RelayConfig) (*Relay, erro
 
 // Start begins relaying in the background until Stop.
 func (r *Relay) Start(ctx context.Context) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.done != nil {
-		return errors.New("outbox: relay started twice; make a new Relay")
-	}
-	ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	r.done = make(chan struct{})
-	go r.run(ctx)
-	return nil
+	return r.loop.Start(ctx, "outbox: relay", r.run)
 }
 
 // Stop ends the relay after the pass in hand and returns once it has, or
 // when ctx ends. Events not yet marked sent are published by the next
 // relay to run.
 func (r *Relay) Stop(ctx context.Context) error {
-	r.mu.Lock()
-	cancel, done := r.cancel, r.done
-	r.mu.Unlock()
-	if cancel == nil {
-		return nil
-	}
-	cancel()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("outbox: relay did not stop in time: %w", ctx.Err())
-	}
+	return r.loop.Stop(ctx, "outbox: relay")
 }
 
 // Notify makes a running relay look for events now rather than after
@@ -151,8 +170,15 @@ func (r *Relay) Notify() {
 }
 
 func (r *Relay) run(ctx context.Context) {
-	defer close(r.done)
+	retry := &backoff.ExponentialBackOff{
+		InitialInterval:     r.cfg.interval,
+		RandomizationFactor: 0.2,
+		Multiplier:          2,
+		MaxInterval:         r.cfg.maxBackoff,
+	}
+	retry.Reset()
 	wait := time.Duration(0)
+	failing := false
 	lastPrune := time.Time{}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -168,28 +194,37 @@ func (r *Relay) run(ctx context.Context) {
 		} else if ctx.Err() != nil {
 			return
 		}
-		n, err := r.PublishPending(ctx)
+		// While publishing fails, a pass tries one event: claiming and
+		// releasing whole batches would only load the database.
+		limit := r.cfg.batchSize
+		if failing {
+			limit = 1
+		}
+		n, err := r.pass(ctx, limit)
+		failing = err != nil
 		switch {
 		case ctx.Err() != nil:
 			return
 		case err != nil:
-			wait = min(max(2*wait, r.cfg.Interval), r.cfg.MaxBackoff)
+			wait = min(retry.NextBackOff(), r.cfg.maxBackoff)
 			r.ins.Log.Warn("outbox: relay pass failed; trying again", "retry_in", wait.String(), "error", err.Error())
-		case n >= r.cfg.BatchSize:
+		case n >= limit:
+			retry.Reset()
 			wait = 0
 		default:
-			wait = r.cfg.Interval
+			retry.Reset()
+			wait = r.cfg.interval
 		}
-		if now := r.cfg.Now(); now.Sub(lastPrune) >= r.cfg.PruneInterval {
+		if now := time.Now(); now.Sub(lastPrune) >= r.cfg.pruneInterval {
 			lastPrune = now
-			if _, err := r.Prune(ctx, now.Add(-r.cfg.Retention)); err != nil && ctx.Err() == nil {
+			if _, err := r.Prune(ctx, now.Add(-r.cfg.retention)); err != nil && ctx.Err() == nil {
 				r.ins.Log.Warn("outbox: pruning sent events failed", "error", err.Error())
 			}
 		}
 	}
 }
 
-// row is one pending event.
+// row is one claimed event.
 type row struct {
 	seq       int64
 	id        string
@@ -200,123 +235,117 @@ type row struct {
 	created   int64
 }
 
-// PublishPending publishes one batch of pending events, at most
-// BatchSize, marks those JetStream acknowledged as sent, and returns how
-// many it took from the table. An error means some or all of the batch
-// stays pending for the next pass.
+// claimQuery claims, in one statement, the first pending events that no
+// live claim holds, leaving out the aggregates whose first pending event
+// is not among them (another relay has it in hand: the later ones wait
+// for it). It costs one index probe per aggregate in the batch, however
+// many events wait. $1 is now, $2 the claim's end; the batch size is
+// written into the text (a relay's two statements, batch and probe, are
+// each prepared once), so that PostgreSQL plans for it rather than for a
+// tenth of the table, which turns the update into a scan of every row. On
+// PostgreSQL, FOR UPDATE SKIP LOCKED keeps two relays that claim at once
+// off each other's rows; SQLite runs one writer at a time.
+const claimQuery = `WITH c AS MATERIALIZED (
+	SELECT seq, aggregate FROM tailor_outbox
+	WHERE sent_us IS NULL AND (claimed_until_us IS NULL OR claimed_until_us < $1)
+	ORDER BY seq LIMIT %d%s),
+f AS MATERIALIZED (SELECT aggregate, min(seq) AS first FROM c GROUP BY aggregate)
+UPDATE tailor_outbox SET claimed_until_us = $2
+WHERE seq IN (SELECT c.seq FROM c JOIN f ON f.aggregate = c.aggregate
+	WHERE f.first = (SELECT min(o.seq) FROM tailor_outbox o WHERE o.aggregate = f.aggregate AND o.sent_us IS NULL))
+RETURNING seq, event_id, subject, aggregate, headers, body, created_us`
+
+// PublishPending claims a batch of pending events, at most the batch
+// size, publishes them, marks those JetStream acknowledged as sent and
+// releases the others, and returns how many it claimed. No database
+// transaction or connection is held while it waits for JetStream: the
+// claim and the marks are each one short statement, so a broker outage
+// slows the relay, not the service's requests. An error means some or all
+// of the batch stays pending for the next pass.
 func (r *Relay) PublishPending(ctx context.Context) (int, error) {
-	tx, err := r.db.BeginTx(ctx, nil)
+	return r.pass(ctx, r.cfg.batchSize)
+}
+
+// pass is PublishPending with a batch of at most limit events.
+func (r *Relay) pass(ctx context.Context, limit int) (int, error) {
+	batch, err := r.claim(ctx, limit)
 	if err != nil {
-		return 0, fmt.Errorf("outbox: begin the relay's transaction: %w", err)
+		return 0, err
 	}
-	defer tx.Rollback()
-	q := `SELECT seq, event_id, subject, aggregate, headers, body, created_us FROM tailor_outbox WHERE sent_us IS NULL ORDER BY seq LIMIT $1`
+	r.recordLag(ctx, batch, limit)
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	sent, pubErr := r.publish(ctx, batch)
+	if r.afterPub != nil {
+		if err := r.afterPub(); err != nil {
+			return len(batch), err
+		}
+	}
+	if err := r.settle(ctx, batch, sent); err != nil {
+		return len(batch), errors.Join(pubErr, err)
+	}
+	return len(batch), pubErr
+}
+
+// claim takes the next batch and returns it in order.
+func (r *Relay) claim(ctx context.Context, limit int) ([]row, error) {
+	lock := ""
 	if r.dialect == migrate.PostgreSQL {
-		q += ` FOR UPDATE SKIP LOCKED`
+		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	rows, err := tx.QueryContext(ctx, q, r.cfg.BatchSize)
+	now := time.Now()
+	rows, err := r.db.QueryContext(ctx, fmt.Sprintf(claimQuery, limit, lock), now.UnixMicro(), now.Add(r.cfg.lease).UnixMicro())
 	if err != nil {
-		return 0, fmt.Errorf("outbox: read pending events: %w; has outbox.Migrate run on this database?", err)
+		return nil, fmt.Errorf("outbox: claim pending events: %w; has outbox.Migrate run on this database?", err)
 	}
+	defer rows.Close()
 	var batch []row
 	for rows.Next() {
 		var x row
 		if err := rows.Scan(&x.seq, &x.id, &x.subject, &x.aggregate, &x.headers, &x.body, &x.created); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("outbox: read pending events: %w", err)
+			return nil, fmt.Errorf("outbox: claim pending events: %w", err)
 		}
 		batch = append(batch, x)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("outbox: read pending events: %w", err)
+		return nil, fmt.Errorf("outbox: claim pending events: %w", err)
 	}
-	taken := len(batch)
-	r.recordLag(ctx, tx, batch)
-	if taken == 0 {
-		return 0, nil
-	}
-	if r.dialect == migrate.PostgreSQL {
-		if batch, err = r.holdBackOthers(ctx, tx, batch); err != nil {
-			return 0, err
-		}
-	}
-	sent, pubErr := r.publish(ctx, batch)
-	if len(sent) == 0 {
-		return taken, pubErr
-	}
-	if r.afterPub != nil {
-		if err := r.afterPub(); err != nil {
-			return taken, err
-		}
+	slices.SortFunc(batch, func(a, b row) int { return cmp.Compare(a.seq, b.seq) })
+	return batch, nil
+}
+
+// settle marks the sent events of batch sent and releases the claim on
+// the others, in one statement. When it fails, the claim lapses after the
+// lease and the events are published again; JetStream drops the copies.
+func (r *Relay) settle(ctx context.Context, batch []row, sent []int64) error {
+	all := make([]int64, len(batch))
+	for i, x := range batch {
+		all[i] = x.seq
 	}
 	// One statement text whatever the batch, so the driver prepares it
 	// once per connection rather than once per pass.
-	mark := `UPDATE tailor_outbox SET sent_us = $1 WHERE seq = ANY($2)`
-	var seqs any = sent
+	q := `UPDATE tailor_outbox SET claimed_until_us = NULL, sent_us = CASE WHEN seq = ANY($2) THEN $1::bigint END WHERE seq = ANY($3)`
+	var sentArg, allArg any = sent, all
 	if r.dialect != migrate.PostgreSQL {
-		mark = `UPDATE tailor_outbox SET sent_us = $1 WHERE seq IN (SELECT value FROM json_each($2))`
-		list, _ := json.Marshal(sent) // a slice of integers always encodes
-		seqs = string(list)
+		q = `UPDATE tailor_outbox SET claimed_until_us = NULL, sent_us = CASE WHEN seq IN (SELECT value FROM json_each($2)) THEN $1 END WHERE seq IN (SELECT value FROM json_each($3))`
+		s, _ := json.Marshal(sent) // a slice of integers always encodes
+		a, _ := json.Marshal(all)
+		sentArg, allArg = string(s), string(a)
 	}
-	if _, err := tx.ExecContext(ctx, mark, r.cfg.Now().UnixMicro(), seqs); err != nil {
-		return taken, errors.Join(pubErr, fmt.Errorf("outbox: mark %d published events sent: %w; they will be published again, and JetStream drops the copies", len(sent), err))
+	// The marks are worth making even when the pass is being stopped.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.publishTimeout)
+	defer cancel()
+	if _, err := r.db.ExecContext(ctx, q, time.Now().UnixMicro(), sentArg, allArg); err != nil {
+		return fmt.Errorf("outbox: mark %d published events sent: %w; they will be published again once their claim lapses, and JetStream drops the copies", len(sent), err)
 	}
-	if err := tx.Commit(); err != nil {
-		return taken, errors.Join(pubErr, fmt.Errorf("outbox: commit the marks of %d published events: %w; they will be published again, and JetStream drops the copies", len(sent), err))
-	}
-	return taken, pubErr
-}
-
-// holdBackOthers drops from batch the events of aggregates that have an
-// earlier pending event outside it, which another relay holds: they go
-// out after that one, in a later pass.
-func (r *Relay) holdBackOthers(ctx context.Context, tx *sql.Tx, batch []row) ([]row, error) {
-	first := make(map[string]int64, len(batch))
-	var aggs []string
-	for _, x := range batch {
-		if _, ok := first[x.aggregate]; !ok {
-			first[x.aggregate] = x.seq
-			aggs = append(aggs, x.aggregate)
-		}
-	}
-	rows, err := tx.QueryContext(ctx,
-		`SELECT aggregate, min(seq) FROM tailor_outbox WHERE sent_us IS NULL AND aggregate = ANY($1) AND seq < $2 GROUP BY aggregate`,
-		aggs, batch[len(batch)-1].seq)
-	if err != nil {
-		return nil, fmt.Errorf("outbox: check the order of pending events: %w", err)
-	}
-	defer rows.Close()
-	held := map[string]bool{}
-	for rows.Next() {
-		var agg string
-		var seq int64
-		if err := rows.Scan(&agg, &seq); err != nil {
-			return nil, fmt.Errorf("outbox: check the order of pending events: %w", err)
-		}
-		if seq < first[agg] {
-			held[agg] = true
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("outbox: check the order of pending events: %w", err)
-	}
-	if len(held) == 0 {
-		return batch, nil
-	}
-	kept := batch[:0]
-	for _, x := range batch {
-		if !held[x.aggregate] {
-			kept = append(kept, x)
-		}
-	}
-	return kept, nil
+	return nil
 }
 
 // publish sends the batch pipelined, in order, and returns the sequence
 // numbers of the events JetStream acknowledged.
 func (r *Relay) publish(ctx context.Context, batch []row) (sent []int64, err error) {
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.PublishTimeout)
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.publishTimeout)
 	defer cancel()
 	futures := make([]jetstream.PubAckFuture, len(batch))
 	var errs []error
@@ -374,9 +403,9 @@ func (r *Relay) publish(ctx context.Context, batch []row) (sent []int64, err err
 }
 
 // recordLag sets the lag gauges, at most once a second, from the batch
-// when it is not full, or from the table.
-func (r *Relay) recordLag(ctx context.Context, tx *sql.Tx, batch []row) {
-	now := r.cfg.Now()
+// when it is not full (fewer than limit), or from the table.
+func (r *Relay) recordLag(ctx context.Context, batch []row, limit int) {
+	now := time.Now()
 	r.mu.Lock()
 	due := now.Sub(r.lastLag) >= time.Second
 	if due {
@@ -391,9 +420,9 @@ func (r *Relay) recordLag(ctx context.Context, tx *sql.Tx, batch []row) {
 	if len(batch) > 0 {
 		oldest = batch[0].created
 	}
-	if len(batch) >= r.cfg.BatchSize {
+	if len(batch) >= limit {
 		var n sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM tailor_outbox WHERE sent_us IS NULL`).Scan(&n); err == nil {
+		if err := r.db.QueryRowContext(ctx, `SELECT count(*) FROM tailor_outbox WHERE sent_us IS NULL`).Scan(&n); err == nil {
 			pending = n.Int64
 		}
 	}

@@ -52,7 +52,7 @@ func newWorld(t *testing.T, open func() *sql.DB, js jetstream.JetStream) *world 
 	if _, err := w.db.Exec(`CREATE TABLE applied (event_id TEXT NOT NULL, aggregate TEXT NOT NULL, seq INTEGER NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	ob, err := outbox.New(outbox.Config{})
+	ob, err := outbox.New()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,9 +84,9 @@ func (w *world) write(first, n, aggs int) {
 	}
 }
 
-func (w *world) relay(cfg outbox.RelayConfig) *outbox.Relay {
+func (w *world) relay(opts ...outbox.Option) *outbox.Relay {
 	w.t.Helper()
-	r, err := outbox.NewRelay(w.open(), w.js, cfg)
+	r, err := outbox.NewRelay(w.open(), w.js, opts...)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -94,9 +94,9 @@ func (w *world) relay(cfg outbox.RelayConfig) *outbox.Relay {
 }
 
 // consume starts a consumer that applies the events through the inbox.
-func (w *world) consume(cfg messaging.ConsumerConfig) *messaging.Consumer {
+func (w *world) consume(opts ...messaging.ConsumerOption) *messaging.Consumer {
 	w.t.Helper()
-	in, err := inbox.New(w.db, "test", inbox.Config{})
+	in, err := inbox.New(w.db, "test")
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -104,11 +104,7 @@ func (w *world) consume(cfg messaging.ConsumerConfig) *messaging.Consumer {
 		_, err := tx.ExecContext(ctx, `INSERT INTO applied (event_id, aggregate, seq) VALUES ($1, $2, $3)`, e.ID, e.Aggregate, s.Seq)
 		return err
 	})
-	cfg.Stream = w.stream
-	if cfg.Name == "" {
-		cfg.Name = "test"
-	}
-	c, err := messaging.NewConsumer(w.js, cfg, h)
+	c, err := messaging.NewConsumer(w.js, w.stream, "test", h, opts...)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -146,14 +142,16 @@ func (w *world) streamMsgs() uint64 {
 }
 
 func TestRelayPublishesInOrderOnce(t *testing.T) {
+	t.Parallel()
 	nc := testenv.External(t)
 	js := testenv.JetStream(t, nc)
 	for _, db := range testenv.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, db.Fresh(t), js)
 			const n, aggs = 300, 7
 			w.write(0, n, aggs)
-			r := w.relay(outbox.RelayConfig{BatchSize: 64})
+			r := w.relay(outbox.WithBatchSize(64))
 			for w.pending() > 0 {
 				if _, err := r.PublishPending(context.Background()); err != nil {
 					t.Fatal(err)
@@ -163,7 +161,7 @@ func TestRelayPublishesInOrderOnce(t *testing.T) {
 				t.Fatalf("stream holds %d events, want %d", got, n)
 			}
 			checkStreamOrder(t, js, w.stream, n)
-			w.consume(messaging.ConsumerConfig{Workers: 4})
+			w.consume(messaging.WithWorkers(4))
 			testenv.Eventually(t, "every event applied", func() bool { return w.count(`SELECT count(*) FROM applied`) >= n })
 			if got := w.count(`SELECT count(DISTINCT event_id) FROM applied`); got != n {
 				t.Errorf("applied %d distinct events, want %d", got, n)
@@ -212,10 +210,12 @@ func checkStreamOrder(t *testing.T, js jetstream.JetStream, stream string, n int
 // the publish and the marking: the next relay publishes them again and
 // JetStream keeps one copy.
 func TestCrashBetweenCommitAndPublish(t *testing.T) {
+	t.Parallel()
 	nc := testenv.External(t)
 	js := testenv.JetStream(t, nc)
 	for _, db := range testenv.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, db.Fresh(t), js)
 			const n = 50
 			w.write(0, n, 5) // committed; no relay ran: the process "crashed"
@@ -223,8 +223,9 @@ func TestCrashBetweenCommitAndPublish(t *testing.T) {
 				t.Fatalf("stream holds %d events before any relay ran, want 0", got)
 			}
 
-			// The first relay publishes and dies before marking them sent.
-			crashed := w.relay(outbox.RelayConfig{})
+			// The first relay publishes and dies before marking them sent;
+			// its claim lapses after the lease.
+			crashed := w.relay(outbox.WithPublishTimeout(100*time.Millisecond), outbox.WithLease(300*time.Millisecond))
 			outbox.CrashAfterPublish(crashed)
 			if _, err := crashed.PublishPending(context.Background()); !errors.Is(err, outbox.ErrCrash) {
 				t.Fatalf("PublishPending = %v, want the simulated crash", err)
@@ -234,7 +235,7 @@ func TestCrashBetweenCommitAndPublish(t *testing.T) {
 			}
 
 			// The restarted relay publishes them again; the stream keeps one copy.
-			r := w.relay(outbox.RelayConfig{Interval: 5 * time.Millisecond})
+			r := w.relay(outbox.WithInterval(5 * time.Millisecond))
 			if err := r.Start(context.Background()); err != nil {
 				t.Fatal(err)
 			}
@@ -268,6 +269,7 @@ func (c *countingJS) PublishMsgAsync(m *nats.Msg, opts ...jetstream.PublishOpt) 
 // Two relays on one PostgreSQL database never publish the same row, and
 // keep each aggregate's order.
 func TestTwoRelaysOnePostgres(t *testing.T) {
+	t.Parallel()
 	nc := testenv.External(t)
 	js := testenv.JetStream(t, nc)
 	open := testenv.Postgres(t)
@@ -276,7 +278,7 @@ func TestTwoRelaysOnePostgres(t *testing.T) {
 	counting := &countingJS{JetStream: js, ids: map[string]int{}}
 	var relays []*outbox.Relay
 	for range 2 {
-		r, err := outbox.NewRelay(open(), counting, outbox.RelayConfig{BatchSize: 50, Interval: time.Millisecond})
+		r, err := outbox.NewRelay(open(), counting, outbox.WithBatchSize(50), outbox.WithInterval(time.Millisecond))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -314,26 +316,29 @@ func TestTwoRelaysOnePostgres(t *testing.T) {
 }
 
 func TestPrune(t *testing.T) {
+	t.Parallel()
 	nc := testenv.External(t)
 	js := testenv.JetStream(t, nc)
 	for _, db := range testenv.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, db.Fresh(t), js)
-			now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 			w.write(0, 10, 2)
-			r := w.relay(outbox.RelayConfig{Now: func() time.Time { return now }})
+			r := w.relay()
+			before := time.Now()
 			if _, err := r.PublishPending(context.Background()); err != nil {
 				t.Fatal(err)
 			}
+			after := time.Now()
 			w.write(10, 3, 2) // pending: never pruned
 			tests := []struct {
 				name   string
 				before time.Time
 				want   int64
 			}{
-				{"nothing sent that long ago", now, 0},
-				{"everything sent", now.Add(time.Second), 10},
-				{"nothing left", now.Add(time.Hour), 0},
+				{"nothing sent that long ago", before.Add(-time.Millisecond), 0},
+				{"everything sent", after.Add(time.Millisecond), 10},
+				{"nothing left", after.Add(time.Hour), 0},
 			}
 			for _, tt := range tests {
 				got, err := r.Prune(context.Background(), tt.before)

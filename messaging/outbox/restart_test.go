@@ -12,15 +12,18 @@ import (
 	"github.com/tailorkit/tailor/messaging"
 	"github.com/tailorkit/tailor/messaging/internal/testenv"
 	"github.com/tailorkit/tailor/messaging/outbox"
+	"github.com/tailorkit/tailor/observability"
 )
 
 // The broker goes down in the middle of a stream of events and comes
 // back: no event is lost, none is applied twice.
 func TestBrokerRestartMidStream(t *testing.T) {
+	t.Parallel()
 	for _, db := range testenv.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
 			srv := testenv.Embedded(t, true)
-			nc, err := messaging.Connect(srv.ClientURL(), nats.ReconnectWait(20*time.Millisecond))
+			nc, err := messaging.Connect(srv.ClientURL(), nil, nats.ReconnectWait(20*time.Millisecond))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -28,13 +31,16 @@ func TestBrokerRestartMidStream(t *testing.T) {
 			js := testenv.JetStream(t, nc)
 			w := newWorld(t, db.Fresh(t), js)
 			reader := sdkmetric.NewManualReader()
-			tel := messaging.Telemetry{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))}
-			r := w.relay(outbox.RelayConfig{Interval: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, PublishTimeout: time.Second, Telemetry: tel})
+			tel, err := observability.New(observability.Config{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := w.relay(outbox.WithInterval(5*time.Millisecond), outbox.WithMaxBackoff(50*time.Millisecond), outbox.WithPublishTimeout(time.Second), outbox.WithTelemetry(tel))
 			if err := r.Start(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			defer r.Stop(context.Background())
-			w.consume(messaging.ConsumerConfig{Workers: 2, AckWait: 2 * time.Second, Backoff: []time.Duration{10 * time.Millisecond}, Telemetry: tel})
+			w.consume(messaging.WithWorkers(2), messaging.WithAckWait(2*time.Second), messaging.WithBackoff(10*time.Millisecond), messaging.WithTelemetry(tel))
 
 			const n, aggs = 600, 5
 			w.write(0, n/3, aggs)

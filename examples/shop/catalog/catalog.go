@@ -204,15 +204,15 @@ type Service struct {
 // Option configures a [Service].
 type Option func(*Service)
 
-// WithTelemetry makes the outbox report its spans to tel, so a
-// product.created event carries the trace of the request that created the
-// product.
+// WithTelemetry makes the outbox report its spans to tel (the service's
+// telemetry), so a product.created event carries the trace of the request
+// that created the product.
 func WithTelemetry(tel messaging.Telemetry) Option {
 	return func(s *Service) {
 		// outbox.New fails only when tel's meter provider cannot make its
 		// instruments; s.outbox then stays nil and NewService falls back to
 		// an outbox without telemetry, as the catalog works without it.
-		s.outbox, _ = outbox.New(outbox.Config{Telemetry: tel})
+		s.outbox, _ = outbox.New(outbox.WithTelemetry(tel))
 	}
 }
 
@@ -223,7 +223,7 @@ func NewService(db *sql.DB, opts ...Option) *Service {
 		o(s)
 	}
 	if s.outbox == nil {
-		s.outbox, _ = outbox.New(outbox.Config{}) // the zero Config never fails
+		s.outbox, _ = outbox.New() // no telemetry: never fails
 	}
 	return s
 }

@@ -13,6 +13,7 @@ import (
 	"database/sql"
 	"embed"
 	"net/http"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -43,15 +44,17 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 type Stats struct {
 	db    *sql.DB
 	inbox *inbox.Inbox
+	tel   messaging.Telemetry
 }
 
-// New returns the stats kept in db, whose schema [Migrate] has set up.
-func New(db *sql.DB) (*Stats, error) {
-	in, err := inbox.New(db, ConsumerName, inbox.Config{})
+// New returns the stats kept in db, whose schema [Migrate] has set up,
+// reporting to tel (the service's telemetry; nil: nowhere).
+func New(db *sql.DB, tel messaging.Telemetry) (*Stats, error) {
+	in, err := inbox.New(db, ConsumerName, inbox.WithTelemetry(tel))
 	if err != nil {
 		return nil, err
 	}
-	return &Stats{db: db, inbox: in}, nil
+	return &Stats{db: db, inbox: in, tel: tel}, nil
 }
 
 // Handler applies each product.created event once.
@@ -64,25 +67,30 @@ func (s *Stats) Handler() messaging.Handler {
 	})
 }
 
+// AckWait bounds how late the stats learn of a product when the process
+// crashed while it held the product's event: the broker delivers the
+// event again this long after it last did.
+const AckWait = 5 * time.Second
+
 // NewConsumer returns the durable consumer of the catalog's
 // product.created events that feeds s; add it to the service. Its 16
 // workers hand the inbox several events at a time, which it applies in one
-// transaction; the events of one product stay in order.
-func NewConsumer(js jetstream.JetStream, s *Stats, tel messaging.Telemetry) (*messaging.Consumer, error) {
-	return messaging.NewConsumer(js, messaging.ConsumerConfig{
-		Stream:    catalog.Stream,
-		Name:      ConsumerName,
-		Subjects:  []string{catalog.SubjectProductCreated},
-		Workers:   16,
-		Telemetry: tel,
-	}, s.Handler())
+// transaction; the events of one product stay in order. A failed event is
+// delivered again after 1s, 5s, then every 30s, and dead-lettered after 5
+// attempts (messaging's defaults).
+func NewConsumer(js jetstream.JetStream, s *Stats) (*messaging.Consumer, error) {
+	return messaging.NewConsumer(js, catalog.Stream, ConsumerName, s.Handler(),
+		messaging.WithSubjects(catalog.SubjectProductCreated),
+		messaging.WithWorkers(16),
+		messaging.WithAckWait(AckWait),
+		messaging.WithTelemetry(s.tel))
 }
 
 // Pruner returns the component that forgets, hourly, the ids of events
 // applied more than 8 days ago, longer than the catalog's stream keeps
 // them; add it to the service beside the consumer.
 func (s *Stats) Pruner() *inbox.Pruner {
-	return s.inbox.Pruner(inbox.PrunerConfig{})
+	return s.inbox.Pruner()
 }
 
 // Request asks for the stats.

@@ -3,7 +3,6 @@
 package instrument
 
 import (
-	"io"
 	"log/slog"
 
 	"github.com/nats-io/nats.go"
@@ -32,9 +31,27 @@ type Set struct {
 	OutboxPending metric.Int64Gauge
 }
 
-// New makes the instruments; nil arguments mean: observe nothing, W3C
-// trace context, no logs.
-func New(tp trace.TracerProvider, mp metric.MeterProvider, prop propagation.TextMapPropagator, log *slog.Logger) (*Set, error) {
+// Source hands out the providers and the logger: messaging.Telemetry,
+// which *observability.Telemetry satisfies.
+type Source interface {
+	TracerProvider() trace.TracerProvider
+	MeterProvider() metric.MeterProvider
+	Propagator() propagation.TextMapPropagator
+	Logger() *slog.Logger
+}
+
+// New makes the instruments from src. A nil src, or a nil provider or
+// logger from it, means: observe nothing, W3C trace context, no logs.
+func New(src Source) (*Set, error) {
+	var (
+		tp   trace.TracerProvider
+		mp   metric.MeterProvider
+		prop propagation.TextMapPropagator
+		log  *slog.Logger
+	)
+	if src != nil {
+		tp, mp, prop, log = src.TracerProvider(), src.MeterProvider(), src.Propagator(), src.Logger()
+	}
 	if tp == nil {
 		tp = tracenoop.NewTracerProvider()
 	}
@@ -45,7 +62,7 @@ func New(tp trace.TracerProvider, mp metric.MeterProvider, prop propagation.Text
 		prop = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	}
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Set{Tracer: tp.Tracer(ScopeName), Propagator: prop, Log: log}
 	m := mp.Meter(ScopeName)

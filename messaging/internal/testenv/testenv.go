@@ -1,9 +1,10 @@
 // Package testenv gives messaging's tests the real parts they run
 // against: the NATS server on 127.0.0.1:4222 (or TAILOR_TEST_NATS), an
 // embedded one, SQLite files and fresh PostgreSQL schemas on
-// 127.0.0.1:5432 (or TAILOR_TEST_POSTGRES). Outside CI, go test -short
-// skips what needs an external server; in CI (CI=true) a missing server
-// fails the test, saying how to start it.
+// 127.0.0.1:5432 (or TAILOR_TEST_POSTGRES). A missing server follows the
+// module's one rule (package internal/testenv): it fails the test in CI
+// and skips it elsewhere; go test -short skips what needs an external
+// server, outside CI.
 package testenv
 
 import (
@@ -11,9 +12,9 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,18 +24,11 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tailorkit/tailor/internal/testenv"
 	"github.com/tailorkit/tailor/messaging"
 	"github.com/tailorkit/tailor/messaging/embedded"
 	"github.com/tailorkit/tailor/sqlite"
 )
-
-func skipShort(t testing.TB, what string) {
-	t.Helper()
-	ci, _ := strconv.ParseBool(os.Getenv("CI"))
-	if testing.Short() && !ci {
-		t.Skipf("%s tests skipped with -short (CI never skips them)", what)
-	}
-}
 
 // NATSURL is the external server the tests use.
 func NATSURL() string {
@@ -44,12 +38,12 @@ func NATSURL() string {
 // External connects to the external NATS server.
 func External(t testing.TB) *nats.Conn {
 	t.Helper()
-	skipShort(t, "NATS")
+	testenv.Short(t, "NATS")
 	nc, err := nats.Connect(NATSURL(), nats.Timeout(5*time.Second))
 	if err != nil {
-		t.Fatalf("NATS at %s is unreachable: %v\n"+
-			"Start it with scripts/services.sh (it runs nats-server -js on 127.0.0.1:4222) or point TAILOR_TEST_NATS at a server with JetStream; "+
-			"outside CI, go test -short skips these tests.", NATSURL(), err)
+		testenv.Missing(t, fmt.Sprintf("NATS at %s is unreachable: %v; "+
+			"start it with scripts/services.sh (it runs nats-server -js on 127.0.0.1:4222) or point TAILOR_TEST_NATS at a server with JetStream",
+			NATSURL(), err))
 	}
 	t.Cleanup(nc.Close)
 	return nc
@@ -97,7 +91,7 @@ func Stream(t testing.TB, js jetstream.JetStream) (stream, subject string) {
 	subject = strings.ToLower(stream)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := messaging.EnsureStream(ctx, js, messaging.StreamConfig{Name: stream, Subjects: []string{subject + ".>"}}); err != nil {
+	if err := messaging.EnsureStream(ctx, js, stream, []string{subject + ".>"}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -125,7 +119,7 @@ func SQLite(t testing.TB) *sql.DB {
 // search_path is that schema. The schema is dropped afterwards.
 func Postgres(t testing.TB) func() *sql.DB {
 	t.Helper()
-	skipShort(t, "PostgreSQL")
+	testenv.Short(t, "PostgreSQL")
 	dsn := cmp.Or(os.Getenv("TAILOR_TEST_POSTGRES"), "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
@@ -136,9 +130,9 @@ func Postgres(t testing.TB) func() *sql.DB {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := admin.PingContext(ctx); err != nil {
-		t.Fatalf("PostgreSQL at %s:%d (user %s, database %s) is unreachable: %v\n"+
-			"Start it with scripts/services.sh or point TAILOR_TEST_POSTGRES at a running server; "+
-			"outside CI, go test -short skips these tests.", cfg.Host, cfg.Port, cfg.User, cfg.Database, err)
+		testenv.Missing(t, fmt.Sprintf("PostgreSQL at %s:%d (user %s, database %s) is unreachable: %v; "+
+			"start it with scripts/services.sh or point TAILOR_TEST_POSTGRES at a running server",
+			cfg.Host, cfg.Port, cfg.User, cfg.Database, err))
 	}
 	schema := strings.ToLower("messaging_test_" + rand.Text()[:12])
 	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
