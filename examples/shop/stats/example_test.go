@@ -37,7 +37,7 @@ func ExampleNew() {
 	if err := stats.Migrate(ctx, db); err != nil {
 		panic(err)
 	}
-	s, err := stats.New(db)
+	s, err := stats.New(db, nil) // nil: no telemetry
 	if err != nil {
 		panic(err)
 	}
@@ -71,15 +71,12 @@ func ExampleNew() {
 // is unset.
 func ExampleNewConsumer() {
 	wire := func(svc *service.Service, js jetstream.JetStream, db *sql.DB) error {
-		counts, err := stats.New(db)
+		counts, err := stats.New(db, svc.Telemetry())
 		if err != nil {
 			return err
 		}
 		stats.RegisterHTTP(svc.Router(), counts)
-		obs := svc.Telemetry()
-		consumer, err := stats.NewConsumer(js, counts, messaging.Telemetry{
-			TracerProvider: obs.TracerProvider(), MeterProvider: obs.MeterProvider(), Logger: obs.Logger(),
-		})
+		consumer, err := stats.NewConsumer(js, counts)
 		if err != nil {
 			return err
 		}
