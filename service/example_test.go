@@ -34,7 +34,7 @@ func Example() {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx) }()
-	<-svc.Started()
+	<-svc.Ready() // every check passed: /readyz answers 200
 
 	resp, err := http.Get("http://" + svc.HTTPAddr().String() + "/readyz")
 	if err != nil {
