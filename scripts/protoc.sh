@@ -23,6 +23,7 @@ PROTOC_VERSION=3.21.12
 PROTOS=(
 	transport/grpc/internal/testpb/echo.proto
 	examples/shop/catalog/catalogpb/catalog.proto
+	bench/internal/orderpb/order.proto
 )
 
 root=$(git rev-parse --show-toplevel)
