@@ -109,6 +109,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("this machine has %d core; the server and the load generator need one each", runtime.NumCPU())
 	}
 	cfg.tables = strings.Split(*only, ",")
+	if cfg.profileDir != "" {
+		if err := os.MkdirAll(cfg.profileDir, 0o755); err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+	}
 	var err error
 	if cfg.tick, err = clockTick(); err != nil {
 		return err
