@@ -7,7 +7,7 @@
 # downloads the main module and those five, lays them out as the replace
 # directives expect, and builds the binary outside tailor's module.
 #
-#   scripts/consul.sh build          build once (3-4 min, ~2.2 GB peak), print the binary's path
+#   scripts/consul.sh build          build once (about 5 min cold, ~2.2 GB peak), print the binary's path
 #   scripts/consul.sh start [DIR]    start `consul agent -dev` on loopback, non-default ports;
 #                                    writes DIR/consul.pid, DIR/consul.addr, DIR/consul.log
 #                                    (DIR defaults to .tools/consul-run) and prints the HTTP address
@@ -122,7 +122,7 @@ build() {
 		chmod -R u+w "$work/src/${target#./}"
 	done
 
-	echo "consul.sh: building consul $CONSUL_VERSION (cold: 3-4 min on 2 cores, ~2.2 GB)" >&2
+	echo "consul.sh: building consul $CONSUL_VERSION (cold: about 5 min on 2 cores, ~2.2 GB)" >&2
 	(cd "$work/src" && go build -ldflags "-s -w" -o "$work/consul" .) || die "go build of consul $CONSUL_VERSION failed; see the compiler's output above"
 	local built
 	built=$(version_line "$work/consul") || die "the consul binary just built does not run (\`consul version\` failed); see above"
