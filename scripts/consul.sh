@@ -7,7 +7,7 @@
 # downloads the main module and those five, lays them out as the replace
 # directives expect, and builds the binary outside tailor's module.
 #
-#   scripts/consul.sh build          build once (3-4 min, ~2.2 GB peak), print the binary's path
+#   scripts/consul.sh build          build once (about 5 min cold, ~2.2 GB peak), print the binary's path
 #   scripts/consul.sh start [DIR]    start `consul agent -dev` on loopback, non-default ports;
 #                                    writes DIR/consul.pid, DIR/consul.addr, DIR/consul.log
 #                                    (DIR defaults to .tools/consul-run) and prints the HTTP address
@@ -16,7 +16,11 @@
 # The binary is cached in ${XDG_CACHE_HOME:-$HOME/.cache}/tailor/consul/v1.16.1/consul
 # (override the folder with TAILOR_CONSUL_CACHE). The agent is ready in about
 # 0.2 s; it exits with status 1 on SIGTERM, which is normal.
-set -euo pipefail
+#
+# Sourcing the script defines its functions without running a command
+# (scripts/check-scripts.sh tests them that way).
+set -Eeuo pipefail
+trap 'status=$?; echo "consul.sh: line $LINENO failed with exit status $status" >&2' ERR
 
 CONSUL_VERSION=v1.16.1
 # The nested modules consul v1.16.1 replaces with local folders, at the
@@ -42,8 +46,21 @@ die() {
 	exit 1
 }
 
-# json_field FIELD reads one string field from `go mod download -json` output.
-json_field() { sed -n "s/^[[:space:]]*\"$1\": \"\(.*\)\",\{0,1\}\$/\1/p" | head -n 1; }
+# json_field FIELD JSON prints the first string field FIELD of JSON, the
+# output of `go mod download -json`. Every reader reads to the end: one that
+# stops early (head) kills its writer with SIGPIPE, which pipefail turns
+# into the script's failure.
+json_field() { sed -n "s/^[[:space:]]*\"$1\": \"\(.*\)\",\{0,1\}\$/\1/p" <<<"$2" | sed -n 1p; }
+
+# version_line BINARY prints the first line of `BINARY version`. It reads
+# the whole output first: `BINARY version | head -n 1` lets head exit after
+# one line, and a binary still writing then dies of SIGPIPE (status 141),
+# which pipefail makes the script's failure, with no message.
+version_line() {
+	local out
+	out=$("$1" version) || return
+	printf '%s\n' "${out%%$'\n'*}"
+}
 
 download() { # MODULE@VERSION [extra env...] -> prints the module's folder
 	local mod=$1 out
@@ -71,25 +88,26 @@ build() {
 	export GOFLAGS="" GOTOOLCHAIN=local GOWORK=off
 
 	echo "consul.sh: downloading github.com/hashicorp/consul@$CONSUL_VERSION and its nested modules" >&2
-	local main_dir
-	main_dir=$(download "github.com/hashicorp/consul@$CONSUL_VERSION" | json_field Dir)
+	local main_dir info
+	info=$(download "github.com/hashicorp/consul@$CONSUL_VERSION")
+	main_dir=$(json_field Dir "$info")
 	[ -n "$main_dir" ] || die "no folder for github.com/hashicorp/consul@$CONSUL_VERSION"
 	cp -r "$main_dir" "$work/src"
 	chmod -R u+w "$work/src"
 
-	local mod path version dir info sum target
+	local mod path version dir sum target
 	for mod in "${NESTED[@]}"; do
 		path=${mod%@*}
 		version=${mod#*@}
 		if [ "$path" = github.com/hashicorp/consul/envoyextensions ]; then
 			info=$(download "$mod" GONOSUMDB="$path")
-			sum=$(printf '%s\n' "$info" | json_field Sum)
+			sum=$(json_field Sum "$info")
 			[ "$sum" = "$ENVOYEXT_SUM" ] ||
 				die "$mod has hash $sum, want $ENVOYEXT_SUM (from troubleshoot v0.3.1's go.sum); refusing to build"
 		else
 			info=$(download "$mod")
 		fi
-		dir=$(printf '%s\n' "$info" | json_field Dir)
+		dir=$(json_field Dir "$info")
 		[ -n "$dir" ] || die "no folder for $mod"
 		# The folder consul's replace directive names for this module.
 		target=$(awk -v p="$path" '{
@@ -104,10 +122,12 @@ build() {
 		chmod -R u+w "$work/src/${target#./}"
 	done
 
-	echo "consul.sh: building consul $CONSUL_VERSION (cold: 3-4 min on 2 cores, ~2.2 GB)" >&2
-	(cd "$work/src" && go build -ldflags "-s -w" -o "$work/consul" .)
+	echo "consul.sh: building consul $CONSUL_VERSION (cold: about 5 min on 2 cores, ~2.2 GB)" >&2
+	(cd "$work/src" && go build -ldflags "-s -w" -o "$work/consul" .) || die "go build of consul $CONSUL_VERSION failed; see the compiler's output above"
+	local built
+	built=$(version_line "$work/consul") || die "the consul binary just built does not run (\`consul version\` failed); see above"
 	mv "$work/consul" "$bin"
-	"$bin" version | head -n 1 >&2
+	echo "consul.sh: built $built" >&2
 	echo "$bin"
 }
 
@@ -168,9 +188,11 @@ stop() {
 	rm -f "$dir/consul.pid"
 }
 
-case "${1:-}" in
-build) build ;;
-start) start "${2:-}" ;;
-stop) stop "${2:-}" ;;
-*) die "usage: scripts/consul.sh build|start [DIR]|stop [DIR]" ;;
-esac
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	case "${1:-}" in
+	build) build ;;
+	start) start "${2:-}" ;;
+	stop) stop "${2:-}" ;;
+	*) die "usage: scripts/consul.sh build|start [DIR]|stop [DIR]" ;;
+	esac
+fi

@@ -23,6 +23,7 @@ PROTOC_VERSION=3.21.12
 PROTOS=(
 	transport/grpc/internal/testpb/echo.proto
 	examples/shop/catalog/catalogpb/catalog.proto
+	bench/internal/orderpb/order.proto
 )
 
 root=$(git rev-parse --show-toplevel)
@@ -33,13 +34,18 @@ mkdir -p "$bin"
 GOBIN="$bin" go install "google.golang.org/protobuf/cmd/protoc-gen-go@${PROTOC_GEN_GO_VERSION}"
 GOBIN="$bin" go install "google.golang.org/grpc/cmd/protoc-gen-go-grpc@${PROTOC_GEN_GO_GRPC_VERSION}"
 
-if ! command -v protoc >/dev/null 2>&1; then
+# protoc and the well-known types the .proto files import
+# (google/protobuf/timestamp.proto), which Debian ships apart, in
+# libprotobuf-dev: an install without recommended packages lacks them.
+wkt=/usr/include/google/protobuf/timestamp.proto
+if ! command -v protoc >/dev/null 2>&1 || [ ! -f "$wkt" ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-		echo "protoc.sh: protoc not found; installing Debian's protobuf-compiler" >&2
+		echo "protoc.sh: protoc or its well-known types not found; installing Debian's protobuf-compiler and libprotobuf-dev" >&2
 		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq protobuf-compiler >/dev/null
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq protobuf-compiler libprotobuf-dev >/dev/null
 	else
-		echo "protoc.sh: protoc not found; install it (Debian/Ubuntu: sudo apt-get install protobuf-compiler) and rerun" >&2
+		echo "protoc.sh: protoc or $wkt not found; install them" \
+			"(Debian/Ubuntu: sudo apt-get install protobuf-compiler libprotobuf-dev) and rerun" >&2
 		exit 1
 	fi
 fi

@@ -6,7 +6,8 @@
 # loopback; the package's system service is stopped and disabled so nothing
 # is left listening on :9090). protoc and its plugins are installed by
 # scripts/protoc.sh, the one script that runs them.
-set -euo pipefail
+set -Eeuo pipefail
+trap 'status=$?; echo "tools.sh: line $LINENO failed with exit status $status" >&2' ERR
 
 STATICCHECK_VERSION=v0.8.2
 
@@ -15,7 +16,11 @@ cd "$root"
 bin="$root/.tools/bin"
 mkdir -p "$bin"
 
-if [ ! -x "$bin/staticcheck" ] || ! "$bin/staticcheck" -version 2>/dev/null | grep -q "${STATICCHECK_VERSION#v}"; then
+# Commands whose output is read are run to the end before it is looked at:
+# a reader that stops early (grep -q, head) kills a writer still writing with
+# SIGPIPE, which pipefail turns into a failure of the script.
+have=$("$bin/staticcheck" -version 2>/dev/null || true)
+if [[ "$have" != *"${STATICCHECK_VERSION#v}"* ]]; then
 	GOBIN="$bin" go install "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}"
 fi
 
@@ -47,4 +52,5 @@ fi
 if command -v service >/dev/null 2>&1 && service prometheus status >/dev/null 2>&1; then
 	service prometheus stop >/dev/null 2>&1 || true
 fi
-echo "tools: staticcheck $("$bin/staticcheck" -version | awk '{print $2}'), $(promtool --version 2>&1 | head -1)"
+promtool_version=$(promtool --version 2>&1)
+echo "tools: staticcheck $("$bin/staticcheck" -version | awk '{print $2}'), ${promtool_version%%$'\n'*}"

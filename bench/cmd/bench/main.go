@@ -1,0 +1,409 @@
+// Command bench measures tailor side by side with the plain alternatives in
+// one run and prints each setting's throughput, latency percentiles and CPU
+// per request as ratios to the baseline measured in the same run. Run it
+// through bench/run.sh, which builds the programs it starts:
+//
+//	bench/run.sh              # every table, 10 s per setting and round, 2 rounds
+//	bench/run.sh -quick       # a smoke test: 1 s per setting
+//
+// The server under test runs on core 0 with GOMAXPROCS=1, the load
+// generator on core 1 (taskset), so neither takes the other's CPU. Each
+// round runs the settings of a table in turn, the next round in reverse
+// order (ABC, CBA), so a drift in the machine's speed is shared out.
+// Before each measurement the same load runs for -warmup.
+//
+// Tables: http (wrk against each server), middleware (tailor's OTel HTTP
+// middleware against otelhttp), grpc (cmd/grpcload against each gRPC
+// server; server CPU per call) and client (cmd/httpclient's clients against
+// the raw server; client CPU per call).
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tailorkit/tailor/bench/internal/order"
+	"github.com/tailorkit/tailor/bench/internal/report"
+)
+
+// A table is one comparison: its settings, the first of them the baseline.
+type table struct {
+	name, title string
+	load        string // "wrk", "grpc" or "client"
+	settings    []string
+}
+
+func tables() []table {
+	return []table{
+		{"http", "HTTP server, POST of a small JSON order decoded and encoded", "wrk",
+			[]string{"raw", "gokit", "naive", "tailor", "tailor-notrace", "tailor-100"}},
+		{"middleware", "OTel HTTP middleware, tailor's against otelhttp, on tailor's router", "wrk",
+			[]string{"raw", "mw-tailor-1", "mw-otelhttp-1", "mw-tailor-100", "mw-otelhttp-100"}},
+		{"grpc", "gRPC server, unary call of a small order", "grpc",
+			[]string{"grpc-raw", "grpc-tailor"}},
+		{"client", "HTTP client, round trip to the raw server", "client",
+			[]string{"raw", "tailor", "tailor-policy"}},
+	}
+}
+
+type config struct {
+	bin         string
+	duration    time.Duration
+	warmup      time.Duration
+	rounds      int
+	connections int
+	tables      []string
+	profileDir  string
+	work        string
+	tick        time.Duration
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var cfg config
+	fs.StringVar(&cfg.bin, "bin", "", "the folder holding the built server, grpcload and httpclient")
+	fs.DurationVar(&cfg.duration, "d", 10*time.Second, "how long each setting is measured per round")
+	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "how long each setting is loaded before it is measured")
+	fs.IntVar(&cfg.rounds, "rounds", 2, "rounds; every other one runs the settings in reverse order")
+	fs.IntVar(&cfg.connections, "c", 32, "concurrent connections (wrk) or callers")
+	only := fs.String("tables", "http,middleware,grpc,client", "the tables to run, comma-separated")
+	fs.StringVar(&cfg.profileDir, "cpuprofile", "", "write each server's CPU profile to this folder as TABLE-SETTING.pprof (the last round's)")
+	quick := fs.Bool("quick", false, "a smoke test: 1 s per setting, 200 ms warm-up")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *quick {
+		cfg.duration, cfg.warmup = time.Second, 200*time.Millisecond
+	}
+	if cfg.bin == "" {
+		return errors.New("-bin is required: the folder bench/run.sh builds the programs into")
+	}
+	if cfg.rounds < 1 {
+		return fmt.Errorf("-rounds %d: want 1 or more", cfg.rounds)
+	}
+	if runtime.NumCPU() < 2 {
+		return fmt.Errorf("this machine has %d core; the server and the load generator need one each", runtime.NumCPU())
+	}
+	cfg.tables = strings.Split(*only, ",")
+	if cfg.profileDir != "" {
+		if err := os.MkdirAll(cfg.profileDir, 0o755); err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+	}
+	var err error
+	if cfg.tick, err = clockTick(); err != nil {
+		return err
+	}
+	if cfg.work, err = os.MkdirTemp("", "tailor-bench-"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(cfg.work)
+	if err := os.WriteFile(filepath.Join(cfg.work, "post.lua"), []byte(wrkScript()), 0o644); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(stdout, "%s, %s, %s per setting and round after %s warm-up, %d rounds, %d connections; server on core 0 (GOMAXPROCS=1), load on core 1\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.Version(), cfg.duration, cfg.warmup, cfg.rounds, cfg.connections)
+	known := tables()
+	for _, name := range cfg.tables {
+		i := slices.IndexFunc(known, func(t table) bool { return t.name == name })
+		if i < 0 {
+			return fmt.Errorf("no table %q; the tables are http, middleware, grpc and client", name)
+		}
+		t := known[i]
+		before := loadAverage()
+		samples, err := measure(ctx, cfg, t, stderr)
+		if err != nil {
+			return fmt.Errorf("table %s: %w", t.name, err)
+		}
+		cpuOf := "server"
+		if t.load == "client" {
+			cpuOf = "client"
+		}
+		res, err := report.Summarize(t.title, t.settings[0], cpuOf, t.settings, samples)
+		if err != nil {
+			return err
+		}
+		if err := res.WriteMarkdown(stdout); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "load average before: %s; after: %s\n\n", before, loadAverage())
+	}
+	return nil
+}
+
+// measure runs every round of t and returns each setting's samples.
+func measure(ctx context.Context, cfg config, t table, log io.Writer) (map[string][]report.Sample, error) {
+	samples := map[string][]report.Sample{}
+	var target *server
+	if t.load == "client" {
+		// One raw server for every client.
+		s, err := startServer(ctx, cfg, "raw", "")
+		if err != nil {
+			return nil, err
+		}
+		defer s.stop()
+		target = s
+	}
+	for round := range cfg.rounds {
+		order := slices.Clone(t.settings)
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, setting := range order {
+			var s report.Sample
+			var err error
+			if t.load == "client" {
+				s, err = measureClient(ctx, cfg, setting, target)
+			} else {
+				profile := ""
+				if cfg.profileDir != "" {
+					profile = filepath.Join(cfg.profileDir, t.name+"-"+setting+".pprof")
+				}
+				s, err = measureServer(ctx, cfg, t.load, setting, profile)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s, round %d: %w", setting, round+1, err)
+			}
+			fmt.Fprintf(log, "%s round %d %-16s %8.0f req/s  p50 %-9v p99 %-9v CPU %v/req  errors %d\n",
+				t.name, round+1, setting, s.PerSecond(), s.P50, s.P99, perCall(s), s.Errors)
+			if s.FirstError != "" {
+				fmt.Fprintf(log, "%s round %d %s: first failure: %s\n", t.name, round+1, setting, s.FirstError)
+			}
+			samples[setting] = append(samples[setting], s)
+		}
+	}
+	return samples, nil
+}
+
+func perCall(s report.Sample) time.Duration {
+	if s.Requests == 0 {
+		return 0
+	}
+	return s.CPU / time.Duration(s.Requests)
+}
+
+// measureServer starts the server in mode, loads it for the warm-up, then
+// measures it, counting the server's CPU time in the measured window.
+func measureServer(ctx context.Context, cfg config, load, mode, profile string) (report.Sample, error) {
+	srv, err := startServer(ctx, cfg, mode, profile)
+	if err != nil {
+		return report.Sample{}, err
+	}
+	defer srv.stop()
+	if cfg.warmup > 0 {
+		if _, err := generate(ctx, cfg, load, srv.addr, cfg.warmup); err != nil {
+			return report.Sample{}, fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	cpu0, err := srv.cpu(cfg.tick)
+	if err != nil {
+		return report.Sample{}, err
+	}
+	s, err := generate(ctx, cfg, load, srv.addr, cfg.duration)
+	if err != nil {
+		return report.Sample{}, err
+	}
+	cpu1, err := srv.cpu(cfg.tick)
+	if err != nil {
+		return report.Sample{}, err
+	}
+	s.CPU = cpu1 - cpu0
+	return s, nil
+}
+
+// generate runs the load generator on core 1 against addr for d.
+func generate(ctx context.Context, cfg config, load, addr string, d time.Duration) (report.Sample, error) {
+	switch load {
+	case "wrk":
+		out, err := pinned(ctx, 1, "wrk", "-t1", "-c"+strconv.Itoa(cfg.connections), "-d"+seconds(d), "--latency",
+			"-s", filepath.Join(cfg.work, "post.lua"), "http://"+addr+order.Path)
+		if err != nil {
+			return report.Sample{}, err
+		}
+		return report.ParseWrk(out)
+	case "grpc":
+		out, err := pinned(ctx, 1, filepath.Join(cfg.bin, "grpcload"), "-addr", addr,
+			"-c", strconv.Itoa(cfg.connections), "-d", d.String())
+		if err != nil {
+			return report.Sample{}, err
+		}
+		var s report.Sample
+		err = json.Unmarshal([]byte(out), &s)
+		s.CPU = 0 // the generator's; the server's is counted instead
+		return s, err
+	}
+	return report.Sample{}, fmt.Errorf("no load generator %q", load)
+}
+
+// measureClient runs the client in mode on core 1 against the raw server;
+// the client reports its own CPU time.
+func measureClient(ctx context.Context, cfg config, mode string, target *server) (report.Sample, error) {
+	out, err := pinned(ctx, 1, filepath.Join(cfg.bin, "httpclient"), "-mode", mode,
+		"-url", "http://"+target.addr+order.Path, "-c", strconv.Itoa(cfg.connections),
+		"-d", cfg.duration.String(), "-warmup", cfg.warmup.String())
+	if err != nil {
+		return report.Sample{}, err
+	}
+	var s report.Sample
+	return s, json.Unmarshal([]byte(out), &s)
+}
+
+// pinned runs name on core with GOMAXPROCS=1 and returns its output.
+func pinned(ctx context.Context, core int, name string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "taskset", append([]string{"-c", strconv.Itoa(core), name}, args...)...)
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("%s: %w: %s", name, err, strings.TrimSpace(stderr.String()))
+	}
+	return string(out), nil
+}
+
+func seconds(d time.Duration) string {
+	return strconv.Itoa(max(1, int(d.Round(time.Second)/time.Second))) + "s"
+}
+
+// server is a running cmd/server.
+type server struct {
+	cmd  *exec.Cmd
+	addr string
+	done chan error
+}
+
+// startServer starts cmd/server in mode on core 0 with GOMAXPROCS=1 and
+// waits for the address it prints.
+func startServer(ctx context.Context, cfg config, mode, profile string) (*server, error) {
+	args := []string{"-c", "0", filepath.Join(cfg.bin, "server"), "-mode", mode}
+	if profile != "" {
+		args = append(args, "-cpuprofile", profile)
+	}
+	cmd := exec.CommandContext(ctx, "taskset", args...) // taskset execs the server: same pid
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	logFile, err := os.Create(filepath.Join(cfg.work, "server-"+mode+".log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	cmd.Stderr = logFile
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("cannot start the server: %w", err)
+	}
+	s := &server{cmd: cmd, done: make(chan error, 1)}
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		_, _ = io.Copy(io.Discard, out)
+		s.done <- cmd.Wait()
+	}()
+	select {
+	case line, ok := <-lines:
+		if !ok {
+			err := <-s.done
+			log, _ := os.ReadFile(logFile.Name())
+			return nil, fmt.Errorf("server -mode %s exited before listening (%v): %s", mode, err, strings.TrimSpace(string(log)))
+		}
+		s.addr = strings.TrimSpace(line)
+	case <-time.After(30 * time.Second):
+		s.stop()
+		return nil, fmt.Errorf("server -mode %s did not say where it listens within 30 s", mode)
+	}
+	return s, nil
+}
+
+// stop ends the server with SIGTERM, so it writes its profile, and waits
+// for it.
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(15 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+// cpu is the server's user and system CPU time so far, from
+// /proc/PID/stat (fields 14 and 15, in clock ticks).
+func (s *server) cpu(tick time.Duration) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command name, which is in parentheses and may
+	// hold spaces; utime and stime are the 12th and 13th of them.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat has %d fields after the name, want 13 or more", s.cmd.Process.Pid, len(f))
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", s.cmd.Process.Pid, err)
+	}
+	return time.Duration(utime+stime) * tick, nil
+}
+
+// clockTick is the unit of /proc's CPU times (getconf CLK_TCK).
+func clockTick() (time.Duration, error) {
+	out, err := exec.Command("getconf", "CLK_TCK").Output()
+	if err != nil {
+		return 0, fmt.Errorf("getconf CLK_TCK: %w", err)
+	}
+	hz, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil || hz <= 0 {
+		return 0, fmt.Errorf("getconf CLK_TCK printed %q, want a positive number", out)
+	}
+	return time.Second / time.Duration(hz), nil
+}
+
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// wrkScript makes wrk send the order as a JSON POST.
+func wrkScript() string {
+	return fmt.Sprintf("wrk.method = \"POST\"\nwrk.body = %q\nwrk.headers[\"Content-Type\"] = \"application/json\"\n", order.Body)
+}

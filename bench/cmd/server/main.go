@@ -1,0 +1,95 @@
+// Command server serves the benchmarks' workload (package order) in one of
+// several settings, chosen with -mode, so that cmd/bench can measure them
+// side by side. It prints the address it listens on as its first line of
+// output, serves until SIGINT or SIGTERM, and then writes the CPU profile
+// asked for with -cpuprofile.
+//
+//	server -mode tailor -addr 127.0.0.1:0 -cpuprofile tailor.pprof
+//
+// Each setting is in a file of its own; see modes for the list.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"syscall"
+)
+
+// serveFunc serves one setting on addr until ctx ends, calling ready with
+// the address it listens on once it accepts connections.
+type serveFunc func(ctx context.Context, addr string, ready func(net.Addr)) error
+
+// modes lists every setting by the name -mode takes.
+func modes() map[string]serveFunc {
+	return map[string]serveFunc{
+		"raw":             serveRaw,
+		"gokit":           serveGokit,
+		"naive":           serveNaive,
+		"tailor":          serveTailor(""),
+		"tailor-notrace":  serveTailor("always_off"),
+		"tailor-100":      serveTailor("always_on"),
+		"mw-tailor-1":     serveTailorMiddleware(0.01),
+		"mw-tailor-100":   serveTailorMiddleware(1),
+		"mw-otelhttp-1":   serveOtelhttp(0.01),
+		"mw-otelhttp-100": serveOtelhttp(1),
+		"grpc-raw":        serveGRPCRaw,
+		"grpc-tailor":     serveGRPCTailor,
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	mode := fs.String("mode", "raw", "the setting to serve")
+	addr := fs.String("addr", "127.0.0.1:0", "the address to listen on")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	serve, ok := modes()[*mode]
+	if !ok {
+		names := make([]string, 0, len(modes()))
+		for name := range modes() {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		return fmt.Errorf("no mode %q; choose one of %s", *mode, strings.Join(names, ", "))
+	}
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return fmt.Errorf("cannot write the CPU profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cannot start the CPU profile: %w", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				fmt.Fprintln(os.Stderr, "server: the CPU profile may be incomplete:", err)
+			}
+		}()
+	}
+	err := serve(ctx, *addr, func(a net.Addr) { fmt.Fprintln(stdout, a.String()) })
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
