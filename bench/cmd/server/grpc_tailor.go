@@ -21,11 +21,10 @@ func serveGRPCTailor(ctx context.Context, addr string, ready func(net.Addr)) (er
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, p.Shutdown(context.Background())) }()
 	svc, err := service.New(service.Config{Name: "orders", HTTPAddr: "127.0.0.1:0", GRPCAddr: addr},
 		service.WithTelemetry(p), service.WithoutSignals())
 	if err != nil {
-		return err
+		return errors.Join(err, p.Shutdown(context.Background())) // Run shuts p down; New does not
 	}
 	orderpb.RegisterOrdersServer(svc.GRPCServer(), tailorOrders{
 		h: tgrpc.NewHandler(tailor.Endpoint(order.Place), fromProto, toProto),

@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"strconv"
+	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
@@ -30,25 +30,23 @@ func sdkProviders(ratio float64) (*sdktrace.TracerProvider, *sdkmetric.MeterProv
 	return tp, mp, nil
 }
 
-// tailorProviders are the providers a tailor service builds from its
-// environment, with sampler as OTEL_TRACES_SAMPLER (empty: tailor's default,
-// 1% of new traces) and ratio as OTEL_TRACES_SAMPLER_ARG (0: the
-// default), and spans batched to an exporter that drops them, as in
+// tailorProviders are the providers a tailor service builds, with sampler
+// named as OTEL_TRACES_SAMPLER names it ("": tailor's default, 1% of new
+// traces; "always_on", "always_off", or "parentbased_traceidratio" with
+// ratio), and spans batched to an exporter that drops them, as in
 // sdkProviders.
 func tailorProviders(ctx context.Context, sampler string, ratio float64) (*telemetry.Providers, error) {
-	env := map[string]string{}
-	if sampler != "" {
-		env["OTEL_TRACES_SAMPLER"] = sampler
+	cfg := telemetry.Config{ServiceName: "orders", SpanExporter: tracetest.NewNoopExporter()}
+	switch sampler {
+	case "":
+	case "always_on":
+		cfg.Sampler = sdktrace.AlwaysSample()
+	case "always_off":
+		cfg.Sampler = sdktrace.NeverSample()
+	case "parentbased_traceidratio":
+		cfg.Sampler = sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio))
+	default:
+		return nil, fmt.Errorf("bench: unknown sampler %q; use always_on, always_off or parentbased_traceidratio", sampler)
 	}
-	if ratio > 0 {
-		env["OTEL_TRACES_SAMPLER_ARG"] = strconv.FormatFloat(ratio, 'g', -1, 64)
-	}
-	return telemetry.New(ctx, telemetry.Config{
-		ServiceName:  "orders",
-		SpanExporter: tracetest.NewNoopExporter(),
-		LookupEnv: func(k string) (string, bool) {
-			v, ok := env[k]
-			return v, ok
-		},
-	})
+	return telemetry.New(ctx, cfg)
 }

@@ -22,11 +22,10 @@ func serveTailor(sampler string) serveFunc {
 		if err != nil {
 			return err
 		}
-		defer func() { err = errors.Join(err, p.Shutdown(context.Background())) }()
 		svc, err := service.New(service.Config{Name: "orders", HTTPAddr: addr},
 			service.WithTelemetry(p), service.WithoutSignals())
 		if err != nil {
-			return err
+			return errors.Join(err, p.Shutdown(context.Background())) // Run shuts p down; New does not
 		}
 		svc.Router().Handle("POST "+order.Path, thttp.NewServer(
 			tailor.Endpoint(order.Place),
