@@ -1,15 +1,12 @@
 package migrate_test
 
 import (
-	"cmp"
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -18,9 +15,6 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/tailorkit/tailor/internal/testenv"
 	"github.com/tailorkit/tailor/migrate"
@@ -72,38 +66,7 @@ func sqliteHasTable(t *testing.T, db *sql.DB, name string) bool {
 // opens handles whose search_path is that schema.
 func freshPostgres(t *testing.T) func() *sql.DB {
 	t.Helper()
-	testenv.Short(t, "PostgreSQL")
-	dsn := cmp.Or(os.Getenv("TAILOR_TEST_POSTGRES"), "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatalf("TAILOR_TEST_POSTGRES is not a valid PostgreSQL connection string: %v", err)
-	}
-	admin := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { admin.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := admin.PingContext(ctx); err != nil {
-		testenv.Missing(t, fmt.Sprintf("PostgreSQL at %s:%d (user %s, database %s) is unreachable: %v; "+
-			"start it with scripts/services.sh or point TAILOR_TEST_POSTGRES at a running server",
-			cfg.Host, cfg.Port, cfg.User, cfg.Database, err))
-	}
-	schema := "migrate_test_" + rand.Text()[:12]
-	schema = strings.ToLower(schema)
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return func() *sql.DB {
-		c := cfg.Copy()
-		c.RuntimeParams["search_path"] = schema
-		db := stdlib.OpenDB(*c)
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
+	return testenv.Postgres(t, "migrate")
 }
 
 func postgresHasTable(t *testing.T, db *sql.DB, name string) bool {

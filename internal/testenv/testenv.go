@@ -12,9 +12,19 @@
 package testenv
 
 import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // CI reports whether the tests run in CI: the CI environment variable
@@ -42,5 +52,50 @@ func Short(t testing.TB, what string) {
 	t.Helper()
 	if testing.Short() && !CI() {
 		t.Skipf("%s tests skipped with -short (CI never skips them)", what)
+	}
+}
+
+// PostgresURL is the PostgreSQL server the tests use: TAILOR_TEST_POSTGRES,
+// or the local one scripts/services.sh starts.
+func PostgresURL() string {
+	return cmp.Or(os.Getenv("TAILOR_TEST_POSTGRES"), "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+}
+
+// Postgres makes a schema with a random name, starting with prefix, in
+// the test database, and returns a function that opens handles (each its
+// own pool) whose search_path is that schema, so tests that each have
+// their own schema can run in parallel. The schema is dropped when the
+// test ends. A server that cannot be reached is [Missing].
+func Postgres(t testing.TB, prefix string) func() *sql.DB {
+	t.Helper()
+	Short(t, "PostgreSQL")
+	cfg, err := pgx.ParseConfig(PostgresURL())
+	if err != nil {
+		t.Fatalf("TAILOR_TEST_POSTGRES is not a valid PostgreSQL connection string: %v", err)
+	}
+	admin := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { admin.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := admin.PingContext(ctx); err != nil {
+		Missing(t, fmt.Sprintf("PostgreSQL at %s:%d (user %s, database %s) is unreachable: %v; "+
+			"start it with scripts/services.sh or point TAILOR_TEST_POSTGRES at a running server",
+			cfg.Host, cfg.Port, cfg.User, cfg.Database, err))
+	}
+	schema := strings.ToLower(prefix + "_test_" + rand.Text()[:12])
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema %s: %v", schema, err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return func() *sql.DB {
+		c := cfg.Copy()
+		c.RuntimeParams["search_path"] = schema
+		db := stdlib.OpenDB(*c)
+		t.Cleanup(func() { db.Close() })
+		return db
 	}
 }

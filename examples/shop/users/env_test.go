@@ -1,22 +1,14 @@
 package users_test
 
 import (
-	"cmp"
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/tailorkit/tailor/examples/shop/users"
 	"github.com/tailorkit/tailor/internal/testenv"
@@ -59,40 +51,12 @@ func freshSQLite(t testing.TB) *sql.DB {
 	return db
 }
 
-// freshPostgres makes a schema with a random name in the test database,
-// migrates it and returns a handle whose search_path is that schema. The
-// schema is dropped afterwards.
+// freshPostgres makes a schema of its own in the test database, migrates
+// it and returns a handle on it.
 func freshPostgres(t testing.TB) *sql.DB {
 	t.Helper()
-	testenv.Short(t, "PostgreSQL")
-	dsn := cmp.Or(os.Getenv("TAILOR_TEST_POSTGRES"), "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatalf("TAILOR_TEST_POSTGRES is not a valid PostgreSQL connection string: %v", err)
-	}
-	admin := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { admin.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := admin.PingContext(ctx); err != nil {
-		testenv.Missing(t, fmt.Sprintf("PostgreSQL at %s:%d (user %s, database %s) is unreachable: %v; "+
-			"start it with scripts/services.sh or point TAILOR_TEST_POSTGRES at a running server",
-			cfg.Host, cfg.Port, cfg.User, cfg.Database, err))
-	}
-	schema := strings.ToLower("users_test_" + rand.Text()[:12])
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	c := cfg.Copy()
-	c.RuntimeParams["search_path"] = schema
-	db := stdlib.OpenDB(*c)
-	t.Cleanup(func() { db.Close() })
-	if err := users.Migrate(ctx, db); err != nil {
+	db := testenv.Postgres(t, "users")()
+	if err := users.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
 	return db

@@ -19,8 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -114,42 +112,11 @@ func SQLite(t testing.TB) *sql.DB {
 	return db
 }
 
-// Postgres makes a schema with a random name in the test database and
-// returns a function that opens handles (each its own pool) whose
-// search_path is that schema. The schema is dropped afterwards.
+// Postgres makes a fresh schema in the test database and returns a way to
+// open handles on it; see [testenv.Postgres].
 func Postgres(t testing.TB) func() *sql.DB {
 	t.Helper()
-	testenv.Short(t, "PostgreSQL")
-	dsn := cmp.Or(os.Getenv("TAILOR_TEST_POSTGRES"), "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatalf("TAILOR_TEST_POSTGRES is not a valid PostgreSQL connection string: %v", err)
-	}
-	admin := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { admin.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := admin.PingContext(ctx); err != nil {
-		testenv.Missing(t, fmt.Sprintf("PostgreSQL at %s:%d (user %s, database %s) is unreachable: %v; "+
-			"start it with scripts/services.sh or point TAILOR_TEST_POSTGRES at a running server",
-			cfg.Host, cfg.Port, cfg.User, cfg.Database, err))
-	}
-	schema := strings.ToLower("messaging_test_" + rand.Text()[:12])
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return func() *sql.DB {
-		c := cfg.Copy()
-		c.RuntimeParams["search_path"] = schema
-		db := stdlib.OpenDB(*c)
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
+	return testenv.Postgres(t, "messaging")
 }
 
 // Databases lists the two kinds of database, each as a function that
