@@ -105,7 +105,7 @@ func (s *schemas) of(t reflect.Type) (map[string]any, error) {
 		}
 		return s.named(t)
 	}
-	return nil, fmt.Errorf("Go type %s (%s) has no JSON form", t, t.Kind())
+	return nil, fmt.Errorf("type %s (%s) has no JSON form", t, t.Kind())
 }
 
 // named returns a reference to t's component, making the component first.
