@@ -22,7 +22,7 @@ import (
 
 // newValidator checks spec as an OpenAPI 3.1 document and returns a
 // validator of requests and responses against it.
-func newValidator(t *testing.T, spec []byte) validator.Validator {
+func newValidator(t testing.TB, spec []byte) validator.Validator {
 	t.Helper()
 	doc, err := libopenapi.NewDocument(spec)
 	if err != nil {
