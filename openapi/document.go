@@ -115,11 +115,12 @@ type Op struct {
 	// ID is the operationId, unique in the document. Empty derives one
 	// from the method and path: "GET /v1/products/{id}" is
 	// "getV1ProductsId".
-	ID          string
-	Summary     string
-	Description string // Markdown allowed
-	Tags        []string
-	Deprecated  bool
+	ID string
+
+	Summary     string   // one line
+	Description string   // Markdown allowed
+	Tags        []string // groups the operation with others in documentation tools
+	Deprecated  bool     // marks the operation as going away
 
 	// Status is the status of a successful answer; 0 means 200. With 204
 	// the answer has no body.
@@ -141,11 +142,12 @@ type Op struct {
 	Errors []int
 }
 
-// Param is a query parameter. Make one with [Query].
+// Param is a query parameter. Make one with [Query]; its zero value has
+// no type and is refused by [Route].
 type Param struct {
-	Name        string
-	Description string
-	Required    bool
+	Name        string // as it appears in the query string
+	Description string // Markdown allowed
+	Required    bool   // false, the default, lets the client leave it out
 	typ         reflect.Type
 }
 

@@ -287,3 +287,28 @@ func TestHandleServesAndRecords(t *testing.T) {
 		t.Errorf("statuses = %v, want 201 first", got)
 	}
 }
+
+// Routes may be recorded while the document is served.
+func TestDocumentConcurrentUse(t *testing.T) {
+	d := openapi.New("Shop", "1")
+	h := d.Handler()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 50 {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/openapi.json", nil))
+			if rec.Code != 200 {
+				t.Errorf("status %d", rec.Code)
+				return
+			}
+		}
+	}()
+	for i := range 50 {
+		openapi.Route[CreateProduct, Product](d, "POST /v1/products/"+strings.Repeat("x", i+1), openapi.Op{})
+	}
+	<-done
+	if n := len(decode(t, d).Paths); n != 50 {
+		t.Errorf("%d paths, want 50", n)
+	}
+}

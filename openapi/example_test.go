@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 
 	"github.com/tailorkit/tailor/openapi"
@@ -295,4 +296,28 @@ func ExampleMerge() {
 	}
 	// Output:
 	// /items/v1/items/{id}
+}
+
+// A service serves its document at /openapi.json.
+func ExampleDocument_Handler() {
+	doc := openapi.New("Items", "1.0.0")
+	openapi.Route[struct{}, Item](doc, "GET /v1/items/{id}", openapi.Op{})
+	router := thttp.NewRouter()
+	router.Handle("GET /openapi.json", doc.Handler())
+
+	srv := httptest.NewServer(router)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/openapi.json")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	var d struct {
+		OpenAPI string `json:"openapi"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&d)
+	fmt.Println(resp.Status, resp.Header.Get("Content-Type"), d.OpenAPI)
+	// Output:
+	// 200 OK application/json 3.1.0
 }

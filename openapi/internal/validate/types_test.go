@@ -36,7 +36,7 @@ type Page[T any] struct {
 
 type Everything struct {
 	Base
-	Price  Cost             `json:"price"`
+	Price  Cost              `json:"price"`
 	Note   *string           `json:"note"`
 	Tags   []string          `json:"tags,omitempty"`
 	Blob   []byte            `json:"blob,omitzero"`
