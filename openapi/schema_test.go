@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -68,6 +69,9 @@ func schemaJSON(t *testing.T, v any) string {
 }
 
 func TestSchemaOfGoTypes(t *testing.T) {
+	if b, _ := json.Marshal(Everything{internal: 1}); strings.Contains(string(b), "internal") {
+		t.Fatalf("encoding/json wrote an unexported field: %s", b)
+	}
 	s := newSchemas()
 	ref, err := s.of(reflect.TypeFor[Everything]())
 	if err != nil {
