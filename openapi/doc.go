@@ -43,7 +43,8 @@
 // minLength, maxLength, minItems, maxItems, enum (values separated by
 // "|") and deprecated (no value).
 //
-// Path parameters come from the pattern's wildcards and are strings. Query
+// Path parameters come from the pattern's wildcards and are strings
+// unless a field of the request type tagged `path:"name"` says more. Query
 // parameters come from fields of the request type tagged `query:"name"`
 // and from [Op.Query]. The document is written with its keys sorted, so
 // equal routes give equal bytes.

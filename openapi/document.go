@@ -163,9 +163,11 @@ func Query[T any](name, description string) Param {
 // it encodes. Prefer [Handle], which also registers the route, so the
 // document cannot drift from the routes.
 //
-// Req's path wildcards ({id}, {rest...}) become path parameters; fields of
-// Req tagged `query:"name"` become query parameters (their JSON tags are
-// ignored; tag them `json:"-"` too so a body cannot set them); for POST,
+// Req's path wildcards ({id}, {rest...}) become path parameters, strings
+// unless a field of Req tagged `path:"id"` gives another type; fields of
+// Req tagged `query:"name"` become query parameters; both are left out of
+// the body's schema (tag them `json:"-"` too, so a body cannot set them,
+// and read them in a BindHTTP method); for POST,
 // PUT and PATCH the rest of Req is the JSON request body. See the package
 // doc for how Go types map to JSON Schema.
 //
@@ -274,9 +276,9 @@ func buildOperation(sc *schemas, method, path string, req, resp reflect.Type, op
 		o["deprecated"] = true
 	}
 
-	var params []any
-	for _, name := range pathParams(path) {
-		params = append(params, map[string]any{"name": name, "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+	params, err := pathParamList(sc, path, req)
+	if err != nil {
+		return nil, err
 	}
 	query, err := queryParams(sc, req, op.Query)
 	if err != nil {
@@ -349,6 +351,48 @@ func securityRequirement(names []string) map[string]any {
 		req[n] = []any{}
 	}
 	return req
+}
+
+// pathParamList lists the path parameters of path: strings, unless a
+// field of req tagged `path:"name"` gives the type (and a `jsonschema` tag
+// more).
+func pathParamList(sc *schemas, path string, req reflect.Type) ([]any, error) {
+	tagged := map[string]reflect.StructField{}
+	for req.Kind() == reflect.Pointer {
+		req = req.Elem()
+	}
+	if req.Kind() == reflect.Struct {
+		for i := range req.NumField() {
+			if f := req.Field(i); f.IsExported() {
+				if name, ok := f.Tag.Lookup("path"); ok {
+					tagged[name] = f
+				}
+			}
+		}
+	}
+	var params []any
+	for _, name := range pathParams(path) {
+		s := map[string]any{"type": "string"}
+		if f, ok := tagged[name]; ok {
+			delete(tagged, name)
+			var err error
+			if s, err = sc.fieldSchema(f); err != nil {
+				return nil, fmt.Errorf("path parameter %q: %w", name, err)
+			}
+		}
+		p := map[string]any{"name": name, "in": "path", "required": true, "schema": s}
+		if d, ok := s["description"].(string); ok {
+			s = maps.Clone(s)
+			delete(s, "description")
+			p["schema"], p["description"] = s, d
+		}
+		params = append(params, p)
+	}
+	if len(tagged) > 0 {
+		name := slices.Sorted(maps.Keys(tagged))[0]
+		return nil, fmt.Errorf("field %s is tagged path:%q, but the pattern has no wildcard {%s}; fix the tag or the pattern", tagged[name].Name, name, name)
+	}
+	return params, nil
 }
 
 // queryParams lists the query parameters: req's fields tagged `query`,

@@ -196,6 +196,9 @@ func TestRoutePanicsOnProgrammingErrors(t *testing.T) {
 		{"untyped query", func(d *openapi.Document) {
 			openapi.Route[struct{}, Product](d, "GET /v2/x", openapi.Op{Query: []openapi.Param{{Name: "q"}}})
 		}, false},
+		{"path tag without wildcard", func(d *openapi.Document) {
+			openapi.Route[GetByNumber, Product](d, "GET /v2/x/{id}", openapi.Op{})
+		}, false},
 		{"query twice", func(d *openapi.Document) {
 			openapi.Route[ListProducts, Product](d, "GET /v2/x", openapi.Op{Query: []openapi.Param{openapi.Query[int]("limit", "")}})
 		}, true},
@@ -310,5 +313,26 @@ func TestDocumentConcurrentUse(t *testing.T) {
 	<-done
 	if n := len(decode(t, d).Paths); n != 50 {
 		t.Errorf("%d paths, want 50", n)
+	}
+}
+
+type GetByNumber struct {
+	Number int64  `json:"-" path:"number" jsonschema:"description=The product's number,minimum=1"`
+	Fields string `json:"fields"`
+}
+
+func TestPathParameterFromTag(t *testing.T) {
+	d := openapi.New("Shop", "1")
+	openapi.Route[GetByNumber, Product](d, "PATCH /v1/products/{number}", openapi.Op{})
+	s := decode(t, d)
+	op := s.Paths["/v1/products/{number}"]["patch"]
+	got, _ := json.Marshal(op.Parameters)
+	want := `[{"description":"The product's number","in":"path","name":"number","required":true,"schema":{"format":"int64","minimum":1,"type":"integer"}}]`
+	if string(got) != want {
+		t.Errorf("parameters = %s, want %s", got, want)
+	}
+	body := string(s.Components.Schemas["GetByNumber"])
+	if want := `{"properties":{"fields":{"type":"string"}},"required":["fields"],"type":"object"}`; body != want {
+		t.Errorf("body schema = %s, want %s (the path field left out)", body, want)
 	}
 }

@@ -339,8 +339,8 @@ func jsonFields(t reflect.Type) []field {
 			} else if !sf.IsExported() {
 				continue
 			}
-			if _, isQuery := sf.Tag.Lookup("query"); isQuery {
-				continue // a query parameter, documented as one
+			if isParam(sf) {
+				continue // a query or path parameter, documented as one
 			}
 			f := field{name: name, index: len(all), depth: depth, tagged: name != "", sf: sf,
 				optional: hasOpt(opts, "omitempty") || hasOpt(opts, "omitzero")}
@@ -364,6 +364,12 @@ func jsonFields(t reflect.Type) []field {
 		}
 	}
 	return out
+}
+
+func isParam(sf reflect.StructField) bool {
+	_, query := sf.Tag.Lookup("query")
+	_, path := sf.Tag.Lookup("path")
+	return query || path
 }
 
 // dominant picks the member that encoding/json keeps among fields of one
