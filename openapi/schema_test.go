@@ -3,10 +3,14 @@ package openapi
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	thttp "github.com/tailorkit/tailor/transport/http"
 )
 
 type Money struct {
@@ -122,21 +126,13 @@ func TestSchemaOfRecursiveAndGenericTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, ok := s.defs["Page_openapi.Node"]; !ok {
-		t.Errorf("no component Page_openapi.Node; have %v", keys(s.defs))
+		t.Errorf("no component Page_openapi.Node; have %v", sortedKeys(s.defs))
 	}
 	node := schemaJSON(t, s.defs["Node"])
 	want := `{"properties":{"children":{"items":{"anyOf":[{"$ref":"#/components/schemas/Node"},{"type":"null"}]},"type":["array","null"]},"name":{"type":"string"}},"required":["name"],"type":"object"}`
 	if node != want {
 		t.Errorf("Node = %s, want %s", node, want)
 	}
-}
-
-func keys(m map[string]any) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 type Inner struct {
@@ -214,4 +210,25 @@ func TestSchemaNameClash(t *testing.T) {
 	if _, err := s.of(reflect.TypeFor[Problem]()); !errors.Is(err, ErrConflict) {
 		t.Fatalf("got %v, want ErrConflict for a type named Problem", err)
 	}
+}
+
+// The Problem schema names every member transport/http writes, and marks
+// required those it always writes.
+func TestProblemSchemaMatchesTransport(t *testing.T) {
+	want := newSchemas()
+	got, err := want.object(reflect.TypeFor[thttp.Problem]())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := problemSchema()
+	if g, w := sortedKeys(p["properties"].(map[string]any)), sortedKeys(got["properties"].(map[string]any)); !slices.Equal(g, w) {
+		t.Errorf("Problem properties = %v, transport/http writes %v", g, w)
+	}
+	if g, w := schemaJSON(t, p["required"]), schemaJSON(t, got["required"]); g != w {
+		t.Errorf("Problem required = %s, transport/http always writes %s", g, w)
+	}
+}
+
+func sortedKeys(m map[string]any) []string {
+	return slices.Sorted(maps.Keys(m))
 }

@@ -3,5 +3,6 @@
 // must be valid, and a running service's requests and answers must match
 // its document. It is a module of its own, so tailor's module does not
 // depend on the validator; run its tests from this folder with
-// `go test -race ./...`.
+// `go test -race ./...`. It builds tailor from this checkout (a replace
+// directive); when tailor's go.mod changes, run `go mod tidy` here too.
 package validate
