@@ -314,6 +314,9 @@ func buildOperation(sc *schemas, method, path string, req, resp reflect.Type, op
 	if status == 0 {
 		status = http.StatusOK
 	}
+	if status < 100 || status > 399 {
+		return nil, fmt.Errorf("Op.Status is %d, which is not a success status; give the 1xx to 3xx status of a successful answer, and list errors in Op.Errors", status)
+	}
 	responses := map[string]any{}
 	ok := map[string]any{"description": description(status)}
 	if status != http.StatusNoContent {

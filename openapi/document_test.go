@@ -192,6 +192,7 @@ func TestRoutePanicsOnProgrammingErrors(t *testing.T) {
 		{"not an error status", func(d *openapi.Document) {
 			openapi.Route[struct{}, Product](d, "GET /v2/x", openapi.Op{Errors: []int{302}})
 		}, false},
+		{"error as success status", func(d *openapi.Document) { openapi.Route[struct{}, Product](d, "GET /v2/x", openapi.Op{Status: 404}) }, false},
 		{"no JSON form", func(d *openapi.Document) { openapi.Route[struct{}, chan int](d, "GET /v2/x", openapi.Op{}) }, false},
 		{"untyped query", func(d *openapi.Document) {
 			openapi.Route[struct{}, Product](d, "GET /v2/x", openapi.Op{Query: []openapi.Param{{Name: "q"}}})

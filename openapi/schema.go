@@ -7,6 +7,7 @@ import (
 	"maps"
 	"path"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -279,7 +280,11 @@ func applyTag(ps map[string]any, tag string) error {
 
 // typed reads v as a number when ps is numeric, and as a string otherwise.
 func typed(ps map[string]any, v string) any {
-	if ps["type"] == "integer" || ps["type"] == "number" {
+	numeric := ps["type"] == "integer" || ps["type"] == "number"
+	if ts, ok := ps["type"].([]any); ok {
+		numeric = slices.Contains(ts, "integer") || slices.Contains(ts, "number")
+	}
+	if numeric {
 		if n, err := strconv.ParseFloat(v, 64); err == nil {
 			return n
 		}

@@ -54,6 +54,7 @@ type Everything struct {
 	Pair     [2]float64        `json:"pair"`
 	Limit    int               `json:"limit" jsonschema:"description=Page size\\, at most 100,minimum=1,maximum=100,example=20"`
 	Color    string            `json:"color" jsonschema:"enum=red|green"`
+	Size     *int              `json:"size" jsonschema:"enum=1|2"`
 	Skipped  string            `json:"-"`
 	Page     int               `json:"-" query:"page"`
 	NoTag    bool
@@ -101,6 +102,7 @@ func TestSchemaOfGoTypes(t *testing.T) {
 		{"pair", `{"items":{"format":"double","type":"number"},"maxItems":2,"minItems":2,"type":"array"}`},
 		{"limit", `{"description":"Page size, at most 100","examples":[20],"format":"int64","maximum":100,"minimum":1,"type":"integer"}`},
 		{"color", `{"enum":["red","green"],"type":"string"}`},
+		{"size", `{"enum":[1,2],"format":"int64","type":["integer","null"]}`},
 		{"NoTag", `{"type":"boolean"}`},
 		{"anon", `{"properties":{"x":{"format":"float","type":"number"}},"required":["x"],"type":"object"}`},
 	}
@@ -114,7 +116,7 @@ func TestSchemaOfGoTypes(t *testing.T) {
 	if len(props) != len(tests) {
 		t.Errorf("got %d properties (%v), want %d: json:\"-\", query-tagged and unexported fields are left out", len(props), props, len(tests))
 	}
-	wantRequired := `["id","created","price","note","counts","quoted","level","any","raw","pair","limit","color","NoTag","anon"]`
+	wantRequired := `["id","created","price","note","counts","quoted","level","any","raw","pair","limit","color","size","NoTag","anon"]`
 	if got := schemaJSON(t, obj["required"]); got != wantRequired {
 		t.Errorf("required = %s, want %s (omitempty and omitzero fields are optional)", got, wantRequired)
 	}
