@@ -173,8 +173,9 @@ func Query[T any](name, description string) Param {
 //
 // Like [net/http.ServeMux.Handle], Route panics on a pattern without a
 // method, a pattern with a host, an operation or operationId already
-// recorded, an undefined security scheme, and a type with no JSON form:
-// all are programming errors found at start-up.
+// recorded, an undefined security scheme, a success status in Op.Errors or
+// an error status in Op.Status, and a type with no JSON form: all are
+// programming errors found at start-up.
 func Route[Req, Resp any](d *Document, pattern string, op Op) {
 	if err := d.add(pattern, reflect.TypeFor[Req](), reflect.TypeFor[Resp](), op); err != nil {
 		panic(err)
