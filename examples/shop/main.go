@@ -58,6 +58,7 @@ import (
 	"github.com/tailorkit/tailor/messaging/outbox"
 	"github.com/tailorkit/tailor/observability"
 	"github.com/tailorkit/tailor/observability/telemetry"
+	"github.com/tailorkit/tailor/openapi"
 	"github.com/tailorkit/tailor/service"
 	"github.com/tailorkit/tailor/sqlite"
 	thttp "github.com/tailorkit/tailor/transport/http"
@@ -178,6 +179,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	products := catalog.NewService(db, catalog.WithTelemetry(svc.Telemetry()))
 	catalog.RegisterHTTP(svc.Router(), products, thttp.ServerErrorLogger(svc.Logger()))
 	users.RegisterHTTP(svc.Router(), accounts, thttp.ServerErrorLogger(svc.Logger()))
+	doc := openapi.New("tailor shop", "1.0.0")
+	catalog.DescribeHTTP(doc)
+	svc.Router().Handle("GET /openapi.json", doc.Handler())
 	if g := svc.GRPCServer(); g != nil {
 		catalog.RegisterGRPC(g, products)
 	}

@@ -148,6 +148,20 @@ func TestShopBinary(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 || me["email"] != "ada@example.com" {
 		t.Fatalf("GET /v1/users/me = %d %v (%v), want 200 and ada@example.com", resp.StatusCode, me, err)
 	}
+	// The catalog's OpenAPI document is served and names its routes.
+	resp, err = http.Get("http://" + addr + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&doc)
+	resp.Body.Close()
+	if err != nil || doc.OpenAPI != "3.1.0" || doc.Paths["/v1/products"]["post"] == nil || doc.Paths["/v1/products/{id}"]["get"] == nil {
+		t.Fatalf("GET /openapi.json = %+v (%v), want OpenAPI 3.1.0 naming the catalog's routes", doc, err)
+	}
 	if code, got := post("/v1/sessions", `{"email":"admin@shop.local","password":"`+adminPassword+`"}`); code != 200 {
 		t.Fatalf("admin login = %d %v, want 200", code, got)
 	}
