@@ -29,16 +29,17 @@ import (
 // handler errors are still [fault] errors.
 func (in *Telemetry) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
-		ctx, end := in.startServerCall(ctx, info.FullMethod)
+		start := time.Now()
+		ctx, span := in.startServerSpan(ctx, info.FullMethod)
 		done := false
 		defer func() {
 			if !done { // the handler panicked; tailor's recovery answers INTERNAL
-				end(ctx, nil, true)
+				in.finishRPC(ctx, kindRPCServer, info.FullMethod, grpccodes.Internal, nil, span, start, in.rpcServer)
 			}
 		}()
 		resp, err = handler(ctx, req)
 		done = true
-		end(ctx, err, false)
+		in.finishRPC(ctx, kindRPCServer, info.FullMethod, codeOf(err), err, span, start, in.rpcServer)
 		return resp, err
 	}
 }
@@ -48,16 +49,17 @@ func (in *Telemetry) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // the whole stream.
 func (in *Telemetry) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
-		ctx, end := in.startServerCall(ss.Context(), info.FullMethod)
+		start := time.Now()
+		ctx, span := in.startServerSpan(ss.Context(), info.FullMethod)
 		done := false
 		defer func() {
 			if !done {
-				end(ctx, nil, true)
+				in.finishRPC(ctx, kindRPCServer, info.FullMethod, grpccodes.Internal, nil, span, start, in.rpcServer)
 			}
 		}()
 		err = handler(srv, &contextStream{ServerStream: ss, ctx: ctx})
 		done = true
-		end(ctx, err, false)
+		in.finishRPC(ctx, kindRPCServer, info.FullMethod, codeOf(err), err, span, start, in.rpcServer)
 		return err
 	}
 }
@@ -69,23 +71,14 @@ type contextStream struct {
 
 func (s *contextStream) Context() context.Context { return s.ctx }
 
-// startServerCall starts observing one call; end finishes it with the
-// handler's error, or as INTERNAL when the handler panicked.
-func (in *Telemetry) startServerCall(ctx context.Context, fullMethod string) (context.Context, func(context.Context, error, bool)) {
-	start := time.Now()
-	var span trace.Span
-	if in.tracing {
-		md, _ := metadata.FromIncomingContext(ctx)
-		ctx = in.propagator.Extract(ctx, metadataCarrier(md))
-		ctx, span = in.tracer.Start(ctx, strings.TrimPrefix(fullMethod, "/"), in.serverSpan...)
+// startServerSpan starts a call's server span, continuing the caller's
+// trace; the span is nil when tracing is off.
+func (in *Telemetry) startServerSpan(ctx context.Context, fullMethod string) (context.Context, trace.Span) {
+	if !in.tracing {
+		return ctx, nil
 	}
-	return ctx, func(ctx context.Context, err error, panicked bool) {
-		code := codeOf(err)
-		if panicked {
-			code = grpccodes.Internal
-		}
-		in.finishRPC(ctx, kindRPCServer, fullMethod, code, err, span, start, in.rpcServer)
-	}
+	ctx = in.propagator.Extract(ctx, incomingCarrier{ctx})
+	return in.tracer.Start(ctx, strings.TrimPrefix(fullMethod, "/"), in.serverSpan...)
 }
 
 // UnaryClientInterceptor observes unary gRPC client calls: a client span
@@ -165,6 +158,25 @@ func splitMethod(full string) (service, method string) {
 		return full[:i], full[i+1:]
 	}
 	return "", full
+}
+
+// incomingCarrier reads trace context from a server call's incoming
+// metadata, one key at a time, rather than copying all of it.
+type incomingCarrier struct{ ctx context.Context }
+
+func (c incomingCarrier) Get(key string) string {
+	if v := metadata.ValueFromIncomingContext(c.ctx, key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// Set does nothing: incoming metadata is read-only.
+func (incomingCarrier) Set(string, string) {}
+
+func (c incomingCarrier) Keys() []string {
+	md, _ := metadata.FromIncomingContext(c.ctx)
+	return metadataCarrier(md).Keys()
 }
 
 // metadataCarrier reads and writes trace context in gRPC metadata.

@@ -16,16 +16,18 @@ type inflight struct {
 	reqs map[*request]struct{}
 }
 
-// request is one request being served.
+// request is one request being served. It holds the watched body itself,
+// so tracking a request costs one allocation.
 type request struct {
 	method, path string
 	start        time.Time
-	body         *watchedBody // nil without a body
+	hasBody      bool
+	body         watchedBody
 }
 
 // waitingForClient reports whether the handler is blocked reading a body
 // the client has not finished sending.
-func (r *request) waitingForClient() bool { return r.body != nil && r.body.reading.Load() }
+func (r *request) waitingForClient() bool { return r.hasBody && r.body.reading.Load() }
 
 // watchedBody notes whether a handler is in the middle of reading it.
 type watchedBody struct {
@@ -44,8 +46,9 @@ func (f *inflight) track(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := &request{method: r.Method, path: r.URL.Path, start: time.Now()}
 		if r.Body != nil && r.Body != http.NoBody {
-			req.body = &watchedBody{ReadCloser: r.Body}
-			r.Body = req.body
+			req.hasBody = true
+			req.body.ReadCloser = r.Body
+			r.Body = &req.body
 		}
 		f.mu.Lock()
 		if f.reqs == nil {

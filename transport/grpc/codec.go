@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 
 	"google.golang.org/grpc/encoding"
 	protoenc "google.golang.org/grpc/encoding/proto"
@@ -24,7 +25,8 @@ import (
 // together with the interceptors that clear what it notes.
 type requestCodec struct {
 	encoding.CodecV2
-	failed sync.Map // request message (a pointer) -> its decoding error
+	failed  sync.Map     // request message (a pointer) -> its decoding error
+	pending atomic.Int64 // entries in failed, so that calls skip it while it is empty
 }
 
 func newRequestCodec() *requestCodec {
@@ -43,19 +45,21 @@ func (c *requestCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	}
 	proto.Reset(m)
 	c.failed.Store(v, err)
+	c.pending.Add(1)
 	return nil
 }
 
 // decodeFailure returns the error for a request message that did not
 // decode, and forgets it; nil when m decoded.
 func (c *requestCodec) decodeFailure(m any) error {
-	if c == nil || m == nil || !reflect.TypeOf(m).Comparable() {
+	if c == nil || m == nil || c.pending.Load() == 0 || !reflect.TypeOf(m).Comparable() {
 		return nil
 	}
 	v, ok := c.failed.LoadAndDelete(m)
 	if !ok {
 		return nil
 	}
+	c.pending.Add(-1)
 	err, _ := v.(error)
 	name := "the request"
 	if pm, ok := m.(proto.Message); ok {

@@ -166,7 +166,9 @@ func serverRequestID(ctx context.Context) context.Context {
 	}
 	// SetHeader fails only when the header was already sent, which cannot
 	// happen before the handler runs; the ID in the context matters more.
-	_ = grpc.SetHeader(ctx, metadata.Pairs(requestid.MetadataKey, id))
+	// The key is already in lower case, as metadata keys must be, so the
+	// header is built directly rather than through metadata.Pairs.
+	_ = grpc.SetHeader(ctx, metadata.MD{requestid.MetadataKey: []string{id}})
 	return requestid.NewContext(ctx, id)
 }
 

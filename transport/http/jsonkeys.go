@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"encoding"
 	"encoding/json"
 	"reflect"
@@ -193,7 +194,7 @@ func (sc *keyScanner) str() (raw []byte, escaped bool) {
 func (sc *keyScanner) object(shape *keyShape) *keyError {
 	sc.i++ // {
 	var (
-		buf  [8]string
+		buf  [16][]byte
 		seen = buf[:0]
 		many map[string]bool // past 16 keys, so a huge object costs linear time
 	)
@@ -203,28 +204,31 @@ func (sc *keyScanner) object(shape *keyShape) *keyError {
 			sc.i++
 			return nil
 		}
-		raw, escaped := sc.str()
-		key := string(raw)
+		// Keys are compared as bytes: most have no escapes, and those
+		// are checked without a copy.
+		key, escaped := sc.str()
 		if escaped {
 			// Rare: let encoding/json undo the escapes.
-			_ = json.Unmarshal(sc.data[sc.i-len(raw)-2:sc.i], &key)
+			var s string
+			_ = json.Unmarshal(sc.data[sc.i-len(key)-2:sc.i], &s)
+			key = []byte(s)
 		}
 		if many != nil {
-			if many[key] {
-				return &keyError{key: key, duplicate: true}
+			if many[string(key)] {
+				return &keyError{key: string(key), duplicate: true}
 			}
-			many[key] = true
+			many[string(key)] = true
 		} else {
 			for _, k := range seen {
-				if k == key {
-					return &keyError{key: key, duplicate: true}
+				if bytes.Equal(k, key) {
+					return &keyError{key: string(key), duplicate: true}
 				}
 			}
 			seen = append(seen, key)
-			if len(seen) > 16 {
+			if len(seen) == cap(buf) {
 				many = make(map[string]bool, 2*len(seen))
 				for _, k := range seen {
-					many[k] = true
+					many[string(k)] = true
 				}
 			}
 		}
@@ -234,11 +238,11 @@ func (sc *keyScanner) object(shape *keyShape) *keyError {
 			case shape.isMap:
 				child = shape.elem
 			case shape.fields != nil:
-				f, ok := shape.fields[key]
+				f, ok := shape.fields[string(key)]
 				if !ok {
 					for name := range shape.fields {
-						if strings.EqualFold(name, key) {
-							return &keyError{key: key, want: name}
+						if strings.EqualFold(name, string(key)) {
+							return &keyError{key: string(key), want: name}
 						}
 					}
 				}
@@ -248,7 +252,7 @@ func (sc *keyScanner) object(shape *keyShape) *keyError {
 		sc.skipSpace()
 		sc.i++ // the colon
 		if err := sc.value(child); err != nil {
-			err.path = append([]string{key}, err.path...)
+			err.path = append([]string{string(key)}, err.path...)
 			return err
 		}
 		sc.skipSpace()

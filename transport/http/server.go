@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/go-kit/kit/endpoint"
@@ -132,6 +133,7 @@ func DecodeJSON[T any](opts ...DecodeOption) kithttp.DecodeRequestFunc {
 	t := reflect.TypeFor[T]()
 	shape := shapeOf(t, map[reflect.Type]*keyShape{})
 	nullable := t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface
+	readers := sync.Pool{New: func() any { return new(bodyReader) }}
 	return func(_ context.Context, r *http.Request) (any, error) {
 		if err := checkContentType(r.Header["Content-Type"], cfg.strictContent); err != nil {
 			return nil, err
@@ -140,7 +142,10 @@ func DecodeJSON[T any](opts ...DecodeOption) kithttp.DecodeRequestFunc {
 			return nil, err
 		}
 		v := new(T)
-		if err := decodeBody(r.Body, cfg, v, shape, nullable); err != nil {
+		br := readers.Get().(*bodyReader)
+		err := br.decode(r.Body, cfg, v, shape, nullable)
+		br.release(&readers)
+		if err != nil {
 			return nil, err
 		}
 		if err := hooks.run(r, v); err != nil {
@@ -265,12 +270,36 @@ func checkContentEncoding(values []string) error {
 	return nil
 }
 
-// decodeBody reads one JSON value from body into v and classifies every
+// bodyReader holds what reading a request body needs, so that a decoder
+// keeps them from one request to the next. The body's bytes never outlive
+// the request: encoding/json decodes from its own copy, and what it keeps
+// (strings, json.RawMessage, []byte) it copies again.
+type bodyReader struct {
+	buf bytes.Buffer
+	lim limitedReader
+	rd  bytes.Reader
+}
+
+// maxPooledBody is the largest body buffer kept for the next request;
+// a larger one is left to the collector.
+const maxPooledBody = 64 << 10
+
+func (br *bodyReader) release(pool *sync.Pool) {
+	if br.buf.Cap() > maxPooledBody {
+		return
+	}
+	br.buf.Reset()
+	br.lim = limitedReader{}
+	br.rd.Reset(nil)
+	pool.Put(br)
+}
+
+// decode reads one JSON value from body into v and classifies every
 // failure for the client.
-func decodeBody(body io.Reader, cfg decodeConfig, v any, shape *keyShape, nullable bool) error {
-	lr := &limitedReader{r: body, n: cfg.maxBytes}
-	data, err := io.ReadAll(lr)
-	if lr.exceeded {
+func (br *bodyReader) decode(body io.Reader, cfg decodeConfig, v any, shape *keyShape, nullable bool) error {
+	br.lim = limitedReader{r: body, n: cfg.maxBytes}
+	_, err := br.buf.ReadFrom(&br.lim)
+	if br.lim.exceeded {
 		return &fault.Error{
 			Kind:   fault.InvalidArgument,
 			Status: http.StatusRequestEntityTooLarge,
@@ -280,19 +309,18 @@ func decodeBody(body io.Reader, cfg decodeConfig, v any, shape *keyShape, nullab
 	if err != nil {
 		return &fault.Error{Kind: fault.InvalidArgument, Detail: "the request body could not be read to its end; send it again", Cause: err}
 	}
+	data := br.buf.Bytes()
 	if !utf8.Valid(data) {
 		return fault.New(fault.InvalidArgument, fmt.Sprintf("the request body is not valid UTF-8 (at byte %d); send JSON as UTF-8 text", invalidUTF8At(data)))
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
+	br.rd.Reset(data)
+	dec := json.NewDecoder(&br.rd)
 	if !cfg.allowUnknown {
 		dec.DisallowUnknownFields()
 	}
 	err = dec.Decode(v)
-	if err == nil {
-		// Anything but white space after the value is an error.
-		if _, err2 := dec.Token(); err2 != io.EOF {
-			err = errTrailing
-		}
+	if err == nil && len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) > 0 {
+		err = errTrailing // anything but white space after the value
 	}
 	if err != nil {
 		return &fault.Error{Kind: fault.InvalidArgument, Detail: jsonErrorDetail(err, dec.InputOffset()), Cause: err}

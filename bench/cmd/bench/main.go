@@ -14,7 +14,8 @@
 //
 // Tables: http (wrk against each server), middleware (tailor's OTel HTTP
 // middleware against otelhttp), grpc (cmd/grpcload against each gRPC
-// server; server CPU per call) and client (cmd/httpclient's clients against
+// server; server CPU per call), grpcmw (tailor's gRPC interceptors against
+// otelgrpc) and client (cmd/httpclient's clients against
 // the raw server; client CPU per call).
 package main
 
@@ -56,6 +57,8 @@ func tables() []table {
 			[]string{"raw", "mw-tailor-1", "mw-otelhttp-1", "mw-tailor-100", "mw-otelhttp-100"}},
 		{"grpc", "gRPC server, unary call of a small order", "grpc",
 			[]string{"grpc-raw", "grpc-tailor"}},
+		{"grpcmw", "OTel gRPC instrumentation, tailor's interceptors against otelgrpc, on tailor's gRPC server", "grpc",
+			[]string{"grpc-raw", "grpc-mw-tailor-1", "grpc-otelgrpc-1", "grpc-mw-tailor-100", "grpc-otelgrpc-100"}},
 		{"client", "HTTP client, round trip to the raw server", "client",
 			[]string{"raw", "tailor", "tailor-policy"}},
 	}
@@ -90,7 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "how long each setting is loaded before it is measured")
 	fs.IntVar(&cfg.rounds, "rounds", 2, "rounds; every other one runs the settings in reverse order")
 	fs.IntVar(&cfg.connections, "c", 32, "concurrent connections (wrk) or callers")
-	only := fs.String("tables", "http,middleware,grpc,client", "the tables to run, comma-separated")
+	only := fs.String("tables", "http,middleware,grpc,grpcmw,client", "the tables to run, comma-separated")
 	fs.StringVar(&cfg.profileDir, "cpuprofile", "", "write each server's CPU profile to this folder as TABLE-SETTING.pprof (the last round's)")
 	quick := fs.Bool("quick", false, "a smoke test: 1 s per setting, 200 ms warm-up")
 	if err := fs.Parse(args); err != nil {
@@ -132,7 +135,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, name := range cfg.tables {
 		i := slices.IndexFunc(known, func(t table) bool { return t.name == name })
 		if i < 0 {
-			return fmt.Errorf("no table %q; the tables are http, middleware, grpc and client", name)
+			return fmt.Errorf("no table %q; the tables are http, middleware, grpc, grpcmw and client", name)
 		}
 		t := known[i]
 		before := loadAverage()

@@ -31,18 +31,22 @@ type serveFunc func(ctx context.Context, addr string, ready func(net.Addr)) erro
 // modes lists every setting by the name -mode takes.
 func modes() map[string]serveFunc {
 	return map[string]serveFunc{
-		"raw":             serveRaw,
-		"gokit":           serveGokit,
-		"naive":           serveNaive,
-		"tailor":          serveTailor(""),
-		"tailor-notrace":  serveTailor("always_off"),
-		"tailor-100":      serveTailor("always_on"),
-		"mw-tailor-1":     serveTailorMiddleware(0.01),
-		"mw-tailor-100":   serveTailorMiddleware(1),
-		"mw-otelhttp-1":   serveOtelhttp(0.01),
-		"mw-otelhttp-100": serveOtelhttp(1),
-		"grpc-raw":        serveGRPCRaw,
-		"grpc-tailor":     serveGRPCTailor,
+		"raw":                serveRaw,
+		"gokit":              serveGokit,
+		"naive":              serveNaive,
+		"tailor":             serveTailor(""),
+		"tailor-notrace":     serveTailor("always_off"),
+		"tailor-100":         serveTailor("always_on"),
+		"mw-tailor-1":        serveTailorMiddleware(0.01),
+		"mw-tailor-100":      serveTailorMiddleware(1),
+		"mw-otelhttp-1":      serveOtelhttp(0.01),
+		"mw-otelhttp-100":    serveOtelhttp(1),
+		"grpc-raw":           serveGRPCRaw,
+		"grpc-tailor":        serveGRPCTailor,
+		"grpc-mw-tailor-1":   serveGRPCTailorMiddleware(0.01),
+		"grpc-mw-tailor-100": serveGRPCTailorMiddleware(1),
+		"grpc-otelgrpc-1":    serveGRPCOtelgrpc(0.01),
+		"grpc-otelgrpc-100":  serveGRPCOtelgrpc(1),
 	}
 }
 
