@@ -254,11 +254,10 @@ func New(cfg Config, opts ...Option) (*Service, error) {
 		s.router.Handle("GET /metrics", s.tel.MetricsHandler())
 	}
 	if cfg.GRPCAddr != "" {
-		opts := append([]grpc.ServerOption{
-			grpc.ChainUnaryInterceptor(tgrpc.UnaryServerInterceptor(tgrpc.WithLogger(s.log)), s.inst.UnaryServerInterceptor()),
-			grpc.ChainStreamInterceptor(tgrpc.StreamServerInterceptor(tgrpc.WithLogger(s.log)), s.inst.StreamServerInterceptor()),
-		}, s.grpcOpts...)
-		s.grpc = grpc.NewServer(opts...)
+		opts := append(tgrpc.ServerOptions(tgrpc.WithLogger(s.log)),
+			grpc.ChainUnaryInterceptor(s.inst.UnaryServerInterceptor()),
+			grpc.ChainStreamInterceptor(s.inst.StreamServerInterceptor()))
+		s.grpc = grpc.NewServer(append(opts, s.grpcOpts...)...)
 		s.health = tgrpc.NewHealth(s.grpc)
 	}
 	return s, nil

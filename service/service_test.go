@@ -18,8 +18,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/status"
 
 	"github.com/tailorkit/tailor/service"
 	"github.com/tailorkit/tailor/service/servicetest"
@@ -392,5 +395,41 @@ func TestRunTwice(t *testing.T) {
 	servicetest.Start(t, svc)
 	if err := svc.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Fatalf("second Run = %v, want an error", err)
+	}
+}
+
+// rawCodec puts a []byte on the wire as it is, so a test can send bytes no
+// protobuf encoder would make.
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	return mem.BufferSlice{mem.SliceBuffer(*v.(*[]byte))}, nil
+}
+
+func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	*v.(*[]byte) = data.Materialize()
+	return nil
+}
+
+func (rawCodec) Name() string { return "proto" }
+
+// TestGRPCMalformedRequestIsInvalidArgument: a service's gRPC listener
+// answers a request that does not decode with INVALID_ARGUMENT, as
+// transport/grpc's servers do, not grpc-go's INTERNAL.
+func TestGRPCMalformedRequestIsInvalidArgument(t *testing.T) {
+	svc := newService(t, service.Config{GRPCAddr: "127.0.0.1:0"})
+	servicetest.Start(t, svc)
+	conn, err := grpc.NewClient(svc.GRPCAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	truncated := []byte{0x0a, 0x05, 'h', 'i'} // field 1, 5 bytes promised, 2 sent
+	var reply []byte
+	err = conn.Invoke(ctx, healthpb.Health_Check_FullMethodName, &truncated, &reply, grpc.ForceCodecV2(rawCodec{}))
+	if got := status.Code(err); got != codes.InvalidArgument {
+		t.Fatalf("malformed health check: got %v (code %v), want INVALID_ARGUMENT", err, got)
 	}
 }

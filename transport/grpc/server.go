@@ -22,7 +22,7 @@ type Option func(*config)
 
 type config struct {
 	logger *slog.Logger
-	codec  *requestCodec // set by NewServer only
+	codec  *requestCodec // set by ServerOptions only
 }
 
 func newConfig(opts []Option) config {
@@ -50,32 +50,35 @@ func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
 }
 
-// NewServer returns a gRPC server with tailor's interceptors installed: the
-// unary and stream interceptors of [UnaryServerInterceptor] and
-// [StreamServerInterceptor], run before any interceptor in opts. The options
-// are passed to [grpc.NewServer] after tailor's own, so they may add
+// NewServer returns a gRPC server with tailor's server options
+// ([ServerOptions]) installed ahead of opts. The options in opts are
+// passed to [grpc.NewServer] after tailor's own, so they may add
 // interceptors (grpc.ChainUnaryInterceptor), credentials and limits.
-// Panics are reported to [slog.Default]; to report them elsewhere, build
-// the server with grpc.NewServer and the interceptors with [WithLogger].
-//
-// A request message that does not decode is answered INVALID_ARGUMENT,
-// before any handler runs; grpc-go alone answers it INTERNAL, which
-// callers retry and alerts count as the server's fault. That takes a
-// server codec of tailor's own (grpc-go's protobuf codec, through
-// grpc.ForceServerCodecV2); a codec set in opts replaces it, and with it
-// this answer.
+// Panics are reported to [slog.Default]; to report them elsewhere, pass
+// ServerOptions(WithLogger(l)) to grpc.NewServer yourself.
 //
 // Register services on it, then [Health] with [NewHealth], then serve.
 func NewServer(opts ...grpc.ServerOption) *grpc.Server {
-	c := config{codec: newRequestCodec()}
-	all := make([]grpc.ServerOption, 0, 3+len(opts))
-	all = append(all,
+	return grpc.NewServer(append(ServerOptions(), opts...)...)
+}
+
+// ServerOptions returns what makes a grpc.Server a tailor one: the unary
+// and stream interceptors of [UnaryServerInterceptor] and
+// [StreamServerInterceptor], and a server codec of tailor's own, so that a
+// request message that does not decode is answered INVALID_ARGUMENT before
+// any handler runs (grpc-go alone answers INTERNAL, which callers retry and
+// alerts count as the server's fault). The codec is grpc-go's protobuf
+// codec behind grpc.ForceServerCodecV2; a codec set in later options
+// replaces it, and with it this answer. Interceptors chained by later
+// options run after tailor's.
+func ServerOptions(opts ...Option) []grpc.ServerOption {
+	c := newConfig(opts)
+	c.codec = newRequestCodec()
+	return []grpc.ServerOption{
 		grpc.ForceServerCodecV2(c.codec),
 		grpc.ChainUnaryInterceptor(c.unaryInterceptor()),
 		grpc.ChainStreamInterceptor(c.streamInterceptor()),
-	)
-	all = append(all, opts...)
-	return grpc.NewServer(all...)
+	}
 }
 
 // UnaryServerInterceptor returns the interceptor that every tailor gRPC
