@@ -21,13 +21,13 @@ type inflight struct {
 type request struct {
 	method, path string
 	start        time.Time
-	hasBody      bool
-	body         watchedBody
+	body         watchedBody // wraps the request's body, if it has one
 }
 
 // waitingForClient reports whether the handler is blocked reading a body
-// the client has not finished sending.
-func (r *request) waitingForClient() bool { return r.hasBody && r.body.reading.Load() }
+// the client has not finished sending. A request without a body never
+// sets reading.
+func (r *request) waitingForClient() bool { return r.body.reading.Load() }
 
 // watchedBody notes whether a handler is in the middle of reading it.
 type watchedBody struct {
@@ -46,7 +46,6 @@ func (f *inflight) track(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := &request{method: r.Method, path: r.URL.Path, start: time.Now()}
 		if r.Body != nil && r.Body != http.NoBody {
-			req.hasBody = true
 			req.body.ReadCloser = r.Body
 			r.Body = &req.body
 		}
