@@ -148,20 +148,23 @@ func (c *Config) Bind(fs *flag.FlagSet, prefix string, lookupEnv func(string) (s
 		}
 	}
 	b := &binding{prefix: prefix, env: lookupEnv != nil}
+	// Each setting once, for the environment and for the flags.
+	strs := []struct {
+		s   setting
+		dst *string
+	}{{settingHTTPAddr, &c.HTTPAddr}, {settingGRPCAddr, &c.GRPCAddr}}
+	durs := []struct {
+		s   setting
+		dst *time.Duration
+	}{{settingShutdownTimeout, &c.ShutdownTimeout}, {settingShutdownDelay, &c.ShutdownDelay},
+		{settingReadTimeout, &c.ReadTimeout}, {settingIdleTimeout, &c.IdleTimeout}}
 	if lookupEnv != nil {
-		for _, d := range []struct {
-			s   setting
-			dst *string
-		}{{settingHTTPAddr, &c.HTTPAddr}, {settingGRPCAddr, &c.GRPCAddr}} {
+		for _, d := range strs {
 			if v, ok := lookupEnv(b.envName(d.s)); ok {
 				*d.dst = v
 			}
 		}
-		for _, d := range []struct {
-			s   setting
-			dst *time.Duration
-		}{{settingShutdownTimeout, &c.ShutdownTimeout}, {settingShutdownDelay, &c.ShutdownDelay},
-			{settingReadTimeout, &c.ReadTimeout}, {settingIdleTimeout, &c.IdleTimeout}} {
+		for _, d := range durs {
 			v, ok := lookupEnv(b.envName(d.s))
 			if !ok {
 				continue
@@ -181,12 +184,12 @@ func (c *Config) Bind(fs *flag.FlagSet, prefix string, lookupEnv func(string) (s
 		}
 		return s.usage
 	}
-	fs.StringVar(&c.HTTPAddr, b.flagName(settingHTTPAddr), c.HTTPAddr, usage(settingHTTPAddr))
-	fs.StringVar(&c.GRPCAddr, b.flagName(settingGRPCAddr), c.GRPCAddr, usage(settingGRPCAddr))
-	fs.DurationVar(&c.ShutdownTimeout, b.flagName(settingShutdownTimeout), c.ShutdownTimeout, usage(settingShutdownTimeout))
-	fs.DurationVar(&c.ShutdownDelay, b.flagName(settingShutdownDelay), c.ShutdownDelay, usage(settingShutdownDelay))
-	fs.DurationVar(&c.ReadTimeout, b.flagName(settingReadTimeout), c.ReadTimeout, usage(settingReadTimeout))
-	fs.DurationVar(&c.IdleTimeout, b.flagName(settingIdleTimeout), c.IdleTimeout, usage(settingIdleTimeout))
+	for _, d := range strs {
+		fs.StringVar(d.dst, b.flagName(d.s), *d.dst, usage(d.s))
+	}
+	for _, d := range durs {
+		fs.DurationVar(d.dst, b.flagName(d.s), *d.dst, usage(d.s))
+	}
 	return nil
 }
 
