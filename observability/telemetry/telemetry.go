@@ -372,31 +372,27 @@ func exeName() string {
 // setting whose OTEL_BSP_* variable is unset; the SDK reads the ones set.
 func batchOptions(b Batch) []sdktrace.BatchSpanProcessorOption {
 	var opts []sdktrace.BatchSpanProcessorOption
-	or := func(v, d time.Duration) time.Duration {
-		if v > 0 {
-			return v
-		}
-		return d
-	}
-	orInt := func(v, d int) int {
-		if v > 0 {
-			return v
-		}
-		return d
-	}
 	if getenv("OTEL_BSP_SCHEDULE_DELAY") == "" {
-		opts = append(opts, sdktrace.WithBatchTimeout(or(b.Delay, DefaultBatchDelay)))
+		opts = append(opts, sdktrace.WithBatchTimeout(positiveOr(b.Delay, DefaultBatchDelay)))
 	}
 	if getenv("OTEL_BSP_EXPORT_TIMEOUT") == "" {
-		opts = append(opts, sdktrace.WithExportTimeout(or(b.Timeout, DefaultExportTimeout)))
+		opts = append(opts, sdktrace.WithExportTimeout(positiveOr(b.Timeout, DefaultExportTimeout)))
 	}
 	if getenv("OTEL_BSP_MAX_QUEUE_SIZE") == "" {
-		opts = append(opts, sdktrace.WithMaxQueueSize(orInt(b.MaxQueue, DefaultMaxQueue)))
+		opts = append(opts, sdktrace.WithMaxQueueSize(positiveOr(b.MaxQueue, DefaultMaxQueue)))
 	}
 	if getenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") == "" {
-		opts = append(opts, sdktrace.WithMaxExportBatchSize(orInt(b.MaxBatch, DefaultMaxBatch)))
+		opts = append(opts, sdktrace.WithMaxExportBatchSize(positiveOr(b.MaxBatch, DefaultMaxBatch)))
 	}
 	return opts
+}
+
+// positiveOr returns v when it is positive, and def otherwise.
+func positiveOr[T int | time.Duration](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
 }
 
 // otlpTarget returns the endpoint variable set for a signal ("traces",
