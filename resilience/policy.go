@@ -78,7 +78,7 @@ func NewPolicy(cfg PolicyConfig, opts ...Option) *Policy {
 	o.budget = p.budget
 
 	if cfg.Throttle != nil {
-		p.throttle = NewThrottle(cfg.Name, *cfg.Throttle, opts...)
+		p.throttle = newThrottle(cfg.Name, *cfg.Throttle, o)
 	}
 	if cfg.Breaker != nil {
 		p.breaker = newBreaker(cfg.Name, cfg.Breaker.withDefaults(), o)

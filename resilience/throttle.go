@@ -53,7 +53,10 @@ type Throttle struct {
 // NewThrottle returns a throttle named name (for its errors and events). It
 // reads the options [WithStateChange] and [WithClassifier].
 func NewThrottle(name string, cfg ThrottleConfig, opts ...Option) *Throttle {
-	o := buildOptions(opts)
+	return newThrottle(name, cfg, buildOptions(opts))
+}
+
+func newThrottle(name string, cfg ThrottleConfig, o options) *Throttle {
 	if cfg.K <= 0 {
 		cfg.K = 2
 	}
