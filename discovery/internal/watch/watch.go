@@ -136,7 +136,7 @@ func (c *Cache) run(s *subscriber) {
 			continue
 		}
 		select {
-		case s.ch <- copyEvent(ev):
+		case s.ch <- ev: // Event made its slice afresh: ev is s's alone
 			s.sent.Store(v)
 		case <-s.done:
 			return
@@ -168,8 +168,4 @@ func (c *Cache) Stop() {
 		close(s.done)
 		delete(c.subs, ch)
 	}
-}
-
-func copyEvent(ev sd.Event) sd.Event {
-	return sd.Event{Instances: slices.Clone(ev.Instances), Err: ev.Err}
 }
