@@ -50,9 +50,10 @@ type PolicyConfig struct {
 //
 // The timeout is outermost so retries share one deadline; retries sit
 // outside the breaker so that once it opens the call fails at once: the
-// retry neither waits out a backoff nor the open breaker; the bulkhead is innermost so it counts only calls
-// actually sent. A Policy is safe for concurrent use; its middleware may wrap
-// many endpoints, which then share its breaker, budget and bulkhead.
+// retry neither waits out a backoff nor the open breaker; the bulkhead is
+// innermost so it counts only calls actually sent. A Policy is safe for
+// concurrent use; its middleware may wrap many endpoints, which then share
+// its breaker, throttle, budget and bulkhead.
 type Policy struct {
 	breaker    *Breaker
 	throttle   *Throttle
@@ -78,7 +79,7 @@ func NewPolicy(cfg PolicyConfig, opts ...Option) *Policy {
 	o.budget = p.budget
 
 	if cfg.Throttle != nil {
-		p.throttle = NewThrottle(cfg.Name, *cfg.Throttle, opts...)
+		p.throttle = newThrottle(cfg.Name, *cfg.Throttle, o)
 	}
 	if cfg.Breaker != nil {
 		p.breaker = newBreaker(cfg.Name, cfg.Breaker.withDefaults(), o)

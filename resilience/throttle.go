@@ -53,7 +53,10 @@ type Throttle struct {
 // NewThrottle returns a throttle named name (for its errors and events). It
 // reads the options [WithStateChange] and [WithClassifier].
 func NewThrottle(name string, cfg ThrottleConfig, opts ...Option) *Throttle {
-	o := buildOptions(opts)
+	return newThrottle(name, cfg, buildOptions(opts))
+}
+
+func newThrottle(name string, cfg ThrottleConfig, o options) *Throttle {
 	if cfg.K <= 0 {
 		cfg.K = 2
 	}
@@ -76,7 +79,7 @@ func NewThrottle(name string, cfg ThrottleConfig, opts ...Option) *Throttle {
 func (t *Throttle) State() State {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.rejectProbability(time.Since(t.epoch)) > 0 {
+	if t.rejectProbability(t.win.totals(time.Since(t.epoch))) > 0 {
 		return StateThrottling
 	}
 	return StateClosed
@@ -106,10 +109,10 @@ func (t *Throttle) Middleware() endpoint.Middleware {
 func (t *Throttle) admit() error {
 	now := time.Since(t.epoch)
 	t.mu.Lock()
-	p := t.rejectProbability(now)
+	sum := t.win.totals(now)
+	p := t.rejectProbability(sum)
 	change := t.noteState(now, p)
 	refuse := p > 0 && t.random() < p
-	sum := t.win.sum
 	t.mu.Unlock()
 	if change != nil && t.observer != nil {
 		t.observer(*change)
@@ -133,9 +136,8 @@ func (t *Throttle) record(accepted int64) {
 	t.mu.Unlock()
 }
 
-// rejectProbability is the SRE formula; t.mu must be held.
-func (t *Throttle) rejectProbability(now time.Duration) float64 {
-	s := t.win.totals(now)
+// rejectProbability is the SRE formula over the window's totals s.
+func (t *Throttle) rejectProbability(s pair) float64 {
 	return max((float64(s.a)-t.cfg.K*float64(s.b))/float64(s.a+1), 0)
 }
 

@@ -16,11 +16,11 @@
 // Watches use blocking queries on /v1/health/service with the last index
 // and a bounded wait. They avoid the failure modes of go-kit's Consul
 // instancer: errors back off exponentially with jitter
-// (github.com/cenkalti/backoff/v5; no hot loop while Consul is down), an index that goes backwards or comes back as zero is
-// reset, queries are spaced at least MinQueryInterval apart, and while
-// Consul cannot be reached the watch keeps serving the last known
-// instances, logs the outage once and counts the failures in
-// [discovery.State].
+// (github.com/cenkalti/backoff/v5; no hot loop while Consul is down), an
+// index that goes backwards or comes back as zero is reset, queries are
+// spaced at least MinQueryInterval apart, and while Consul cannot be
+// reached the watch keeps serving the last known instances, logs the
+// outage once and counts the failures in [discovery.State].
 //
 // The agent's address, ACL token and TLS settings come from the standard
 // environment (CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN, CONSUL_HTTP_SSL,

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/go-kit/kit/sd"
 
@@ -39,7 +38,7 @@ type subscriber struct {
 	ch   chan<- sd.Event
 	wake chan struct{} // holds at most one wake-up: "the state changed"
 	done chan struct{} // closed on Deregister or Stop
-	sent atomic.Uint64 // the version last sent
+	sent uint64        // the version last sent; Register sets it, then only run
 }
 
 // New returns a cache for service, empty until the first Update.
@@ -114,7 +113,7 @@ func (c *Cache) Register(ch chan<- sd.Event) {
 	c.mu.Unlock()
 	select {
 	case ch <- ev:
-		s.sent.Store(v)
+		s.sent = v
 	case <-s.done:
 		return
 	}
@@ -132,12 +131,12 @@ func (c *Cache) run(s *subscriber) {
 		c.mu.Lock()
 		ev, v := c.state.Event(), c.version
 		c.mu.Unlock()
-		if v == s.sent.Load() {
+		if v == s.sent {
 			continue
 		}
 		select {
-		case s.ch <- copyEvent(ev):
-			s.sent.Store(v)
+		case s.ch <- ev: // Event made its slice afresh: ev is s's alone
+			s.sent = v
 		case <-s.done:
 			return
 		}
@@ -168,8 +167,4 @@ func (c *Cache) Stop() {
 		close(s.done)
 		delete(c.subs, ch)
 	}
-}
-
-func copyEvent(ev sd.Event) sd.Event {
-	return sd.Event{Instances: slices.Clone(ev.Instances), Err: ev.Err}
 }
