@@ -46,8 +46,11 @@ type Factory func(inst discovery.Instance) (endpoint.Endpoint, io.Closer, error)
 // value, path-escaped, in place of its segment. A wildcard enc left empty
 // is an error that names it.
 //
-// Every instance's endpoint shares one connection pool
-// (an http.Client on transport/http's NewTransport) unless opts set go-kit's SetClient.
+// Each HTTPFactory call makes one connection pool (an http.Client on
+// transport/http's NewTransport) that the endpoints it makes for every
+// instance share; routes made by separate calls do not share it. To share
+// one pool across routes, pass the same client to each with go-kit's
+// SetClient.
 func HTTPFactory(method, pattern string, enc kithttp.EncodeRequestFunc, dec kithttp.DecodeResponseFunc, opts ...kithttp.ClientOption) Factory {
 	opts = append([]kithttp.ClientOption{kithttp.SetClient(&http.Client{Transport: thttp.NewTransport()})}, opts...)
 	names := pathNames(pattern)
