@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -52,29 +51,26 @@ func sign(t *testing.T, s *Signer, c Claims, ttl time.Duration) string {
 }
 
 // forge signs claims with key under alg, naming kid, bypassing the Signer.
-func forge(t *testing.T, method jwt.SigningMethod, key any, kid string, claims jwt.Claims) string {
-	t.Helper()
-	tok := jwt.NewWithClaims(method, claims)
+func forge(tb testing.TB, method jwt.SigningMethod, key any, kid string, claims jwt.Claims) string {
+	tb.Helper()
+	var header map[string]any
 	if kid != "" {
-		tok.Header["kid"] = kid
+		header = map[string]any{"kid": kid}
 	}
-	s, err := tok.SignedString(key)
-	if err != nil {
-		t.Fatalf("forging a token: %v", err)
-	}
-	return s
+	return forgeWithHeader(tb, method, key, header, claims)
 }
 
-// forgeWithHeader signs claims with an Ed25519 key and extra header members.
-func forgeWithHeader(t *testing.T, key crypto.Signer, header map[string]any, claims jwt.Claims) string {
-	t.Helper()
-	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
+// forgeWithHeader signs claims with key under alg and the given header
+// members, bypassing the Signer.
+func forgeWithHeader(tb testing.TB, method jwt.SigningMethod, key any, header map[string]any, claims jwt.Claims) string {
+	tb.Helper()
+	tok := jwt.NewWithClaims(method, claims)
 	for k, v := range header {
 		tok.Header[k] = v
 	}
 	s, err := tok.SignedString(key)
 	if err != nil {
-		t.Fatalf("forging a token: %v", err)
+		tb.Fatalf("forging a token: %v", err)
 	}
 	return s
 }
@@ -169,8 +165,8 @@ func TestVerifyRefuses(t *testing.T) {
 		{"tampered signature", parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(make([]byte, ed25519.SignatureSize))},
 		{"wrong key under the right kid", forge(t, jwt.SigningMethodEdDSA, otherKey, kid, registered(now))},
 		{"unknown kid", forge(t, jwt.SigningMethodEdDSA, otherKey, "someone-elses-key", registered(now))},
-		{"critical extension", forgeWithHeader(t, s.current.key, map[string]any{"kid": kid, "crit": []string{"b64"}, "b64": false}, registered(now))},
-		{"kid not a string", forgeWithHeader(t, s.current.key, map[string]any{"kid": []string{kid}}, registered(now))},
+		{"critical extension", forgeWithHeader(t, jwt.SigningMethodEdDSA, s.current.key, map[string]any{"kid": kid, "crit": []string{"b64"}, "b64": false}, registered(now))},
+		{"kid not a string", forgeWithHeader(t, jwt.SigningMethodEdDSA, s.current.key, map[string]any{"kid": []string{kid}}, registered(now))},
 		{"no kid", forge(t, jwt.SigningMethodEdDSA, otherKey, "", registered(now))},
 		{"HS256 keyed with the public key", forge(t, jwt.SigningMethodHS256, []byte(s.current.public.Key.(ed25519.PublicKey)), kid, registered(now))},
 		{"expired", forge(t, jwt.SigningMethodEdDSA, s.current.key, kid, claimsWith(func(c *tokenClaims) {

@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -56,14 +57,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	newCall, ok := clients()[*mode]
+	all := clients()
+	newCall, ok := all[*mode]
 	if !ok {
-		names := make([]string, 0, len(clients()))
-		for name := range clients() {
-			names = append(names, name)
-		}
-		slices.Sort(names)
-		return fmt.Errorf("no mode %q; choose one of %s", *mode, strings.Join(names, ", "))
+		return fmt.Errorf("no mode %q; choose one of %s", *mode, strings.Join(slices.Sorted(maps.Keys(all)), ", "))
 	}
 	if *url == "" {
 		return fmt.Errorf("-url is required: the server's order route")

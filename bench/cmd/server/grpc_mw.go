@@ -2,17 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"net"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
-	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/grpc"
 
 	"github.com/tailorkit/tailor"
 	"github.com/tailorkit/tailor/bench/internal/order"
 	"github.com/tailorkit/tailor/bench/internal/orderpb"
-	"github.com/tailorkit/tailor/observability"
+	"github.com/tailorkit/tailor/observability/telemetry"
 	tgrpc "github.com/tailorkit/tailor/transport/grpc"
 )
 
@@ -23,16 +21,8 @@ import (
 // traces. serveGRPCOtelgrpc is the same with otelgrpc in their place;
 // nothing else differs.
 func serveGRPCTailorMiddleware(ratio float64) serveFunc {
-	return func(ctx context.Context, addr string, ready func(net.Addr)) (err error) {
-		p, err := tailorProviders(ctx, "parentbased_traceidratio", ratio)
-		if err != nil {
-			return err
-		}
-		defer func() { err = errors.Join(err, p.Shutdown(context.Background())) }()
-		inst, err := observability.New(observability.Config{
-			TracerProvider: p.TracerProvider(),
-			MeterProvider:  p.MeterProvider(),
-		})
+	return withRatioProviders(ratio, func(ctx context.Context, addr string, p *telemetry.Providers, ready func(net.Addr)) error {
+		inst, err := tailorTelemetry(p)
 		if err != nil {
 			return err
 		}
@@ -40,25 +30,20 @@ func serveGRPCTailorMiddleware(ratio float64) serveFunc {
 			grpc.ChainUnaryInterceptor(inst.UnaryServerInterceptor()),
 			grpc.ChainStreamInterceptor(inst.StreamServerInterceptor()),
 		), ready)
-	}
+	})
 }
 
 // serveGRPCOtelgrpc is serveGRPCTailorMiddleware with the OTel project's
 // own gRPC instrumentation, otelgrpc's server stats handler, in place of
 // tailor's interceptors, on the same providers and the same server.
 func serveGRPCOtelgrpc(ratio float64) serveFunc {
-	return func(ctx context.Context, addr string, ready func(net.Addr)) (err error) {
-		p, err := tailorProviders(ctx, "parentbased_traceidratio", ratio)
-		if err != nil {
-			return err
-		}
-		defer func() { err = errors.Join(err, p.Shutdown(context.Background())) }()
+	return withRatioProviders(ratio, func(ctx context.Context, addr string, p *telemetry.Providers, ready func(net.Addr)) error {
 		return serveGRPC(ctx, addr, tgrpc.NewServer(grpc.StatsHandler(otelgrpc.NewServerHandler(
 			otelgrpc.WithTracerProvider(p.TracerProvider()),
 			otelgrpc.WithMeterProvider(p.MeterProvider()),
-			otelgrpc.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})),
+			otelgrpc.WithPropagators(otelPropagator()),
 		))), ready)
-	}
+	})
 }
 
 // serveGRPC registers the order RPC, served by tailor's handler, on s and

@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
@@ -67,14 +68,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	serve, ok := modes()[*mode]
+	all := modes()
+	serve, ok := all[*mode]
 	if !ok {
-		names := make([]string, 0, len(modes()))
-		for name := range modes() {
-			names = append(names, name)
-		}
-		slices.Sort(names)
-		return fmt.Errorf("no mode %q; choose one of %s", *mode, strings.Join(names, ", "))
+		return fmt.Errorf("no mode %q; choose one of %s", *mode, strings.Join(slices.Sorted(maps.Keys(all)), ", "))
 	}
 	if *profile != "" {
 		f, err := os.Create(*profile)

@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
 
 	"github.com/tailorkit/tailor"
 	"github.com/tailorkit/tailor/bench/internal/order"
-	"github.com/tailorkit/tailor/observability"
+	"github.com/tailorkit/tailor/observability/telemetry"
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
 
@@ -17,21 +16,13 @@ import (
 // sampling ratio of new traces. serveOtelhttp is the same with otelhttp in
 // its place; nothing else differs.
 func serveTailorMiddleware(ratio float64) serveFunc {
-	return func(ctx context.Context, addr string, ready func(net.Addr)) (err error) {
-		p, err := tailorProviders(ctx, "parentbased_traceidratio", ratio)
-		if err != nil {
-			return err
-		}
-		defer func() { err = errors.Join(err, p.Shutdown(context.Background())) }()
-		inst, err := observability.New(observability.Config{
-			TracerProvider: p.TracerProvider(),
-			MeterProvider:  p.MeterProvider(),
-		})
+	return withRatioProviders(ratio, func(ctx context.Context, addr string, p *telemetry.Providers, ready func(net.Addr)) error {
+		inst, err := tailorTelemetry(p)
 		if err != nil {
 			return err
 		}
 		return serveHTTP(ctx, addr, orderRouter(inst.HTTPMiddleware), ready)
-	}
+	})
 }
 
 // orderRouter is tailor's router serving the order route with tailor's

@@ -11,7 +11,6 @@ import (
 	kithttp "github.com/go-kit/kit/transport/http"
 	"github.com/sony/gobreaker/v2"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"go.opentelemetry.io/otel/propagation"
 	"golang.org/x/time/rate"
 
 	"github.com/tailorkit/tailor/bench/internal/order"
@@ -42,7 +41,7 @@ func serveNaive(ctx context.Context, addr string, ready func(net.Addr)) error {
 	h := otelhttp.NewHandler(mux, "orders",
 		otelhttp.WithTracerProvider(tp),
 		otelhttp.WithMeterProvider(mp),
-		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})),
+		otelhttp.WithPropagators(otelPropagator()),
 	)
 	return serveHTTP(ctx, addr, h, ready)
 }

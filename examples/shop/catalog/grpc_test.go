@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -24,6 +23,7 @@ import (
 	"github.com/tailorkit/tailor/examples/shop/catalog/catalogpb"
 	"github.com/tailorkit/tailor/fault"
 	"github.com/tailorkit/tailor/service"
+	"github.com/tailorkit/tailor/service/servicetest"
 	"github.com/tailorkit/tailor/sqlite"
 	tgrpc "github.com/tailorkit/tailor/transport/grpc"
 )
@@ -50,41 +50,13 @@ func startGRPCCatalog(t *testing.T) *grpcCatalog {
 		t.Fatal(err)
 	}
 
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := service.New(service.Config{Name: "catalog", HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0"},
-		service.WithoutSignals(), service.WithLogger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := servicetest.New(t, service.Config{Name: "catalog", GRPCAddr: "127.0.0.1:0"})
 	cat := catalog.NewService(db)
 	catalog.RegisterHTTP(svc.Router(), cat)
 	catalog.RegisterGRPC(svc.GRPCServer(), cat)
+	running := servicetest.Start(t, svc)
 
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(runCtx) }()
-	select {
-	case <-svc.Started():
-	case err := <-done:
-		stop()
-		t.Fatalf("service stopped before serving: %v", err)
-	case <-time.After(10 * time.Second):
-		stop()
-		t.Fatal("service did not start within 10s")
-	}
-	t.Cleanup(func() {
-		stop()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("service did not stop cleanly: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("service did not stop within 30s")
-		}
-	})
-
-	cc, err := tgrpc.NewConn(svc.GRPCAddr().String())
+	cc, err := tgrpc.NewConn(running.GRPCAddr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +67,7 @@ func startGRPCCatalog(t *testing.T) *grpcCatalog {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &grpcCatalog{grpc: client, conn: cc, httpURL: "http://" + svc.HTTPAddr().String()}
+	return &grpcCatalog{grpc: client, conn: cc, httpURL: running.URL()}
 }
 
 func grpcTestContext(t *testing.T) context.Context {

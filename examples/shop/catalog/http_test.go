@@ -6,14 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tailorkit/tailor/examples/shop/catalog"
 	"github.com/tailorkit/tailor/service"
+	"github.com/tailorkit/tailor/service/servicetest"
 	"github.com/tailorkit/tailor/sqlite"
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
@@ -30,29 +29,9 @@ func startCatalog(t *testing.T) string {
 	if err := catalog.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := service.New(service.Config{Name: "catalog", HTTPAddr: "127.0.0.1:0"},
-		service.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), service.WithoutSignals())
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := servicetest.New(t, service.Config{Name: "catalog"})
 	catalog.RegisterHTTP(svc.Router(), catalog.NewService(db))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run = %v", err)
-		}
-	})
-	select {
-	case <-svc.Started():
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("catalog did not start")
-	}
-	return "http://" + svc.HTTPAddr().String()
+	return servicetest.Start(t, svc).URL()
 }
 
 func do(t *testing.T, method, url, contentType, body string) (*http.Response, []byte) {

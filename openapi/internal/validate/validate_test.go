@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
@@ -17,6 +15,7 @@ import (
 	"github.com/tailorkit/tailor/examples/shop/catalog"
 	"github.com/tailorkit/tailor/openapi"
 	"github.com/tailorkit/tailor/service"
+	"github.com/tailorkit/tailor/service/servicetest"
 	"github.com/tailorkit/tailor/sqlite"
 )
 
@@ -62,32 +61,12 @@ func startCatalog(t *testing.T) string {
 	if err := catalog.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := service.New(service.Config{Name: "catalog", HTTPAddr: "127.0.0.1:0"},
-		service.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), service.WithoutSignals())
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := servicetest.New(t, service.Config{Name: "catalog"})
 	catalog.RegisterHTTP(svc.Router(), catalog.NewService(db))
 	doc := openapi.New("Catalog", "1.0.0")
 	catalog.DescribeHTTP(doc)
 	svc.Router().Handle("GET /openapi.json", doc.Handler())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run = %v", err)
-		}
-	})
-	select {
-	case <-svc.Started():
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("catalog did not start")
-	}
-	return "http://" + svc.HTTPAddr().String()
+	return servicetest.Start(t, svc).URL()
 }
 
 func get(t *testing.T, url string) (*http.Response, []byte) {
