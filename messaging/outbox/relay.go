@@ -117,6 +117,10 @@ type Relay struct {
 	dialect migrate.Dialect
 	ins     *instrument.Set
 
+	// claimBatch and claimOne are claimQuery for a whole batch and for
+	// the single event a pass tries while publishing fails.
+	claimBatch, claimOne string
+
 	wake chan struct{}
 	loop lifecycle.Loop
 
@@ -144,7 +148,16 @@ func NewRelay(db *sql.DB, js jetstream.JetStream, opts ...Option) (*Relay, error
 	if err != nil {
 		return nil, fmt.Errorf("outbox: make the telemetry instruments: %w", err)
 	}
-	return &Relay{db: db, js: js, cfg: cfg, dialect: d, ins: ins, wake: make(chan struct{}, 1)}, nil
+	lock := ""
+	if d == migrate.PostgreSQL {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	return &Relay{
+		db: db, js: js, cfg: cfg, dialect: d, ins: ins,
+		claimBatch: fmt.Sprintf(claimQuery, cfg.batchSize, lock),
+		claimOne:   fmt.Sprintf(claimQuery, 1, lock),
+		wake:       make(chan struct{}, 1),
+	}, nil
 }
 
 // Start begins relaying in the background until Stop.
@@ -288,14 +301,15 @@ func (r *Relay) pass(ctx context.Context, limit int) (int, error) {
 	return len(batch), pubErr
 }
 
-// claim takes the next batch and returns it in order.
+// claim takes the next batch, of the batch size or (limit 1) of one
+// event, and returns it in order.
 func (r *Relay) claim(ctx context.Context, limit int) ([]row, error) {
-	lock := ""
-	if r.dialect == migrate.PostgreSQL {
-		lock = " FOR UPDATE SKIP LOCKED"
+	q := r.claimBatch
+	if limit == 1 {
+		q = r.claimOne
 	}
 	now := time.Now()
-	rows, err := r.db.QueryContext(ctx, fmt.Sprintf(claimQuery, limit, lock), now.UnixMicro(), now.Add(r.cfg.lease).UnixMicro())
+	rows, err := r.db.QueryContext(ctx, q, now.UnixMicro(), now.Add(r.cfg.lease).UnixMicro())
 	if err != nil {
 		return nil, fmt.Errorf("outbox: claim pending events: %w; has outbox.Migrate run on this database?", err)
 	}
