@@ -372,7 +372,7 @@ func (in *Inbox) Pruner(opts ...PrunerOption) *Pruner {
 // Start prunes once and then every interval, in the background, until
 // Stop.
 func (p *Pruner) Start(ctx context.Context) error {
-	return p.loop.Start(ctx, "inbox: pruner of consumer "+p.in.consumer, p.run)
+	return p.loop.Start(ctx, "inbox: pruner of consumer "+p.in.consumer, nil, p.run)
 }
 
 func (p *Pruner) run(ctx context.Context) {

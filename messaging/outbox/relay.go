@@ -162,7 +162,7 @@ func NewRelay(db *sql.DB, js jetstream.JetStream, opts ...Option) (*Relay, error
 
 // Start begins relaying in the background until Stop.
 func (r *Relay) Start(ctx context.Context) error {
-	return r.loop.Start(ctx, "outbox: relay", r.run)
+	return r.loop.Start(ctx, "outbox: relay", nil, r.run)
 }
 
 // Stop ends the relay after the pass in hand and returns once it has, or
