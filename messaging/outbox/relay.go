@@ -252,10 +252,11 @@ type row struct {
 // live claim holds, leaving out the aggregates whose first pending event
 // is not among them (another relay has it in hand: the later ones wait
 // for it). It costs one index probe per aggregate in the batch, however
-// many events wait. $1 is now, $2 the claim's end; the batch size is
-// written into the text (a relay's two statements, batch and probe, are
-// each prepared once), so that PostgreSQL plans for it rather than for a
-// tenth of the table, which turns the update into a scan of every row. On
+// many events wait. $1 is now, $2 the claim's end; NewRelay writes the
+// limit and the lock clause into the text once for each of the relay's
+// two statements (Relay.claimBatch and Relay.claimOne), so that
+// PostgreSQL plans for the limit rather than for a tenth of the table,
+// which turns the update into a scan of every row. On
 // PostgreSQL, FOR UPDATE SKIP LOCKED keeps two relays that claim at once
 // off each other's rows; SQLite runs one writer at a time.
 const claimQuery = `WITH c AS MATERIALIZED (
