@@ -169,10 +169,24 @@ func NewConsumer(js jetstream.JetStream, stream, name string, h Handler, opts ..
 // Start creates or updates the durable consumer (and the default
 // dead-letter stream) and begins delivering events to the handler.
 func (c *Consumer) Start(ctx context.Context) error {
+	var iter jetstream.MessagesContext
+	return c.loop.Start(ctx, "messaging: consumer "+c.name, func(ctx context.Context) (err error) {
+		iter, err = c.open(ctx)
+		return err
+	}, func(ctx context.Context) {
+		stopped := context.AfterFunc(ctx, iter.Stop)
+		defer stopped()
+		c.run(iter)
+	})
+}
+
+// open creates or updates the durable consumer (and the default
+// dead-letter stream) and begins pulling its events.
+func (c *Consumer) open(ctx context.Context) (jetstream.MessagesContext, error) {
 	if c.ownDeadLetter {
 		err := EnsureStream(ctx, c.js, c.stream+"_DEADLETTER", []string{"deadletter." + c.stream + ".>"}, WithMaxAge(30*24*time.Hour))
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	cc := jetstream.ConsumerConfig{
@@ -192,21 +206,13 @@ func (c *Consumer) Start(ctx context.Context) error {
 	}
 	cons, err := c.js.CreateOrUpdateConsumer(ctx, c.stream, cc)
 	if err != nil {
-		return fmt.Errorf("messaging: create or update consumer %s on stream %s: %w; does the stream exist (EnsureStream) and is JetStream up?", c.name, c.stream, err)
+		return nil, fmt.Errorf("messaging: create or update consumer %s on stream %s: %w; does the stream exist (EnsureStream) and is JetStream up?", c.name, c.stream, err)
 	}
 	iter, err := cons.Messages(jetstream.PullMaxMessages(min(c.cfg.maxAckPending, 500)))
 	if err != nil {
-		return fmt.Errorf("messaging: start consumer %s on stream %s: %w", c.name, c.stream, err)
+		return nil, fmt.Errorf("messaging: start consumer %s on stream %s: %w", c.name, c.stream, err)
 	}
-	err = c.loop.Start(ctx, "messaging: consumer "+c.name, func(ctx context.Context) {
-		stopped := context.AfterFunc(ctx, iter.Stop)
-		defer stopped()
-		c.run(iter)
-	})
-	if err != nil {
-		iter.Stop()
-	}
-	return err
+	return iter, nil
 }
 
 // Stop stops pulling events, lets the workers finish the events in hand

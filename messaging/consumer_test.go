@@ -432,3 +432,38 @@ func TestRedeliveryBounds(t *testing.T) {
 		}
 	})
 }
+
+// countingJS counts the consumers created or updated through it.
+type countingJS struct {
+	jetstream.JetStream
+	creates atomic.Int32
+}
+
+func (c *countingJS) CreateOrUpdateConsumer(ctx context.Context, stream string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	c.creates.Add(1)
+	return c.JetStream.CreateOrUpdateConsumer(ctx, stream, cfg)
+}
+
+// A second Start fails before it talks to the server: it neither updates
+// the durable consumer nor pulls events that would then wait out AckWait.
+func TestConsumerStartedTwice(t *testing.T) {
+	t.Parallel()
+	nc := testenv.External(t)
+	js := &countingJS{JetStream: testenv.JetStream(t, nc)}
+	stream, _ := testenv.Stream(t, js)
+	c, err := messaging.NewConsumer(js, stream, "twice", func(context.Context, messaging.Event) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop(ctx)
+	if err := c.Start(ctx); err == nil || !strings.Contains(err.Error(), "started twice") {
+		t.Errorf("second Start = %v, want an error saying it started twice", err)
+	}
+	if got := js.creates.Load(); got != 1 {
+		t.Errorf("CreateOrUpdateConsumer called %d times, want 1", got)
+	}
+}

@@ -334,11 +334,12 @@ type PrunerOption func(*Pruner)
 
 // WithKeep sets how long the id of an applied event is kept. Keep it
 // longer than the stream keeps events (messaging.WithMaxAge, 7 days by
-// default), or a redelivered old event could apply twice. Default 8 days.
+// default), or a redelivered old event could apply twice. Default, and
+// when d is not positive: 8 days.
 func WithKeep(d time.Duration) PrunerOption { return func(p *Pruner) { p.keep = d } }
 
 // WithInterval sets the time between two prunes; the first runs at Start.
-// Default 1 hour.
+// Default, and when d is not positive: 1 hour.
 func WithInterval(d time.Duration) PrunerOption { return func(p *Pruner) { p.interval = d } }
 
 // Pruner runs [Inbox.Prune] every interval, so the inbox table does not
@@ -356,7 +357,7 @@ type Pruner struct {
 
 // Pruner returns a pruner of in's table.
 func (in *Inbox) Pruner(opts ...PrunerOption) *Pruner {
-	p := &Pruner{in: in, keep: 8 * 24 * time.Hour, interval: time.Hour}
+	p := &Pruner{in: in}
 	for _, o := range opts {
 		o(p)
 	}
@@ -372,7 +373,7 @@ func (in *Inbox) Pruner(opts ...PrunerOption) *Pruner {
 // Start prunes once and then every interval, in the background, until
 // Stop.
 func (p *Pruner) Start(ctx context.Context) error {
-	return p.loop.Start(ctx, "inbox: pruner of consumer "+p.in.consumer, p.run)
+	return p.loop.Start(ctx, "inbox: pruner of consumer "+p.in.consumer, nil, p.run)
 }
 
 func (p *Pruner) run(ctx context.Context) {

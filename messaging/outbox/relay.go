@@ -117,6 +117,10 @@ type Relay struct {
 	dialect migrate.Dialect
 	ins     *instrument.Set
 
+	// claimBatch and claimOne are claimQuery for a whole batch and for
+	// the single event a pass tries while publishing fails.
+	claimBatch, claimOne string
+
 	wake chan struct{}
 	loop lifecycle.Loop
 
@@ -144,12 +148,21 @@ func NewRelay(db *sql.DB, js jetstream.JetStream, opts ...Option) (*Relay, error
 	if err != nil {
 		return nil, fmt.Errorf("outbox: make the telemetry instruments: %w", err)
 	}
-	return &Relay{db: db, js: js, cfg: cfg, dialect: d, ins: ins, wake: make(chan struct{}, 1)}, nil
+	lock := ""
+	if d == migrate.PostgreSQL {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	return &Relay{
+		db: db, js: js, cfg: cfg, dialect: d, ins: ins,
+		claimBatch: fmt.Sprintf(claimQuery, cfg.batchSize, lock),
+		claimOne:   fmt.Sprintf(claimQuery, 1, lock),
+		wake:       make(chan struct{}, 1),
+	}, nil
 }
 
 // Start begins relaying in the background until Stop.
 func (r *Relay) Start(ctx context.Context) error {
-	return r.loop.Start(ctx, "outbox: relay", r.run)
+	return r.loop.Start(ctx, "outbox: relay", nil, r.run)
 }
 
 // Stop ends the relay after the pass in hand and returns once it has, or
@@ -239,10 +252,11 @@ type row struct {
 // live claim holds, leaving out the aggregates whose first pending event
 // is not among them (another relay has it in hand: the later ones wait
 // for it). It costs one index probe per aggregate in the batch, however
-// many events wait. $1 is now, $2 the claim's end; the batch size is
-// written into the text (a relay's two statements, batch and probe, are
-// each prepared once), so that PostgreSQL plans for it rather than for a
-// tenth of the table, which turns the update into a scan of every row. On
+// many events wait. $1 is now, $2 the claim's end; NewRelay writes the
+// limit and the lock clause into the text once for each of the relay's
+// two statements (Relay.claimBatch and Relay.claimOne), so that
+// PostgreSQL plans for the limit rather than for a tenth of the table,
+// which turns the update into a scan of every row. On
 // PostgreSQL, FOR UPDATE SKIP LOCKED keeps two relays that claim at once
 // off each other's rows; SQLite runs one writer at a time.
 const claimQuery = `WITH c AS MATERIALIZED (
@@ -288,14 +302,15 @@ func (r *Relay) pass(ctx context.Context, limit int) (int, error) {
 	return len(batch), pubErr
 }
 
-// claim takes the next batch and returns it in order.
+// claim takes the next batch, of the batch size or (limit 1) of one
+// event, and returns it in order.
 func (r *Relay) claim(ctx context.Context, limit int) ([]row, error) {
-	lock := ""
-	if r.dialect == migrate.PostgreSQL {
-		lock = " FOR UPDATE SKIP LOCKED"
+	q := r.claimBatch
+	if limit == 1 {
+		q = r.claimOne
 	}
 	now := time.Now()
-	rows, err := r.db.QueryContext(ctx, fmt.Sprintf(claimQuery, limit, lock), now.UnixMicro(), now.Add(r.cfg.lease).UnixMicro())
+	rows, err := r.db.QueryContext(ctx, q, now.UnixMicro(), now.Add(r.cfg.lease).UnixMicro())
 	if err != nil {
 		return nil, fmt.Errorf("outbox: claim pending events: %w; has outbox.Migrate run on this database?", err)
 	}

@@ -17,14 +17,22 @@ type Loop struct {
 	done   chan struct{}
 }
 
-// Start runs run in a goroutine with a context that ends at Stop (not
-// when ctx ends: ctx bounds the start, not the run). what names the
-// component in errors, such as "outbox: relay".
-func (l *Loop) Start(ctx context.Context, what string, run func(ctx context.Context)) error {
+// Start runs setup, when it is not nil, with ctx, and then run in a
+// goroutine with a context that ends at Stop (not when ctx ends: ctx
+// bounds the start, not the run). A setup that fails leaves the loop
+// unstarted, so Start may be called again; a second Start after one that
+// succeeded fails without running setup. what names the component in
+// errors, such as "outbox: relay".
+func (l *Loop) Start(ctx context.Context, what string, setup func(ctx context.Context) error, run func(ctx context.Context)) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.done != nil {
 		return fmt.Errorf("%s started twice; make a new one", what)
+	}
+	if setup != nil {
+		if err := setup(ctx); err != nil {
+			return err
+		}
 	}
 	ctx, l.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	l.done = make(chan struct{})
