@@ -7,7 +7,7 @@
 //
 //	GET  /v1/products?limit=20&cursor=...  -> {"items": [...], "next_cursor": "..."}
 //	GET  /v1/products/{id}
-//	POST /v1/products {"name": "...", "description": "...", "price": {"amount": 1999, "currency": "EUR"}} -> 201
+//	POST /v1/products {"name": "...", "description": "...", "price": {"amount": 1999, "currency": "EUR"}, "stock": 10} -> 201
 //
 // Creating a product announces it: the catalog writes a
 // [ProductCreatedEvent] to its transactional outbox in the transaction
@@ -53,6 +53,10 @@ type ProductCreated struct {
 	Name      string    `json:"name"`
 	Price     Money     `json:"price"`
 	CreatedAt time.Time `json:"created_at"`
+	// Stock is the initial stock the product was created with, 0 when
+	// none was given; the inventory starts counting from it. Consumers
+	// that predate the field read it as absent.
+	Stock int64 `json:"stock,omitempty"`
 }
 
 // ProductCreatedEvent is the product.created event type: a product was
@@ -82,6 +86,7 @@ const (
 	MaxDescriptionLen = 4000
 	DefaultPageSize   = 20
 	MaxPageSize       = 100
+	MaxInitialStock   = 1_000_000
 )
 
 // CreateProductRequest is the body of POST /v1/products.
@@ -89,13 +94,17 @@ type CreateProductRequest struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	Price       Money  `json:"price"`
+	// Stock, when given, is the product's initial stock, handed to the
+	// inventory with the product.created event.
+	Stock *int64 `json:"stock,omitempty" jsonschema:"minimum=0,maximum=1000000"`
 }
 
 // Validate lists every problem with the request at once: a name of 1 to
 // [MaxNameLen] characters without control characters, a description of at
 // most [MaxDescriptionLen] characters without control characters other than
-// tab and line breaks, an amount of zero or more, and a currency that is an
-// ISO 4217 code in upper case.
+// tab and line breaks, an amount of zero or more, a currency that is an
+// ISO 4217 code in upper case, and a stock, when given, of 0 to
+// [MaxInitialStock].
 func (r CreateProductRequest) Validate() error {
 	var v []fault.Violation
 	name := strings.TrimSpace(r.Name)
@@ -118,6 +127,9 @@ func (r CreateProductRequest) Validate() error {
 	}
 	if !isCurrency(r.Price.Currency) {
 		v = append(v, fault.Violation{Field: "price.currency", Description: fmt.Sprintf("must be an ISO 4217 currency code in upper case, such as EUR or USD; %q is not one", r.Price.Currency)})
+	}
+	if r.Stock != nil && (*r.Stock < 0 || *r.Stock > MaxInitialStock) {
+		v = append(v, fault.Violation{Field: "stock", Description: fmt.Sprintf("must be from 0 to %d units, got %d; leave it out to set the stock later", MaxInitialStock, *r.Stock)})
 	}
 	if len(v) > 0 {
 		return fault.Invalid(v...)
@@ -244,7 +256,11 @@ func (s *Service) CreateProduct(ctx context.Context, req CreateProductRequest) (
 		Price:       req.Price,
 		CreatedAt:   time.Now().UTC().Truncate(time.Microsecond),
 	}
-	event, err := ProductCreatedEvent().New(p.ID, ProductCreated{ID: p.ID, Name: p.Name, Price: p.Price, CreatedAt: p.CreatedAt})
+	created := ProductCreated{ID: p.ID, Name: p.Name, Price: p.Price, CreatedAt: p.CreatedAt}
+	if req.Stock != nil {
+		created.Stock = *req.Stock
+	}
+	event, err := ProductCreatedEvent().New(p.ID, created)
 	if err != nil {
 		return Product{}, fault.Wrap(err, fault.Internal, "could not make the product.created event")
 	}

@@ -63,6 +63,7 @@ func decodeCreateProductRequest(_ context.Context, req *catalogpb.CreateProductR
 		Name:        req.GetName(),
 		Description: req.GetDescription(),
 		Price:       moneyFromProto(req.GetPrice()),
+		Stock:       req.Stock,
 	}, nil
 }
 
@@ -159,6 +160,7 @@ func encodeCreateProductRequest(_ context.Context, req CreateProductRequest) (*c
 		Name:        req.Name,
 		Description: req.Description,
 		Price:       moneyToProto(req.Price),
+		Stock:       req.Stock,
 	}, nil
 }
 

@@ -168,7 +168,10 @@ type CreateProductRequest struct {
 	// description is at most 4000 characters.
 	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
 	// price is required.
-	Price         *Money `protobuf:"bytes,3,opt,name=price,proto3" json:"price,omitempty"`
+	Price *Money `protobuf:"bytes,3,opt,name=price,proto3" json:"price,omitempty"`
+	// stock, when set, is the product's initial stock (0 to 1000000),
+	// handed to the inventory with the product.created event.
+	Stock         *int64 `protobuf:"varint,4,opt,name=stock,proto3,oneof" json:"stock,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -222,6 +225,13 @@ func (x *CreateProductRequest) GetPrice() *Money {
 		return x.Price
 	}
 	return nil
+}
+
+func (x *CreateProductRequest) GetStock() int64 {
+	if x != nil && x.Stock != nil {
+		return *x.Stock
+	}
+	return 0
 }
 
 // GetProductRequest names one product.
@@ -395,11 +405,13 @@ const file_examples_shop_catalog_catalogpb_catalog_proto_rawDesc = "" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x123\n" +
 	"\x05price\x18\x04 \x01(\v2\x1d.tailor.shop.catalog.v1.MoneyR\x05price\x129\n" +
 	"\n" +
-	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x81\x01\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xa6\x01\n" +
 	"\x14CreateProductRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x123\n" +
-	"\x05price\x18\x03 \x01(\v2\x1d.tailor.shop.catalog.v1.MoneyR\x05price\"#\n" +
+	"\x05price\x18\x03 \x01(\v2\x1d.tailor.shop.catalog.v1.MoneyR\x05price\x12\x19\n" +
+	"\x05stock\x18\x04 \x01(\x03H\x00R\x05stock\x88\x01\x01B\b\n" +
+	"\x06_stock\"#\n" +
 	"\x11GetProductRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"C\n" +
 	"\x13ListProductsRequest\x12\x14\n" +
@@ -460,6 +472,7 @@ func file_examples_shop_catalog_catalogpb_catalog_proto_init() {
 	if File_examples_shop_catalog_catalogpb_catalog_proto != nil {
 		return
 	}
+	file_examples_shop_catalog_catalogpb_catalog_proto_msgTypes[2].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
