@@ -182,6 +182,19 @@ func WithGRPCServerOptions(opts ...grpc.ServerOption) Option {
 	return func(s *Service) { s.grpcOpts = append(s.grpcOpts, opts...) }
 }
 
+// WithHTTPMiddleware adds mw to the HTTP router (see
+// [thttp.WithMiddleware]): it runs for every request, routes, health and
+// metrics included, after tailor's request ID, panic recovery, tracing and
+// metrics, so that what it refuses is still traced, measured and counted.
+// Middlewares given in several options run in the order given, the first
+// outermost. A service that accepts bearer tokens installs its verifier's
+// here:
+//
+//	service.WithHTTPMiddleware(verifier.HTTPMiddleware())
+func WithHTTPMiddleware(mw func(http.Handler) http.Handler) Option {
+	return func(s *Service) { s.httpMW = append(s.httpMW, mw) }
+}
+
 // WithoutSignals stops Run from reacting to SIGINT and SIGTERM; only the
 // end of its context stops it. For tests and for programs that own signal
 // handling.
@@ -196,6 +209,7 @@ type Service struct {
 	cfg       Config
 	log       *slog.Logger
 	grpcOpts  []grpc.ServerOption
+	httpMW    []func(http.Handler) http.Handler
 	noSignals bool
 	tel       Providers // nil without WithTelemetry
 	inst      *observability.Telemetry
@@ -247,7 +261,11 @@ func New(cfg Config, opts ...Option) (*Service, error) {
 	if err := s.setupTelemetry(); err != nil {
 		return nil, err
 	}
-	s.router = thttp.NewRouter(thttp.WithLogger(s.log), thttp.WithMiddleware(s.inst.HTTPMiddleware))
+	routerOpts := []thttp.RouterOption{thttp.WithLogger(s.log), thttp.WithMiddleware(s.inst.HTTPMiddleware)}
+	for _, mw := range s.httpMW {
+		routerOpts = append(routerOpts, thttp.WithMiddleware(mw))
+	}
+	s.router = thttp.NewRouter(routerOpts...)
 	s.router.HandleFunc("GET /healthz", s.serveHealthz)
 	s.router.HandleFunc("GET /readyz", s.serveReadyz)
 	if s.tel != nil {

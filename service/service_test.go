@@ -433,3 +433,56 @@ func TestGRPCMalformedRequestIsInvalidArgument(t *testing.T) {
 		t.Fatalf("malformed health check: got %v (code %v), want INVALID_ARGUMENT", err, got)
 	}
 }
+
+// TestHTTPMiddlewareRunsInOrderAroundEveryRequest: WithHTTPMiddleware's
+// middlewares see every request, in the order given, inside the request ID
+// (they see it in the context), and may answer for the route.
+func TestHTTPMiddlewareRunsInOrderAroundEveryRequest(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	mark := func(name string) func(http.Handler) http.Handler {
+		return func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				seen = append(seen, name+" "+r.URL.Path)
+				mu.Unlock()
+				if r.Header.Get("X-Refuse") != "" {
+					http.Error(w, "refused by "+name, http.StatusForbidden)
+					return
+				}
+				next.ServeHTTP(w, r)
+			})
+		}
+	}
+	svc := newService(t, service.Config{}, service.WithHTTPMiddleware(mark("outer")), service.WithHTTPMiddleware(mark("inner")))
+	svc.Router().HandleFunc("GET /v1/hello", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hello") })
+	s := servicetest.Start(t, svc)
+
+	mu.Lock()
+	seen = nil
+	mu.Unlock()
+	resp, err := s.Client().Get(s.URL() + "/v1/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Request-Id") == "" {
+		t.Fatalf("GET /v1/hello: %s, X-Request-Id %q; want 200 with a request id", resp.Status, resp.Header.Get("X-Request-Id"))
+	}
+	req, _ := http.NewRequest(http.MethodGet, s.URL()+"/healthz", nil)
+	req.Header.Set("X-Refuse", "yes")
+	resp, err = s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("refused /healthz: %s, want 403 from the outer middleware", resp.Status)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"outer /v1/hello", "inner /v1/hello", "outer /healthz"}
+	if !slices.Equal(seen, want) {
+		t.Fatalf("middlewares saw %q, want %q", seen, want)
+	}
+}
