@@ -130,7 +130,9 @@ func outgoingRequestID(ctx context.Context) context.Context {
 // generated code declares it as a constant (Echo_Echo_FullMethodName). PResp
 // is the generated reply type, a pointer such as *pb.EchoReply.
 //
-// The endpoint sends the context's request ID and returns status errors as
+// The endpoint sends the metadata already in the context (see
+// [metadata.AppendToOutgoingContext]; go-kit's client alone would replace
+// it) and the context's request ID, and returns status errors as
 // [*fault.Error]s (see [FromError]) whether or not cc was made by
 // [NewConn]. A request that is not a Req is an Internal error naming both
 // types. Adapt the endpoint to a typed function with
@@ -165,6 +167,11 @@ func NewClient[Req, PReq, PResp, Resp any](
 	}
 	all := make([]kitgrpc.ClientOption, 0, 1+len(opts))
 	all = append(all, kitgrpc.ClientBefore(func(ctx context.Context, md *metadata.MD) context.Context {
+		if out, ok := metadata.FromOutgoingContext(ctx); ok {
+			for k, v := range out {
+				(*md)[k] = append((*md)[k], v...)
+			}
+		}
 		if id := requestid.FromContext(ctx); id != "" {
 			md.Set(requestid.MetadataKey, id)
 		}
