@@ -78,6 +78,21 @@ func WithSecurityScheme(name string, s SecurityScheme) Option {
 	return func(d *Document) { d.security[name] = s }
 }
 
+// DefineSecurityScheme defines a security scheme as [WithSecurityScheme]
+// does, for code that records its routes in a document it did not make,
+// such as a service's DescribeHTTP. Defining a name again with an equal
+// scheme does nothing; with another scheme it is an error wrapping
+// [ErrConflict].
+func (d *Document) DefineSecurityScheme(name string, s SecurityScheme) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if old, ok := d.security[name]; ok && old != s {
+		return fmt.Errorf("openapi: %w: security scheme %q is defined already as %+v, not %+v; use another name", ErrConflict, name, old, s)
+	}
+	d.security[name] = s
+	return nil
+}
+
 // SecurityScheme is an OpenAPI security scheme object.
 type SecurityScheme struct {
 	Type         string `json:"type"`                   // "http", "apiKey", "oauth2", "openIdConnect" or "mutualTLS"

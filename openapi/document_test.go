@@ -347,3 +347,28 @@ func BenchmarkHandler(b *testing.B) {
 		h.ServeHTTP(httptest.NewRecorder(), req)
 	}
 }
+
+// TestDefineSecurityScheme: a scheme defined on a document made elsewhere
+// serves the routes recorded after it; defining it again is harmless only
+// when the two agree.
+func TestDefineSecurityScheme(t *testing.T) {
+	d := openapi.New("Shop", "1.0.0")
+	if err := d.DefineSecurityScheme("bearer", openapi.BearerJWT()); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DefineSecurityScheme("bearer", openapi.BearerJWT()); err != nil {
+		t.Fatalf("defining an equal scheme again: %v", err)
+	}
+	err := d.DefineSecurityScheme("bearer", openapi.SecurityScheme{Type: "apiKey", Name: "X-Key", In: "header"})
+	if !errors.Is(err, openapi.ErrConflict) || !strings.Contains(err.Error(), `"bearer"`) {
+		t.Fatalf("defining another scheme under the name: %v, want ErrConflict naming it", err)
+	}
+	openapi.Route[CreateProduct, Product](d, "POST /v1/products", openapi.Op{Security: []string{"bearer"}})
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"securitySchemes":{"bearer":{"type":"http","scheme":"bearer","bearerFormat":"JWT"}}`) {
+		t.Fatalf("document lacks the bearer scheme: %s", b)
+	}
+}
