@@ -512,6 +512,23 @@ func problemSchema() map[string]any {
 	}
 }
 
+// Operations lists the document's operations, sorted, each as its method
+// and OpenAPI path: "GET /v1/products/{id}" (the path of the route pattern
+// "GET /{$}" is "/", that of "{name...}" "{name}"). A test compares them
+// with the routes a router serves.
+func (d *Document) Operations() []string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var ops []string
+	for path, methods := range d.paths {
+		for method := range methods {
+			ops = append(ops, strings.ToUpper(method)+" "+path)
+		}
+	}
+	slices.Sort(ops)
+	return ops
+}
+
 // MarshalJSON returns the document as JSON: objects with their keys
 // sorted, so equal documents give equal bytes.
 func (d *Document) MarshalJSON() ([]byte, error) {

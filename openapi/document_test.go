@@ -372,3 +372,10 @@ func TestDefineSecurityScheme(t *testing.T) {
 		t.Fatalf("document lacks the bearer scheme: %s", b)
 	}
 }
+
+func TestOperations(t *testing.T) {
+	want := []string{"DELETE /v1/products/{id}", "GET /", "GET /v1/files/{path}", "GET /v1/products", "GET /v1/products/{id}", "POST /v1/products"}
+	if got := shop().Operations(); !slices.Equal(got, want) {
+		t.Fatalf("Operations() = %q, want %q", got, want)
+	}
+}

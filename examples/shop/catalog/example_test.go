@@ -12,7 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/tailorkit/tailor/auth"
 	"github.com/tailorkit/tailor/examples/shop/catalog"
 	"github.com/tailorkit/tailor/fault"
 	"github.com/tailorkit/tailor/sqlite"
@@ -41,21 +46,44 @@ func openCatalog() (db *sql.DB, cleanup func()) {
 }
 
 // A catalog over its own SQLite database, served over HTTP on loopback:
-// migrate the schema, make the service, register its routes.
+// migrate the schema, make the service, register its routes behind the
+// verifier of the users service's tokens. Anyone may read; only an
+// administrator may create.
 func ExampleNewService() {
 	db, cleanup := openCatalog()
 	defer cleanup()
 
-	router := thttp.NewRouter()
+	// In the shop the users service signs the tokens and the catalog
+	// verifies them with its published keys; here one signer does both.
+	signer, err := auth.NewSigner("shop-users", "shop")
+	if err != nil {
+		panic(err)
+	}
+	verifier, err := auth.NewVerifier(signer, "shop-users", "shop")
+	if err != nil {
+		panic(err)
+	}
+	admin, err := signer.Sign(auth.Claims{Subject: "admin-1", Roles: []string{catalog.AdminRole}}, time.Hour)
+	if err != nil {
+		panic(err)
+	}
+
+	router := thttp.NewRouter(thttp.WithMiddleware(verifier.HTTPMiddleware()))
 	catalog.RegisterHTTP(router, catalog.NewService(db))
 	srv := httptest.NewServer(router)
 	defer srv.Close()
 
-	for _, body := range []string{
-		`{"name": "Mug", "description": "Blue", "price": {"amount": 1299, "currency": "EUR"}}`,
-		`{"name": "", "price": {"amount": -1, "currency": "eur"}}`,
+	for _, c := range []struct{ token, body string }{
+		{"", `{"name": "Mug", "description": "Blue", "price": {"amount": 1299, "currency": "EUR"}}`},
+		{admin, `{"name": "Mug", "description": "Blue", "price": {"amount": 1299, "currency": "EUR"}, "stock": 10}`},
+		{admin, `{"name": "", "price": {"amount": -1, "currency": "eur"}}`},
 	} {
-		resp, err := http.Post(srv.URL+"/v1/products", "application/json", strings.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/products", strings.NewReader(c.body))
+		req.Header.Set("Content-Type", "application/json")
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			panic(err)
 		}
@@ -76,6 +104,7 @@ func ExampleNewService() {
 		fmt.Println(p.Name, p.Price.Amount, p.Price.Currency)
 	}
 	// Output:
+	// POST 401
 	// POST 201
 	// POST 422
 	// Mug 1299 EUR
@@ -87,7 +116,20 @@ func ExampleNewGRPCClient() {
 	db, cleanup := openCatalog()
 	defer cleanup()
 
-	srv := tgrpc.NewServer()
+	signer, err := auth.NewSigner("shop-users", "shop")
+	if err != nil {
+		panic(err)
+	}
+	verifier, err := auth.NewVerifier(signer, "shop-users", "shop")
+	if err != nil {
+		panic(err)
+	}
+	admin, err := signer.Sign(auth.Claims{Subject: "admin-1", Roles: []string{catalog.AdminRole}}, time.Hour)
+	if err != nil {
+		panic(err)
+	}
+
+	srv := tgrpc.NewServer(grpc.ChainUnaryInterceptor(verifier.UnaryServerInterceptor()))
 	catalog.RegisterGRPC(srv, catalog.NewService(db))
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -106,7 +148,8 @@ func ExampleNewGRPCClient() {
 		panic(err)
 	}
 
-	ctx := context.Background()
+	// The token goes in the call's "authorization" metadata.
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+admin)
 	mug, err := client.CreateProduct(ctx, catalog.CreateProductRequest{
 		Name: "Mug", Price: catalog.Money{Amount: 1299, Currency: "EUR"},
 	})

@@ -22,12 +22,18 @@ import (
 // is NOT_FOUND. opts are go-kit server options added to every method (an
 // error handler, say).
 //
+// As over HTTP, CreateProduct takes a caller with the role [AdminRole]
+// (UNAUTHENTICATED without one, PERMISSION_DENIED for another role): give
+// srv the verifier's interceptor, grpc.ChainUnaryInterceptor(
+// verifier.UnaryServerInterceptor()), which reads the "authorization"
+// metadata.
+//
 // Register before srv serves, as with every gRPC service; with
 // [github.com/tailorkit/tailor/service], register on Service.GRPCServer
 // before Run.
 func RegisterGRPC(srv *grpc.Server, s *Service, opts ...kitgrpc.ServerOption) {
 	catalogpb.RegisterCatalogServiceServer(srv, &grpcServer{
-		create: tgrpc.NewHandler(tailor.Endpoint(s.CreateProduct), decodeCreateProductRequest, encodeProduct, opts...),
+		create: tgrpc.NewHandler(adminOnly(tailor.Endpoint(s.CreateProduct)), decodeCreateProductRequest, encodeProduct, opts...),
 		get:    tgrpc.NewHandler(tailor.Endpoint(s.GetProduct), decodeGetProductRequest, encodeProduct, opts...),
 		list:   tgrpc.NewHandler(tailor.Endpoint(s.ListProducts), decodeListProductsRequest, encodeListProductsResponse, opts...),
 	})

@@ -18,6 +18,7 @@ import (
 
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/tailorkit/tailor/examples/shop/catalog"
 	"github.com/tailorkit/tailor/examples/shop/catalog/catalogpb"
@@ -30,9 +31,11 @@ import (
 
 // grpcCatalog is a running catalog service with both transports, on loopback.
 type grpcCatalog struct {
-	grpc    *catalog.GRPCClient
-	conn    *grpc.ClientConn
-	httpURL string
+	grpc      *catalog.GRPCClient // calls as an administrator
+	anonymous *catalog.GRPCClient // calls without a token
+	conn      *grpc.ClientConn
+	grpcAddr  string
+	httpURL   string
 }
 
 // startGRPCCatalog runs the catalog as a real service on a fresh SQLite
@@ -50,13 +53,27 @@ func startGRPCCatalog(t *testing.T) *grpcCatalog {
 		t.Fatal(err)
 	}
 
-	svc := servicetest.New(t, service.Config{Name: "catalog", GRPCAddr: "127.0.0.1:0"})
+	svc := servicetest.New(t, service.Config{Name: "catalog", GRPCAddr: "127.0.0.1:0"}, tokens.serviceOptions()...)
 	cat := catalog.NewService(db)
 	catalog.RegisterHTTP(svc.Router(), cat)
 	catalog.RegisterGRPC(svc.GRPCServer(), cat)
 	running := servicetest.Start(t, svc)
 
-	cc, err := tgrpc.NewConn(running.GRPCAddr())
+	s := &grpcCatalog{grpcAddr: running.GRPCAddr(), httpURL: running.URL()}
+	s.grpc, s.conn = s.dial(t, grpc.WithPerRPCCredentials(bearer(tokens.admin)))
+	s.anonymous, _ = s.dial(t)
+	return s
+}
+
+// clientWith returns a client that calls with token.
+func (s *grpcCatalog) clientWith(t *testing.T, token string) *catalog.GRPCClient {
+	c, _ := s.dial(t, grpc.WithPerRPCCredentials(bearer(token)))
+	return c
+}
+
+func (s *grpcCatalog) dial(t *testing.T, opts ...grpc.DialOption) (*catalog.GRPCClient, *grpc.ClientConn) {
+	t.Helper()
+	cc, err := tgrpc.NewConn(s.grpcAddr, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +84,7 @@ func startGRPCCatalog(t *testing.T) *grpcCatalog {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &grpcCatalog{grpc: client, conn: cc, httpURL: running.URL()}
+	return client, cc
 }
 
 func grpcTestContext(t *testing.T) context.Context {
@@ -96,6 +113,7 @@ func (s *grpcCatalog) httpJSON(t *testing.T, method, path string, body any, want
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	req.Header.Set("Authorization", "Bearer "+tokens.admin)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
@@ -356,7 +374,8 @@ func TestGRPCHealthServing(t *testing.T) {
 
 // The catalog served over gRPC and called with its typed client, here on a
 // bare tailor gRPC server; in a shop service, register on
-// service.Service.GRPCServer instead.
+// service.Service.GRPCServer instead. The server verifies bearer tokens,
+// and the caller, an administrator, sends one in the call's metadata.
 func ExampleRegisterGRPC() {
 	dir, err := os.MkdirTemp("", "catalog-example")
 	if err != nil {
@@ -373,7 +392,7 @@ func ExampleRegisterGRPC() {
 		log.Fatal(err)
 	}
 
-	srv := tgrpc.NewServer()
+	srv := tgrpc.NewServer(grpc.ChainUnaryInterceptor(tokens.verifier.UnaryServerInterceptor()))
 	catalog.RegisterGRPC(srv, catalog.NewService(db))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -392,6 +411,7 @@ func ExampleRegisterGRPC() {
 		log.Fatal(err)
 	}
 
+	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tokens.admin)
 	p, err := client.CreateProduct(ctx, catalog.CreateProductRequest{
 		Name: "Mug", Price: catalog.Money{Amount: 1299, Currency: "EUR"},
 	})

@@ -18,7 +18,8 @@ import (
 )
 
 // startCatalog runs the catalog as a real service on a random loopback
-// port with its own SQLite database, and returns its base URL.
+// port with its own SQLite database, and returns its base URL. [do] calls
+// it as an administrator.
 func startCatalog(t *testing.T) string {
 	t.Helper()
 	db, err := sqlite.Open(t.TempDir() + "/catalog.db")
@@ -29,7 +30,7 @@ func startCatalog(t *testing.T) string {
 	if err := catalog.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	svc := servicetest.New(t, service.Config{Name: "catalog"})
+	svc := servicetest.New(t, service.Config{Name: "catalog"}, tokens.serviceOptions()...)
 	catalog.RegisterHTTP(svc.Router(), catalog.NewService(db))
 	return servicetest.Start(t, svc).URL()
 }
@@ -43,6 +44,7 @@ func do(t *testing.T, method, url, contentType, body string) (*http.Response, []
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	req.Header.Set("Authorization", "Bearer "+tokens.admin)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

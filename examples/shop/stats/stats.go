@@ -23,6 +23,7 @@ import (
 	"github.com/tailorkit/tailor/messaging"
 	"github.com/tailorkit/tailor/messaging/inbox"
 	"github.com/tailorkit/tailor/migrate"
+	"github.com/tailorkit/tailor/openapi"
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
 
@@ -123,6 +124,16 @@ func (s *Stats) Get(ctx context.Context, _ Request) (Response, error) {
 		return Response{}, fault.Wrap(err, fault.Internal, "could not read the stats")
 	}
 	return resp, nil
+}
+
+// DescribeHTTP records in doc the operation that [RegisterHTTP] serves.
+func DescribeHTTP(doc *openapi.Document) {
+	openapi.Route[Request, Response](doc, "GET /v1/stats", openapi.Op{
+		ID:          "getStats",
+		Summary:     "Count the products created, per currency",
+		Description: "Built from the catalog's product.created events, so it can lag the catalog by the events in flight.",
+		Tags:        []string{"stats"},
+	})
 }
 
 // RegisterHTTP serves GET /v1/stats on r.

@@ -7,11 +7,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 	verrors "github.com/pb33f/libopenapi-validator/errors"
 
+	"github.com/tailorkit/tailor/auth"
 	"github.com/tailorkit/tailor/examples/shop/catalog"
 	"github.com/tailorkit/tailor/openapi"
 	"github.com/tailorkit/tailor/service"
@@ -61,13 +63,32 @@ func startCatalog(t *testing.T) string {
 	if err := catalog.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	svc := servicetest.New(t, service.Config{Name: "catalog"})
+	svc := servicetest.New(t, service.Config{Name: "catalog"}, service.WithHTTPMiddleware(tokens.verifier.HTTPMiddleware()))
 	catalog.RegisterHTTP(svc.Router(), catalog.NewService(db))
 	doc := openapi.New("Catalog", "1.0.0")
 	catalog.DescribeHTTP(doc)
 	svc.Router().Handle("GET /openapi.json", doc.Handler())
 	return servicetest.Start(t, svc).URL()
 }
+
+// tokens signs the administrator's token that creates products, and
+// verifies it in the catalog.
+var tokens = func() (a struct {
+	verifier *auth.Verifier
+	admin    string
+}) {
+	signer, err := auth.NewSigner("shop-users", "shop")
+	if err != nil {
+		panic(err)
+	}
+	if a.verifier, err = auth.NewVerifier(signer, "shop-users", "shop"); err != nil {
+		panic(err)
+	}
+	if a.admin, err = signer.Sign(auth.Claims{Subject: "admin-1", Roles: []string{catalog.AdminRole}}, time.Hour); err != nil {
+		panic(err)
+	}
+	return a
+}()
 
 func get(t *testing.T, url string) (*http.Response, []byte) {
 	t.Helper()
@@ -140,6 +161,7 @@ func do(t *testing.T, v validator.Validator, method, url, contentType, body stri
 		if contentType != "" {
 			req.Header.Set("Content-Type", contentType)
 		}
+		req.Header.Set("Authorization", "Bearer "+tokens.admin)
 		return req
 	}
 	resp, err := http.DefaultClient.Do(newReq())
