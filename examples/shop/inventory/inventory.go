@@ -227,7 +227,7 @@ func (s *Service) SetStock(ctx context.Context, req SetStockRequest) (Stock, err
 	if err != nil {
 		return Stock{}, fault.Wrap(err, fault.Internal, "could not store the stock")
 	}
-	return Stock{ProductID: req.ProductID, Available: req.Available}, nil
+	return Stock(req), nil
 }
 
 // Reserve takes the items of a reservation from the available stock, all
