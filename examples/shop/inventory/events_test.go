@@ -155,3 +155,26 @@ func applied(t *testing.T, db *sql.DB) int {
 	}
 	return n
 }
+
+// An event whose stock is out of range cannot be applied however often
+// it comes: the handler says so with a permanent error, and nothing is
+// stored.
+func TestHandlerRefusesStockOutOfRange(t *testing.T) {
+	ctx := context.Background()
+	s, db := newService(t)
+	for _, n := range []int64{-1, inventory.MaxStock + 1} {
+		e, err := catalog.ProductCreatedEvent().New("p-1", catalog.ProductCreated{ID: "p-1", Name: "Mug", Stock: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Handler()(ctx, e); !messaging.IsPermanent(err) {
+			t.Errorf("stock %d: handler = %v, want a permanent error", n, err)
+		}
+	}
+	if _, err := s.GetStock(ctx, inventory.GetStockRequest{ProductID: "p-1"}); err == nil {
+		t.Error("a refused event created the product's stock")
+	}
+	if n := applied(t, db); n != 0 {
+		t.Errorf("the inbox recorded %d events, want 0", n)
+	}
+}

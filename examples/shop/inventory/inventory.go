@@ -343,38 +343,41 @@ func (s *Service) Commit(ctx context.Context, req ReservationRequest) (Reservati
 
 // settle moves reservation id from Reserved to state, running update for
 // each of its items with the quantity, the time and the product id.
+//
+// The state changes first, by a conditional update, so that of two calls
+// at once only one finds the reservation reserved and moves its stock;
+// the other, like any later repeat, finds it settled and answers by its
+// state.
 func (s *Service) settle(ctx context.Context, id string, state State, update string) (Reservation, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return Reservation{}, fault.Wrap(err, fault.Internal, "could not update the reservation")
 	}
 	defer tx.Rollback()
-	res, err := loadReservation(ctx, tx, id)
-	if err != nil {
-		return Reservation{}, err
-	}
-	switch res.State {
-	case state:
-		return res, nil
-	case Reserved:
-	default:
-		verb := map[State]string{Released: "release", Committed: "commit"}[state]
-		return Reservation{}, &fault.Error{
-			Kind:   fault.FailedPrecondition,
-			Status: http.StatusConflict,
-			Detail: fmt.Sprintf("cannot %s reservation %q: it is %s already, and a %s reservation stays so", verb, id, res.State, res.State),
-		}
-	}
 	now := time.Now().UTC()
 	r, err := tx.ExecContext(ctx, `UPDATE reservations SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4`,
 		string(state), now, id, string(Reserved))
 	if err != nil {
 		return Reservation{}, fault.Wrap(err, fault.Internal, "could not update the reservation")
 	}
-	if n, err := r.RowsAffected(); err != nil {
+	moved, err := r.RowsAffected()
+	if err != nil {
 		return Reservation{}, fault.Wrap(err, fault.Internal, "could not update the reservation")
-	} else if n != 1 {
-		return Reservation{}, fault.New(fault.Internal, fmt.Sprintf("reservation %q changed state under the update that held it", id))
+	}
+	res, err := loadReservation(ctx, tx, id)
+	if err != nil {
+		return Reservation{}, err
+	}
+	if moved == 0 {
+		if res.State == state {
+			return res, nil
+		}
+		verb := map[State]string{Released: "release", Committed: "commit"}[state]
+		return Reservation{}, &fault.Error{
+			Kind:   fault.FailedPrecondition,
+			Status: http.StatusConflict,
+			Detail: fmt.Sprintf("cannot %s reservation %q: it is %s already, and a %s reservation stays so", verb, id, res.State, res.State),
+		}
 	}
 	for _, it := range res.Items {
 		if _, err := tx.ExecContext(ctx, update, it.Quantity, now, it.ProductID); err != nil {
@@ -384,7 +387,6 @@ func (s *Service) settle(ctx context.Context, id string, state State, update str
 	if err := tx.Commit(); err != nil {
 		return Reservation{}, fault.Wrap(err, fault.Internal, "could not update the reservation")
 	}
-	res.State = state
 	return res, nil
 }
 

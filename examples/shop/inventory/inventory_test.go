@@ -299,6 +299,25 @@ func TestConcurrentReservationsNeverOversell(t *testing.T) {
 			if a, r := counts(t, db, "hat"); a != 3 || r != 2 {
 				t.Errorf("hat: available %d, reserved %d after 20 repeats; want 3, 2", a, r)
 			}
+
+			// Twenty releases of it at once give its units back once.
+			start = make(chan struct{})
+			for i := range 20 {
+				wg.Go(func() {
+					<-start
+					_, errs[i] = instances[i%2].Release(ctx, inventory.ReservationRequest{ID: "order-hat"})
+				})
+			}
+			close(start)
+			wg.Wait()
+			for i, err := range errs[:20] {
+				if err != nil {
+					t.Errorf("release %d: %v", i, err)
+				}
+			}
+			if a, r := counts(t, db, "hat"); a != 5 || r != 0 {
+				t.Errorf("hat: available %d, reserved %d after 20 releases; want 5, 0", a, r)
+			}
 		})
 	}
 }
