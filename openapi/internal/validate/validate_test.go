@@ -153,7 +153,7 @@ func TestCatalogMatchesItsDocument(t *testing.T) {
 // the document (always valid), and returns the answer's body.
 func do(t *testing.T, v validator.Validator, method, url, contentType, body string, validRequest bool, wantStatus int) []byte {
 	t.Helper()
-	newReq := func() *http.Request {
+	return doRequest(t, v, func() *http.Request {
 		req, err := http.NewRequest(method, url, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
@@ -163,7 +163,13 @@ func do(t *testing.T, v validator.Validator, method, url, contentType, body stri
 		}
 		req.Header.Set("Authorization", "Bearer "+tokens.admin)
 		return req
-	}
+	}, validRequest, wantStatus)
+}
+
+// doRequest is do for the request newReq makes (once to send, once for
+// each check).
+func doRequest(t *testing.T, v validator.Validator, newReq func() *http.Request, validRequest bool, wantStatus int) []byte {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(newReq())
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +180,8 @@ func do(t *testing.T, v validator.Validator, method, url, contentType, body stri
 		t.Fatal(err)
 	}
 	if resp.StatusCode != wantStatus {
-		t.Fatalf("%s %s = %d %s, want %d", method, url, resp.StatusCode, b, wantStatus)
+		req := newReq()
+		t.Fatalf("%s %s = %d %s, want %d", req.Method, req.URL, resp.StatusCode, b, wantStatus)
 	}
 	ok, errs := v.ValidateHttpRequest(newReq())
 	if ok != validRequest {

@@ -1,0 +1,97 @@
+package inventory_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tailorkit/tailor/examples/shop/inventory"
+	"github.com/tailorkit/tailor/openapi"
+	thttp "github.com/tailorkit/tailor/transport/http"
+)
+
+// Every operation in the inventory's document is a route that
+// RegisterHTTP serves, under the same pattern, and the admin route is
+// the one that requires a token. (The libopenapi checks of the document
+// and of real traffic against it are in openapi/internal/validate.)
+func TestDocumentNamesServedRoutes(t *testing.T) {
+	s, _ := newService(t)
+	patterns := make(chan string, 1)
+	router := thttp.NewRouter(thttp.WithMiddleware(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r)
+			patterns <- r.Pattern
+		})
+	}))
+	inventory.RegisterHTTP(router, s)
+	srv := httptest.NewServer(router)
+	defer srv.Close()
+
+	doc := openapi.New("Inventory", "1.0.0", openapi.WithSecurityScheme(inventory.SecurityScheme, openapi.BearerJWT()))
+	inventory.DescribeHTTP(doc)
+	b, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		Paths map[string]map[string]struct {
+			Security []map[string]any `json:"security"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(b, &spec); err != nil {
+		t.Fatal(err)
+	}
+	var ops, secured []string
+	for path, methods := range spec.Paths {
+		for method, op := range methods {
+			ops = append(ops, strings.ToUpper(method)+" "+path)
+			if len(op.Security) > 0 {
+				secured = append(secured, strings.ToUpper(method)+" "+path)
+			}
+		}
+	}
+	slices.Sort(ops)
+	want := []string{
+		"GET /v1/stock/{product_id}",
+		"POST /internal/v1/reservations",
+		"POST /internal/v1/reservations/{id}/commit",
+		"POST /internal/v1/reservations/{id}/release",
+		"PUT /v1/admin/stock/{product_id}",
+	}
+	if !slices.Equal(ops, want) {
+		t.Fatalf("documented operations = %v, want %v", ops, want)
+	}
+	if !slices.Equal(secured, []string{"PUT /v1/admin/stock/{product_id}"}) {
+		t.Errorf("operations that require a token = %v, want only the admin route", secured)
+	}
+	for _, op := range ops {
+		method, path, _ := strings.Cut(op, " ")
+		path = strings.NewReplacer("{product_id}", "mug", "{id}", "order-1").Replace(path)
+		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := <-patterns; got != op {
+			t.Errorf("%s was served by route %q, want %q", op, got, op)
+		}
+	}
+}
+
+// DescribeHTTP needs the bearer scheme defined, and says so by panicking
+// at start-up, as openapi.Route does.
+func TestDescribeHTTPNeedsTheSecurityScheme(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(r.(error).Error(), `security scheme "bearer" is not defined`) {
+			t.Errorf("recovered %v, want the undefined scheme named", r)
+		}
+	}()
+	inventory.DescribeHTTP(openapi.New("Inventory", "1.0.0"))
+}
