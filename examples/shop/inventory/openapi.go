@@ -7,17 +7,18 @@ import (
 	"github.com/tailorkit/tailor/openapi"
 )
 
-// SecurityScheme is the name under which [DescribeHTTP] expects the
-// document to define the bearer token scheme:
-//
-//	doc := openapi.New("Shop", "1.0.0", openapi.WithSecurityScheme(inventory.SecurityScheme, openapi.BearerJWT()))
+// SecurityScheme names, in the OpenAPI document, the bearer tokens of the
+// users service that guard the administrator's route.
 const SecurityScheme = "bearer"
 
 // DescribeHTTP records in doc the operations that [RegisterHTTP] serves,
-// with their request and response types. doc must define
-// [SecurityScheme], which the administrator's route requires; without it
-// DescribeHTTP panics, as [openapi.Route] does.
+// with their request and response types. It defines the bearer scheme
+// [SecurityScheme] in doc, and panics if doc already has another scheme of
+// that name.
 func DescribeHTTP(doc *openapi.Document) {
+	if err := doc.DefineSecurityScheme(SecurityScheme, openapi.BearerJWT()); err != nil {
+		panic(err)
+	}
 	public := []string{"inventory"}
 	internal := []string{"inventory-internal"}
 	openapi.Route[GetStockRequest, Stock](doc, "GET /v1/stock/{product_id}", openapi.Op{

@@ -2,6 +2,7 @@ package inventory_test
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -85,13 +86,22 @@ func TestDocumentNamesServedRoutes(t *testing.T) {
 	}
 }
 
-// DescribeHTTP needs the bearer scheme defined, and says so by panicking
-// at start-up, as openapi.Route does.
-func TestDescribeHTTPNeedsTheSecurityScheme(t *testing.T) {
+// DescribeHTTP defines the bearer scheme its guarded route needs, and
+// refuses a document that means something else by that name.
+func TestDescribeHTTPDefinesTheSecurityScheme(t *testing.T) {
+	doc := openapi.New("Inventory", "1.0.0")
+	inventory.DescribeHTTP(doc)
+	b, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"securitySchemes":{"bearer":{"type":"http","scheme":"bearer","bearerFormat":"JWT"}}`) {
+		t.Fatalf("document lacks the bearer scheme: %s", b)
+	}
 	defer func() {
-		if r := recover(); r == nil || !strings.Contains(r.(error).Error(), `security scheme "bearer" is not defined`) {
-			t.Errorf("recovered %v, want the undefined scheme named", r)
+		if r := recover(); r == nil || !errors.Is(r.(error), openapi.ErrConflict) {
+			t.Errorf("recovered %v, want ErrConflict", r)
 		}
 	}()
-	inventory.DescribeHTTP(openapi.New("Inventory", "1.0.0"))
+	inventory.DescribeHTTP(openapi.New("Inventory", "1.0.0", openapi.WithSecurityScheme(inventory.SecurityScheme, openapi.SecurityScheme{Type: "apiKey", Name: "X-Key", In: "header"})))
 }
