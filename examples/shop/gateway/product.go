@@ -23,11 +23,11 @@ import (
 //	{"id": "…", "name": "Mug", …, "stock": null, "unavailable": ["inventory"]}
 //	{"id": "…", "stock": {"available": 3}, "unavailable": ["catalog"]}
 type ProductPage struct {
+	// ID is the product's ID, as asked for.
+	ID string `json:"id"`
 	// Product is the catalog's product; nil, and its fields absent, when
 	// the catalog is unavailable.
 	*catalog.Product
-	// ID is the product's ID, as asked for.
-	ID string `json:"id"`
 	// Stock is the product's stock; null when the inventory is
 	// unavailable.
 	Stock *Stock `json:"stock"`
