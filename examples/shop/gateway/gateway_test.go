@@ -179,7 +179,7 @@ func TestNewRefusesAnIncompleteConfig(t *testing.T) {
 	for name, cfg := range map[string]Config{
 		"no resolver":      {},
 		"no verifier":      {Resolver: h.reg},
-		"negative timeout": {Resolver: h.reg, Verifier: h.start(t).gw.cfg.Verifier, Timeout: -1},
+		"negative timeout": {Resolver: h.reg, Verifier: h.verifier(t), Timeout: -1},
 	} {
 		if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "Config.") {
 			t.Errorf("%s: New returned %v, want an error naming the field", name, err)

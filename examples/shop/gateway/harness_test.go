@@ -126,14 +126,11 @@ func newHarness(t *testing.T) *harness {
 // changed by each of mods, and serves it on loopback.
 func (h *harness) start(t *testing.T, mods ...func(*Config)) *harness {
 	t.Helper()
-	v, err := auth.NewVerifier(h.signer, users.Issuer, users.Audience)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{Resolver: h.reg, Verifier: v}
+	cfg := Config{Resolver: h.reg, Verifier: h.verifier(t)}
 	for _, m := range mods {
 		m(&cfg)
 	}
+	var err error
 	h.gw, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -145,6 +142,17 @@ func (h *harness) start(t *testing.T, mods ...func(*Config)) *harness {
 	t.Cleanup(srv.Close)
 	h.url = srv.URL
 	return h
+}
+
+// verifier accepts the harness signer's tokens, as the gateway's
+// verifier accepts the users service's.
+func (h *harness) verifier(t *testing.T) *auth.Verifier {
+	t.Helper()
+	v, err := auth.NewVerifier(h.signer, users.Issuer, users.Audience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // token signs a token for subject with roles.
