@@ -30,7 +30,7 @@ type seen struct {
 // upstream is one instance of a service: a real HTTP server on loopback,
 // registered in the registry, that records the requests it gets.
 type upstream struct {
-	t    *testing.T
+	t    testing.TB
 	reg  *memory.Registry
 	inst discovery.Instance
 	srv  *httptest.Server
@@ -39,8 +39,9 @@ type upstream struct {
 	got []seen
 }
 
-// startUpstream serves h as instance id of service and registers it.
-func startUpstream(t *testing.T, reg *memory.Registry, service, id string, h http.HandlerFunc) *upstream {
+// startUpstream serves h as instance id of service, recording what it
+// gets, and registers it.
+func startUpstream(t testing.TB, reg *memory.Registry, service, id string, h http.HandlerFunc) *upstream {
 	t.Helper()
 	u := &upstream{t: t, reg: reg}
 	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -52,11 +53,27 @@ func startUpstream(t *testing.T, reg *memory.Registry, service, id string, h htt
 		h(w, r)
 	}))
 	t.Cleanup(u.srv.Close)
-	host, port, _ := net.SplitHostPort(u.srv.Listener.Addr().String())
-	p, _ := strconv.Atoi(port)
-	u.inst = discovery.Instance{ID: id, Service: service, Address: host, Port: p}
+	u.inst = instanceOf(u.srv, service, id)
 	u.register()
 	return u
+}
+
+// serveInstance serves h as instance id of service and registers it,
+// recording nothing, and returns its URL.
+func serveInstance(t testing.TB, reg *memory.Registry, service, id string, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	if err := reg.Register(context.Background(), instanceOf(srv, service, id)); err != nil {
+		t.Fatal(err)
+	}
+	return srv.URL
+}
+
+func instanceOf(srv *httptest.Server, service, id string) discovery.Instance {
+	host, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	p, _ := strconv.Atoi(port)
+	return discovery.Instance{ID: id, Service: service, Address: host, Port: p}
 }
 
 func (u *upstream) register() {
@@ -109,7 +126,7 @@ func unlimited(cfg *Config) {
 
 // newHarness makes the registry and the signer; start makes the gateway,
 // so that upstreams registered in between are known from its first call.
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	key, err := auth.GenerateKey()
 	if err != nil {
@@ -124,7 +141,7 @@ func newHarness(t *testing.T) *harness {
 
 // start builds the gateway with the harness's registry and verifier,
 // changed by each of mods, and serves it on loopback.
-func (h *harness) start(t *testing.T, mods ...func(*Config)) *harness {
+func (h *harness) start(t testing.TB, mods ...func(*Config)) *harness {
 	t.Helper()
 	cfg := Config{Resolver: h.reg, Verifier: h.verifier(t)}
 	for _, m := range mods {
@@ -146,7 +163,7 @@ func (h *harness) start(t *testing.T, mods ...func(*Config)) *harness {
 
 // verifier accepts the harness signer's tokens, as the gateway's
 // verifier accepts the users service's.
-func (h *harness) verifier(t *testing.T) *auth.Verifier {
+func (h *harness) verifier(t testing.TB) *auth.Verifier {
 	t.Helper()
 	v, err := auth.NewVerifier(h.signer, users.Issuer, users.Audience)
 	if err != nil {
@@ -156,7 +173,7 @@ func (h *harness) verifier(t *testing.T) *auth.Verifier {
 }
 
 // token signs a token for subject with roles.
-func (h *harness) token(t *testing.T, subject string, roles ...string) string {
+func (h *harness) token(t testing.TB, subject string, roles ...string) string {
 	t.Helper()
 	tok, err := h.signer.Sign(auth.Claims{Subject: subject, Roles: roles}, time.Hour)
 	if err != nil {
