@@ -193,3 +193,28 @@ func TestClientIP(t *testing.T) {
 		})
 	}
 }
+
+// The default per-IP limit admits a burst of 40, and 20 a second after
+// it: the requests admitted before the first 429 are 40 plus those the
+// elapsed time paid for.
+func TestDefaultRateLimitPerIP(t *testing.T) {
+	h := newHarness(t)
+	startUpstream(t, h.reg, StatsService, "stats-1", answerJSON(http.StatusOK, `{}`))
+	h.start(t)
+	start := time.Now()
+	admitted := 0
+	for {
+		resp, body := h.do(t, "GET", "/v1/stats", "")
+		if resp.StatusCode == http.StatusTooManyRequests {
+			checkLimited(t, resp, body)
+			break
+		}
+		if admitted++; admitted > 1000 {
+			t.Fatal("no 429 after 1000 requests")
+		}
+	}
+	refilled := int(time.Since(start).Seconds()*DefaultIPRate) + 1
+	if admitted < 2*DefaultIPRate || admitted > 2*DefaultIPRate+refilled {
+		t.Errorf("%d requests admitted before a 429, want 40 plus up to %d refilled", admitted, refilled)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/netip"
 	"time"
@@ -32,13 +33,12 @@ const (
 const (
 	// DefaultTimeout bounds each call to a service, retries included.
 	DefaultTimeout = 5 * time.Second
-	// DefaultIPRate and DefaultIPBurst are the per-IP rate limit: requests
-	// a second, and how many may arrive at once.
-	DefaultIPRate  = 20
-	DefaultIPBurst = 40
-	// DefaultUserRate and DefaultUserBurst are the per-user rate limit.
-	DefaultUserRate  = 10
-	DefaultUserBurst = 20
+	// DefaultIPRate is the per-IP rate limit, in requests a second; its
+	// bursts are of twice as many.
+	DefaultIPRate = 20
+	// DefaultUserRate is the per-user rate limit, in requests a second; its
+	// bursts are of twice as many.
+	DefaultUserRate = 10
 	// DefaultMaxBodyBytes bounds a request body: 1 MiB.
 	DefaultMaxBodyBytes = thttp.DefaultMaxBodyBytes
 	// MaxResponseBytes bounds the answer the gateway reads from a service:
@@ -52,9 +52,12 @@ type Config struct {
 	// Resolver finds the services' instances by name: the in-process
 	// registry (discovery/memory) or Consul.
 	Resolver discovery.Resolver
-	// Verifier checks the bearer tokens the users service issues. A request
-	// with a token it refuses is answered 401 before any service is called;
-	// a request without a token passes on, anonymous.
+	// Verifier checks the bearer tokens the users service issues: an
+	// auth.Verifier for users.Issuer and users.Audience over the users
+	// service's Signer in one process, or over auth.NewRemoteKeys at its
+	// users.JWKSPath. A request with a token it refuses is answered 401
+	// before any service is called; a request without a token passes on,
+	// anonymous.
 	Verifier *auth.Verifier
 	// Telemetry observes the calls to the services (spans, trace context
 	// sent on, metrics of each client, breaker and retry). Nil observes
@@ -74,14 +77,14 @@ type Config struct {
 	InstanceBreaker resilience.BreakerConfig
 
 	// PerIP limits the requests of each client IP address. A zero Rate
-	// means [DefaultIPRate] and a zero Burst [DefaultIPBurst]; a negative
-	// Rate turns the limit off. MaxKeys and IdleTimeout default as in
-	// resilience.RateLimitConfig.
+	// means [DefaultIPRate] (20 a second), a zero Burst twice the Rate
+	// (40), and a negative Rate turns the limit off. MaxKeys and
+	// IdleTimeout default as in resilience.RateLimitConfig.
 	PerIP resilience.RateLimitConfig
 	// PerUser limits the requests of each authenticated user (the verified
 	// token's subject), on top of PerIP. A zero Rate means
-	// [DefaultUserRate] and a zero Burst [DefaultUserBurst]; a negative
-	// Rate turns the limit off.
+	// [DefaultUserRate] (10 a second), a zero Burst twice the Rate (20),
+	// and a negative Rate turns the limit off.
 	PerUser resilience.RateLimitConfig
 	// TrustedProxies are the networks of proxies in front of the gateway
 	// whose X-Forwarded-For header it believes. A request from one of them
@@ -148,8 +151,8 @@ func New(cfg Config) (*Gateway, error) {
 	default:
 		g.log = slog.New(slog.DiscardHandler)
 	}
-	g.perIP = newLimiter("gateway per IP", cfg.PerIP, DefaultIPRate, DefaultIPBurst)
-	g.perUser = newLimiter("gateway per user", cfg.PerUser, DefaultUserRate, DefaultUserBurst)
+	g.perIP = newLimiter("gateway per IP", cfg.PerIP, DefaultIPRate)
+	g.perUser = newLimiter("gateway per user", cfg.PerUser, DefaultUserRate)
 
 	doc, undocumented, err := mergeDocs(cfg.Docs)
 	if err != nil {
@@ -185,9 +188,9 @@ func New(cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-// newLimiter builds the limiter cfg describes with the gateway's defaults,
-// or nil when cfg turns it off.
-func newLimiter(name string, cfg resilience.RateLimitConfig, rate float64, burst int) *resilience.RateLimiter {
+// newLimiter builds the limiter cfg describes, with rate as its default
+// rate and bursts of twice the rate, or nil when cfg turns it off.
+func newLimiter(name string, cfg resilience.RateLimitConfig, rate float64) *resilience.RateLimiter {
 	if cfg.Rate < 0 {
 		return nil
 	}
@@ -195,7 +198,7 @@ func newLimiter(name string, cfg resilience.RateLimitConfig, rate float64, burst
 		cfg.Rate = rate
 	}
 	if cfg.Burst == 0 {
-		cfg.Burst = burst
+		cfg.Burst = max(1, int(math.Ceil(2*cfg.Rate)))
 	}
 	return resilience.NewRateLimiter(name, cfg)
 }
