@@ -20,7 +20,8 @@
 // Go types become JSON Schema 2020-12 as encoding/json encodes them:
 //   - struct fields by their json tag or Go name, embedded structs
 //     flattened, `json:"-"` left out; a field without omitempty or
-//     omitzero is required;
+//     omitzero is required, unless it comes from a struct embedded
+//     through a pointer, which a nil pointer leaves out;
 //   - a named struct type is a component under components/schemas, named
 //     by its Go name (a generic one's type arguments joined with "_"),
 //     and referenced; two types of one name are an error wrapping

@@ -313,11 +313,13 @@ func splitEscaped(s string) []string {
 // jsonFields lists t's JSON members by encoding/json's rules: exported
 // fields, named by their json tag or Go name, embedded structs without a
 // name flattened, and of several members with one name the shallowest (a
-// tagged one winning a tie) kept, a tie between equals dropping all.
+// tagged one winning a tie) kept, a tie between equals dropping all. The
+// members of a struct embedded through a pointer are optional: a nil
+// pointer leaves them all out.
 func jsonFields(t reflect.Type) []field {
 	var all []field
-	var walk func(t reflect.Type, depth int, seen map[reflect.Type]bool)
-	walk = func(t reflect.Type, depth int, seen map[reflect.Type]bool) {
+	var walk func(t reflect.Type, depth int, viaPointer bool, seen map[reflect.Type]bool)
+	walk = func(t reflect.Type, depth int, viaPointer bool, seen map[reflect.Type]bool) {
 		if seen[t] {
 			return
 		}
@@ -331,14 +333,15 @@ func jsonFields(t reflect.Type) []field {
 			name, opts, _ := strings.Cut(tag, ",")
 			ft := sf.Type
 			if sf.Anonymous {
-				if ft.Kind() == reflect.Pointer {
+				pointer := ft.Kind() == reflect.Pointer
+				if pointer {
 					ft = ft.Elem()
 				}
 				if !sf.IsExported() && ft.Kind() != reflect.Struct {
 					continue
 				}
 				if name == "" && ft.Kind() == reflect.Struct {
-					walk(ft, depth+1, seen)
+					walk(ft, depth+1, viaPointer || pointer, seen)
 					continue
 				}
 			} else if !sf.IsExported() {
@@ -348,7 +351,7 @@ func jsonFields(t reflect.Type) []field {
 				continue // a query or path parameter, documented as one
 			}
 			f := field{name: name, index: len(all), depth: depth, tagged: name != "", sf: sf,
-				optional: hasOpt(opts, "omitempty") || hasOpt(opts, "omitzero")}
+				optional: viaPointer || hasOpt(opts, "omitempty") || hasOpt(opts, "omitzero")}
 			if f.name == "" {
 				f.name = sf.Name
 			}
@@ -356,7 +359,7 @@ func jsonFields(t reflect.Type) []field {
 		}
 		delete(seen, t)
 	}
-	walk(t, 0, map[reflect.Type]bool{})
+	walk(t, 0, false, map[reflect.Type]bool{})
 
 	byName := map[string][]field{}
 	for _, f := range all {

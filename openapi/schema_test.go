@@ -171,6 +171,32 @@ func TestSchemaEmbeddedFieldRules(t *testing.T) {
 	}
 }
 
+type Decorated struct {
+	*Base
+	ID   string `json:"id"`
+	Note string `json:"note"`
+}
+
+// The members of a struct embedded through a pointer are optional, as
+// encoding/json leaves them all out when the pointer is nil; a shallower
+// member of one name still wins and stays required.
+func TestSchemaEmbeddedPointerIsOptional(t *testing.T) {
+	s := newSchemas()
+	obj, err := s.object(reflect.TypeFor[Decorated]())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := schemaJSON(t, obj)
+	want := `{"properties":{"created":{"format":"date-time","type":"string"},"id":{"type":"string"},"note":{"type":"string"}},"required":["id","note"],"type":"object"}`
+	if got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	b, _ := json.Marshal(Decorated{ID: "x", Note: "y"})
+	if string(b) != `{"id":"x","note":"y"}` {
+		t.Fatalf("encoding/json wrote %s; the test's premise is wrong", b)
+	}
+}
+
 func TestSchemaErrors(t *testing.T) {
 	tests := []struct {
 		name string

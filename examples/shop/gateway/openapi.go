@@ -1,0 +1,82 @@
+package gateway
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/tailorkit/tailor/examples/shop/catalog"
+	"github.com/tailorkit/tailor/openapi"
+)
+
+// publicRoutes are the routes the gateway serves and documents, each
+// "METHOD /path" as in the services' OpenAPI documents. GET /openapi.json
+// serves the document itself.
+var publicRoutes = [...]string{
+	"POST /v1/users",
+	"POST /v1/sessions",
+	"GET /v1/users/me",
+	"GET /v1/products",
+	"POST /v1/products",
+	"GET /v1/products/{id}",
+	"PUT /v1/admin/stock/{product_id}",
+	"GET /v1/stats",
+}
+
+// productPageRoute is the gateway's own operation, which replaces the
+// catalog's.
+const productPageRoute = "GET /v1/products/{id}"
+
+// The public document's title and version.
+const (
+	DocTitle   = "tailor shop"
+	DocVersion = "1.0.0"
+)
+
+// describeProductPage records the gateway's product page in doc.
+func describeProductPage(doc *openapi.Document) {
+	openapi.Route[catalog.GetProductRequest, ProductPage](doc, productPageRoute, openapi.Op{
+		ID:      "getProduct",
+		Summary: "Get one product with its stock",
+		Description: "The catalog's product, its members at the top level, with its stock from the inventory. " +
+			"When one of the two is unavailable the answer is still 200 with what the other said: " +
+			"without the catalog only `id` and `stock`, without the inventory `stock` is null; " +
+			"`unavailable` names the missing one. With neither the answer is 503.",
+		Tags:   []string{"catalog"},
+		Errors: []int{http.StatusNotFound, http.StatusServiceUnavailable},
+	})
+}
+
+// mergeDocs merges the operations of docs at the gateway's public routes, and its
+// own product page, into the public document. It returns the routes no
+// document describes.
+func mergeDocs(docs []*openapi.Document) (*openapi.Document, []string, error) {
+	own := openapi.New("gateway", DocVersion)
+	describeProductPage(own)
+	found := map[string]bool{productPageRoute: true}
+	include := func(method, path string) bool {
+		route := method + " " + path
+		if route == productPageRoute || !slices.Contains(publicRoutes[:], route) {
+			return false
+		}
+		found[route] = true
+		return true
+	}
+	parts := []openapi.Part{{Doc: own}}
+	for _, d := range docs {
+		parts = append(parts, openapi.Part{Doc: d, Include: include})
+	}
+	doc, err := openapi.Merge(DocTitle, DocVersion, parts, openapi.WithDescription(
+		"The shop's public API, served by its gateway. Every error is application/problem+json; "+
+			"a service that cannot be reached is a 503 naming it, with Retry-After; "+
+			"too many requests from one address or one user are a 429 with Retry-After."))
+	if err != nil {
+		return nil, nil, err
+	}
+	var missing []string
+	for _, route := range publicRoutes {
+		if !found[route] {
+			missing = append(missing, route)
+		}
+	}
+	return doc, missing, nil
+}

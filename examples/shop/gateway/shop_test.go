@@ -1,0 +1,99 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"testing"
+
+	"github.com/tailorkit/tailor/auth"
+	"github.com/tailorkit/tailor/examples/shop/catalog"
+	"github.com/tailorkit/tailor/examples/shop/users"
+	"github.com/tailorkit/tailor/sqlite"
+	thttp "github.com/tailorkit/tailor/transport/http"
+)
+
+// The real users and catalog services behind the gateway, each on its own
+// listener with its own database: a customer signs up and logs in, the
+// gateway accepts the users service's token, and the product page shows
+// a product created through the gateway, without the inventory, which is
+// not running.
+func TestRealServicesBehindTheGateway(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	usersDB, err := sqlite.Open(filepath.Join(dir, "users.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { usersDB.Close() })
+	catalogDB, err := sqlite.Open(filepath.Join(dir, "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { catalogDB.Close() })
+	if err := users.Migrate(ctx, usersDB); err != nil {
+		t.Fatal(err)
+	}
+	if err := catalog.Migrate(ctx, catalogDB); err != nil {
+		t.Fatal(err)
+	}
+	accounts, err := users.NewService(users.NewStore(usersDB), users.WithParams(users.Params{Memory: 64, Time: 1, Threads: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	h := newHarness(t)
+	ur := thttp.NewRouter()
+	users.RegisterHTTP(ur, accounts)
+	serveInstance(t, h.reg, UsersService, "users-1", ur)
+	cr := thttp.NewRouter()
+	catalog.RegisterHTTP(cr, catalog.NewService(catalogDB))
+	serveInstance(t, h.reg, CatalogService, "catalog-1", cr)
+	verifier, err := auth.NewVerifier(accounts.Signer(), users.Issuer, users.Audience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.start(t, unlimited, func(c *Config) { c.Verifier = verifier })
+
+	if resp, body := h.do(t, "POST", "/v1/users", `{"email":"ada@example.com","password":"violet staple orbit 42","name":"Ada"}`,
+		"Content-Type", "application/json"); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("sign up: got %d %s, want 201", resp.StatusCode, body)
+	}
+	resp, body := h.do(t, "POST", "/v1/sessions", `{"email":"ada@example.com","password":"violet staple orbit 42"}`, "Content-Type", "application/json")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("log in: got %d %s (Cache-Control %q), want 200 no-store", resp.StatusCode, body, resp.Header.Get("Cache-Control"))
+	}
+	var session users.Session
+	if err := json.Unmarshal(body, &session); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = h.do(t, "GET", "/v1/users/me", "", "Authorization", "Bearer "+session.Token)
+	var me users.User
+	if err := json.Unmarshal(body, &me); err != nil || resp.StatusCode != http.StatusOK || me.Email != "ada@example.com" {
+		t.Fatalf("me: got %d %s, want Ada's account", resp.StatusCode, body)
+	}
+	resp, body = h.do(t, "GET", "/v1/users/me", "")
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") != "Bearer" {
+		t.Fatalf("me without a token: got %d %s, want the users service's 401 with its challenge", resp.StatusCode, body)
+	}
+
+	resp, body = h.do(t, "POST", "/v1/products", `{"name":"Mug","description":"Blue","price":{"amount":1299,"currency":"EUR"}}`,
+		"Content-Type", "application/json", "Authorization", "Bearer "+session.Token)
+	var p catalog.Product
+	if err := json.Unmarshal(body, &p); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: got %d %s, want 201", resp.StatusCode, body)
+	}
+	resp, body = h.do(t, "GET", "/v1/products/"+p.ID, "")
+	var page ProductPage
+	if err := json.Unmarshal(body, &page); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("product page: got %d %s, want 200", resp.StatusCode, body)
+	}
+	if page.ID != p.ID || page.Product == nil || page.Name != "Mug" || page.Stock != nil || len(page.Unavailable) != 1 || page.Unavailable[0] != InventoryService {
+		t.Errorf("product page %s, want the product without its stock, the inventory named", body)
+	}
+	resp, body = h.do(t, "GET", "/v1/products/0190d9a4-7c1e-7b5e-8f3a-2b1c4d5e6f70", "")
+	if p := problem(t, resp, body); resp.StatusCode != http.StatusNotFound || p.Kind != "not_found" {
+		t.Errorf("unknown product: got %d %s, want the catalog's 404", resp.StatusCode, body)
+	}
+}
