@@ -1,36 +1,39 @@
 // Command shop runs the example e-commerce system built on tailor.
 //
-//	go run ./examples/shop [-http-addr 127.0.0.1:8080] [-grpc-addr 127.0.0.1:9090] [-data DIR]
+//	go run ./examples/shop [-addr 127.0.0.1:8080] [-grpc-addr 127.0.0.1:9090] [-data DIR]
 //
-// It serves the public API at -http-addr, the catalog's gRPC API at
-// -grpc-addr when given, and keeps each service's data under -data (by
-// default a folder in the user's cache directory). The service settings
-// (-http-addr, -grpc-addr, -shutdown-timeout, -shutdown-delay,
-// -read-timeout, -idle-timeout) can also be set through TAILOR_HTTP_ADDR
-// and the like; see service.Config. Ctrl-C or SIGTERM stops it
-// gracefully, a second one at once; it exits 0 after a clean stop.
+// It runs every service of the shop in one process, each on its own
+// loopback listener with its own SQLite database under -data (by default
+// a folder in the user's cache directory), registered by name in an
+// in-memory registry:
+//
+//   - gateway, the one public entry, at -addr: it verifies tokens, limits
+//     each client's rate, finds the services by name, calls them with
+//     timeouts, retries of reads and a circuit breaker per instance, builds
+//     the product page from the catalog and the inventory, and serves the
+//     merged OpenAPI document at /openapi.json;
+//   - users: accounts and logins (an administrator, admin@shop.local, is
+//     created at the first start with -admin-password or
+//     SHOP_ADMIN_PASSWORD, else a random password printed once);
+//   - catalog: the products (and its gRPC API at -grpc-addr when given);
+//   - inventory: the stock of each product, learnt from the catalog's
+//     product.created events;
+//   - stats: counts of products, also learnt from the catalog's events.
+//
+// The service settings (-shutdown-timeout, -shutdown-delay,
+// -read-timeout, -idle-timeout, and -http-addr, the same as -addr) apply
+// to every service and can also be set through TAILOR_SHUTDOWN_TIMEOUT and
+// the like; see service.Config. Ctrl-C or SIGTERM drains the gateway,
+// then the services behind it; a second one stops the process at once. It
+// exits 0 after a clean stop.
 //
 // Every service is traced, measured and logged by package service: set
-// OTEL_EXPORTER_OTLP_ENDPOINT to export traces, scrape /metrics with
-// Prometheus using the alerting rules in alerts.yml, and set
+// OTEL_EXPORTER_OTLP_ENDPOINT to export traces, scrape each service's
+// /metrics with Prometheus using the alerting rules in alerts.yml, and set
 // TAILOR_LOG_LEVEL, TAILOR_LOG_FORMAT and TAILOR_ACCESS_LOG for the logs.
 //
-// Today the shop is its accounts (users, with an administrator created at
-// first start: -admin-password or SHOP_ADMIN_PASSWORD, else a random
-// password printed once), its catalog, and its stats, which it learns from
-// the catalog's events:
-//
-//	curl -s -X POST -H 'Content-Type: application/json' \
-//	  -d '{"email":"ada@example.com","password":"correct horse battery","name":"Ada"}' \
-//	  http://127.0.0.1:8080/v1/users
-//	curl -s -X POST -H 'Content-Type: application/json' \
-//	  -d '{"email":"ada@example.com","password":"correct horse battery"}' \
-//	  http://127.0.0.1:8080/v1/sessions
-//	curl -s http://127.0.0.1:8080/v1/products
-//	curl -s -X POST -H 'Content-Type: application/json' \
-//	  -d '{"name":"Mug","description":"Blue","price":{"amount":1299,"currency":"EUR"}}' \
-//	  http://127.0.0.1:8080/v1/products
-//	curl -s http://127.0.0.1:8080/v1/stats
+// The README has a walkthrough to paste: sign up, log in, list the
+// products, and as the administrator create one with its stock.
 //
 // Events go through an embedded NATS server with JetStream, whose streams
 // are kept under -data, unless NATS_URL names an external server.
@@ -42,26 +45,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/tailorkit/tailor/examples/shop/catalog"
-	"github.com/tailorkit/tailor/examples/shop/stats"
 	"github.com/tailorkit/tailor/examples/shop/users"
-	"github.com/tailorkit/tailor/messaging"
-	"github.com/tailorkit/tailor/messaging/embedded"
-	"github.com/tailorkit/tailor/messaging/outbox"
 	"github.com/tailorkit/tailor/observability"
-	"github.com/tailorkit/tailor/observability/telemetry"
-	"github.com/tailorkit/tailor/openapi"
 	"github.com/tailorkit/tailor/service"
-	"github.com/tailorkit/tailor/sqlite"
-	thttp "github.com/tailorkit/tailor/transport/http"
 )
 
 func main() {
@@ -78,17 +70,21 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("shop", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfg := service.Config{Name: "catalog", HTTPAddr: "127.0.0.1:8080", ShutdownTimeout: 10 * time.Second}
-	if err := cfg.Bind(fs, "", os.LookupEnv); err != nil {
+	cfg := config{base: service.Config{Name: "gateway", HTTPAddr: "127.0.0.1:8080", ShutdownTimeout: 10 * time.Second}, stdout: stdout}
+	if err := cfg.base.Bind(fs, "", os.LookupEnv); err != nil {
 		return err
 	}
-	data := fs.String("data", defaultDataDir(), "folder for the services' data")
-	adminPassword := fs.String("admin-password", "", "password of "+users.AdminEmail+" when the shop first creates it (default $"+users.EnvAdminPassword+", else random and printed once)")
+	fs.StringVar(&cfg.base.HTTPAddr, "addr", cfg.base.HTTPAddr, "the gateway's address, the shop's one public entry (the same as -http-addr)")
+	fs.StringVar(&cfg.data, "data", defaultDataDir(), "folder for the services' data")
+	fs.StringVar(&cfg.adminPassword, "admin-password", "", "password of "+users.AdminEmail+" when the shop first creates it (default $"+users.EnvAdminPassword+", else random and printed once)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q; see -help", fs.Args())
+	}
+	if cfg.adminPassword == "" {
+		cfg.adminPassword = os.Getenv(users.EnvAdminPassword)
 	}
 	// Logs: text for a terminal unless TAILOR_LOG_FORMAT says otherwise;
 	// TAILOR_LOG_LEVEL and TAILOR_ACCESS_LOG as for every service.
@@ -99,150 +95,40 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if _, set := os.LookupEnv(observability.EnvLogFormat); !set {
 		logCfg.Text = true
 	}
-	logger := observability.NewLogger(stderr, logCfg)
+	cfg.logger = observability.NewLogger(stderr, logCfg)
 
-	dbPath := filepath.Join(*data, "catalog.db")
-	db, err := sqlite.Open(dbPath)
+	// The first SIGINT or SIGTERM drains the shop; once it has arrived
+	// the signals kill the process as usual, so a second Ctrl-C ends the
+	// drain.
+	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	sh, err := startShop(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := catalog.Migrate(ctx, db); err != nil {
-		return fmt.Errorf("catalog database %s: %w", dbPath, err)
+	printBanner(stdout, sh)
+	select {
+	case <-ctx.Done():
+		stopSignals()
+		return sh.stop(context.Background())
+	case err := <-sh.failed:
+		return errors.Join(err, sh.stop(context.Background()))
 	}
-	statsPath := filepath.Join(*data, "stats.db")
-	statsDB, err := sqlite.Open(statsPath)
-	if err != nil {
-		return err
-	}
-	defer statsDB.Close()
-	if err := stats.Migrate(ctx, statsDB); err != nil {
-		return fmt.Errorf("stats database %s: %w", statsPath, err)
-	}
-
-	if *adminPassword == "" {
-		*adminPassword = os.Getenv(users.EnvAdminPassword)
-	}
-	usersPath := filepath.Join(*data, "users.db")
-	usersDB, err := sqlite.Open(usersPath)
-	if err != nil {
-		return err
-	}
-	defer usersDB.Close()
-	if err := users.Migrate(ctx, usersDB); err != nil {
-		return fmt.Errorf("users database %s: %w", usersPath, err)
-	}
-	signingKey, err := users.SigningKeyFromEnv(os.LookupEnv)
-	if err != nil {
-		return err
-	}
-	accounts, err := users.NewService(users.NewStore(usersDB), users.WithSigningKey(signingKey))
-	if err != nil {
-		return err
-	}
-	generated, err := accounts.EnsureAdmin(ctx, *adminPassword)
-	if err != nil {
-		return err
-	}
-	if generated != "" {
-		fmt.Fprintf(stdout, "shop: created %s with the password %s; it is shown this once (choose it with -admin-password or %s)\n", users.AdminEmail, generated, users.EnvAdminPassword)
-	}
-
-	nc, where, stopNATS, err := connectNATS(ctx, *data, logger)
-	if err != nil {
-		return err
-	}
-	defer stopNATS()
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("JetStream on %s: %w", where, err)
-	}
-	if err := messaging.EnsureStream(ctx, js, catalog.Stream, []string{catalog.StreamSubjects}); err != nil {
-		return err
-	}
-
-	// Telemetry is built once, here: the service instruments its requests
-	// with it, serves its metrics and shuts it down at the end of Run, and
-	// hands the one observability.Telemetry to messaging, so that events
-	// are counted and traced with the requests. The SDK's own errors go
-	// to the same logger.
-	tel, err := telemetry.New(ctx, telemetry.Config{ServiceName: "catalog", Logger: logger})
-	if err != nil {
-		return err
-	}
-	svc, err := service.New(cfg, service.WithLogger(logger), service.WithTelemetry(tel))
-	if err != nil {
-		_ = tel.Shutdown(ctx)
-		return err
-	}
-	products := catalog.NewService(db, catalog.WithTelemetry(svc.Telemetry()))
-	catalog.RegisterHTTP(svc.Router(), products, thttp.ServerErrorLogger(svc.Logger()))
-	users.RegisterHTTP(svc.Router(), accounts, thttp.ServerErrorLogger(svc.Logger()))
-	doc := openapi.New("tailor shop", "1.0.0")
-	catalog.DescribeHTTP(doc)
-	svc.Router().Handle("GET /openapi.json", doc.Handler())
-	if g := svc.GRPCServer(); g != nil {
-		catalog.RegisterGRPC(g, products)
-	}
-	relay, err := outbox.NewRelay(db, js, outbox.WithTelemetry(svc.Telemetry()))
-	if err != nil {
-		return err
-	}
-	counts, err := stats.New(statsDB, svc.Telemetry())
-	if err != nil {
-		return err
-	}
-	stats.RegisterHTTP(svc.Router(), counts)
-	consumer, err := stats.NewConsumer(js, counts)
-	if err != nil {
-		return err
-	}
-	svc.AddCheck("database", db.PingContext)
-	svc.AddCheck("users database", usersDB.PingContext)
-	svc.AddCheck("nats", messaging.Check(nc))
-	svc.Add(relay, consumer, counts.Pruner())
-	// Components start once the listener is bound, so the address is known.
-	svc.Add(service.Hook{Name: "banner", OnStart: func(context.Context) error {
-		fmt.Fprintf(stdout, "shop: serving the catalog at http://%s/v1/products (data in %s); Ctrl-C stops it\n", svc.HTTPAddr(), *data)
-		if a := svc.GRPCAddr(); a != nil {
-			fmt.Fprintf(stdout, "shop: serving the catalog over gRPC at %s (tailor.shop.catalog.v1.CatalogService)\n", a)
-		}
-		fmt.Fprintf(stdout, "shop: accounts at http://%s/v1/users and /v1/sessions\n", svc.HTTPAddr())
-		fmt.Fprintf(stdout, "shop: events through %s; stats at http://%s/v1/stats\n", where, svc.HTTPAddr())
-		fmt.Fprintf(stdout, "shop: metrics at http://%s/metrics; traces go to OTEL_EXPORTER_OTLP_ENDPOINT when set\n", svc.HTTPAddr())
-		return nil
-	}})
-	return svc.Run(ctx)
 }
 
-// connectNATS connects to the server NATS_URL names or, when it is unset,
-// starts an embedded one that keeps its streams under dataDir. It returns
-// the connection, where it goes, and the function that stops the embedded
-// server (a no-op for an external one). The client's connection events go
-// to log.
-func connectNATS(ctx context.Context, dataDir string, log *slog.Logger) (nc *nats.Conn, where string, stop func(), err error) {
-	if url := os.Getenv(messaging.EnvURL); url != "" {
-		nc, err := messaging.Connect(url, nil, nats.Name("shop"), messaging.ConnLogger(log))
-		if err != nil {
-			return nil, "", nil, err
-		}
-		return nc, "NATS at " + messaging.RedactURL(nc.ConnectedUrl()), func() {}, nil
+// printBanner says where the shop serves and how to try it.
+func printBanner(w io.Writer, sh *shop) {
+	gw := "http://" + sh.addr("gateway")
+	fmt.Fprintf(w, "shop: serving at %s (data in %s); Ctrl-C stops it\n", gw, sh.cfg.data)
+	fmt.Fprintf(w, "shop: try  curl -s %s/v1/products  and the walkthrough in the README; the API is described at %s/openapi.json\n", gw, gw)
+	if a := sh.catalogGRPCAddr(); a != nil {
+		fmt.Fprintf(w, "shop: the catalog serves gRPC at %s (tailor.shop.catalog.v1.CatalogService)\n", a)
 	}
-	srv, err := embedded.New(embedded.Config{StoreDir: filepath.Join(dataDir, "nats")})
-	if err != nil {
-		return nil, "", nil, err
+	fmt.Fprintf(w, "shop: behind the gateway, each on its own port with its /metrics, /healthz and /readyz:")
+	for _, name := range serviceNames[:len(serviceNames)-1] {
+		fmt.Fprintf(w, " %s http://%s", name, sh.addr(name))
 	}
-	if err := srv.Start(ctx); err != nil {
-		return nil, "", nil, err
-	}
-	stop = func() { srv.Stop(context.WithoutCancel(ctx)) }
-	nc, err = srv.Connect(nats.Name("shop"), messaging.ConnLogger(log))
-	if err != nil {
-		stop()
-		return nil, "", nil, err
-	}
-	return nc, "an embedded NATS server (" + srv.StoreDir() + "; set " + messaging.EnvURL + " for an external one)", stop, nil
+	fmt.Fprintf(w, "\nshop: events through %s; traces go to OTEL_EXPORTER_OTLP_ENDPOINT when set\n", sh.nats.where)
 }
 
 // defaultDataDir is a folder in the user's cache directory, or in the

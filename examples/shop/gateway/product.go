@@ -30,14 +30,14 @@ type ProductPage struct {
 	*catalog.Product
 	// Stock is the product's stock; null when the inventory is
 	// unavailable.
-	Stock *Stock `json:"stock"`
+	Stock *Availability `json:"stock"`
 	// Unavailable names the services whose part of the page is missing.
 	Unavailable []string `json:"unavailable,omitempty"`
 }
 
-// Stock is how many units of a product the inventory can sell now. A
+// Availability is how many units of a product the inventory can sell now. A
 // product the inventory has not heard of yet has none.
-type Stock struct {
+type Availability struct {
 	Available int64 `json:"available"`
 }
 
@@ -112,10 +112,10 @@ func decodeProduct(body []byte) (*catalog.Product, error) {
 // readStock reads the inventory's answer of GET /v1/stock/{id}: 200 with
 // {"available": n}, or 404 for a product it has not heard of, which has
 // none.
-func readStock(a *answer) (*Stock, error) {
+func readStock(a *answer) (*Availability, error) {
 	switch a.status {
 	case http.StatusNotFound:
-		return &Stock{}, nil
+		return &Availability{}, nil
 	case http.StatusOK:
 		return decodeStock(a.body)
 	}
@@ -123,7 +123,7 @@ func readStock(a *answer) (*Stock, error) {
 }
 
 // decodeStock reads {"available": n}; other members are ignored.
-func decodeStock(body []byte) (*Stock, error) {
+func decodeStock(body []byte) (*Availability, error) {
 	var s struct {
 		Available *int64 `json:"available"`
 	}
@@ -133,5 +133,5 @@ func decodeStock(body []byte) (*Stock, error) {
 	if s.Available == nil {
 		return nil, errors.New("the inventory's stock has no \"available\" member")
 	}
-	return &Stock{Available: *s.Available}, nil
+	return &Availability{Available: *s.Available}, nil
 }

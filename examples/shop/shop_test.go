@@ -1,0 +1,361 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tailorkit/tailor/auth"
+	"github.com/tailorkit/tailor/examples/shop/users"
+	"github.com/tailorkit/tailor/observability"
+	"github.com/tailorkit/tailor/resilience"
+	"github.com/tailorkit/tailor/service"
+	thttp "github.com/tailorkit/tailor/transport/http"
+)
+
+const testAdminPassword = "a long admin passphrase"
+
+// testShop runs the whole shop in the test's process, on loopback ports,
+// with its data in a new folder, and stops it when the test ends. Its
+// tokens are signed with key, which the test can use to forge some.
+type testShop struct {
+	*shop
+	base string // the gateway's URL
+	key  ed25519.PrivateKey
+}
+
+func startTestShop(t *testing.T, configure func(*config)) *testShop {
+	t.Helper()
+	key, err := auth.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(users.EnvSigningKey, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
+	t.Setenv("NATS_URL", "")
+	cfg := config{
+		base:          service.Config{HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second},
+		data:          t.TempDir(),
+		adminPassword: testAdminPassword,
+		logger:        observability.NewLogger(io.Discard, observability.LogConfig{}),
+		stdout:        io.Discard,
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	sh, err := startShop(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := sh.stop(context.Background()); err != nil {
+			t.Errorf("stopping the shop: %v", err)
+		}
+	})
+	return &testShop{shop: sh, base: "http://" + sh.addr("gateway"), key: key}
+}
+
+// call sends a request to the gateway and returns its answer and body.
+func (s *testShop) call(t *testing.T, method, path, token, body string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, s.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
+// expect calls and fails the test unless the answer has status want; it
+// decodes a JSON body into out when out is not nil.
+func (s *testShop) expect(t *testing.T, method, path, token, body string, want int, out any) *http.Response {
+	t.Helper()
+	resp, b := s.call(t, method, path, token, body)
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s: %s %s, want %d", method, path, resp.Status, b, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, path, err, b)
+		}
+	}
+	return resp
+}
+
+// login returns a token for the account, signing it up first unless it is
+// the administrator.
+func (s *testShop) login(t *testing.T, email, password string) string {
+	t.Helper()
+	if email != users.AdminEmail {
+		s.expect(t, "POST", "/v1/users", "", `{"email":"`+email+`","password":"`+password+`","name":"Test"}`, http.StatusCreated, nil)
+	}
+	var session struct{ Token string }
+	s.expect(t, "POST", "/v1/sessions", "", `{"email":"`+email+`","password":"`+password+`"}`, http.StatusOK, &session)
+	return session.Token
+}
+
+// eventually calls check until it reports done, for effects that travel
+// through the event stream; it fails the test after a minute.
+func eventually(t *testing.T, what string, check func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !check() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not happen within a minute", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type productPage struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Unavailable []string `json:"unavailable"`
+	Stock       *struct {
+		Available int64 `json:"available"`
+	} `json:"stock"`
+}
+
+// TestWalkthrough is the README's walkthrough, through the gateway: sign up,
+// log in, read one's account, list the products; as the administrator
+// create one with its stock, which the inventory learns from the catalog's
+// event, set the stock, and see both on the product page.
+func TestWalkthrough(t *testing.T) {
+	s := startTestShop(t, nil)
+	customer := s.login(t, "ada@example.com", "correct horse battery")
+	var me struct{ Email, Role string }
+	s.expect(t, "GET", "/v1/users/me", customer, "", http.StatusOK, &me)
+	if me.Email != "ada@example.com" || me.Role != "customer" {
+		t.Fatalf("me = %+v, want ada@example.com, a customer", me)
+	}
+	s.expect(t, "GET", "/v1/products", "", "", http.StatusOK, nil)
+
+	admin := s.login(t, users.AdminEmail, testAdminPassword)
+	var mug struct{ ID string }
+	s.expect(t, "POST", "/v1/products", admin, `{"name":"Mug","description":"Blue","price":{"amount":1299,"currency":"EUR"},"stock":5}`, http.StatusCreated, &mug)
+	var page productPage
+	eventually(t, "the inventory learning the mug's stock", func() bool {
+		s.expect(t, "GET", "/v1/products/"+mug.ID, "", "", http.StatusOK, &page)
+		return page.Stock != nil && page.Stock.Available == 5
+	})
+	if page.Name != "Mug" || len(page.Unavailable) != 0 {
+		t.Fatalf("product page %+v, want the mug with nothing unavailable", page)
+	}
+	s.expect(t, "PUT", "/v1/admin/stock/"+mug.ID, admin, `{"available":7}`, http.StatusOK, nil)
+	s.expect(t, "GET", "/v1/products/"+mug.ID, "", "", http.StatusOK, &page)
+	if page.Stock == nil || page.Stock.Available != 7 {
+		t.Fatalf("product page after setting the stock: %+v, want 7 available", page.Stock)
+	}
+	var counts struct {
+		ProductsCreated int64 `json:"products_created"`
+	}
+	eventually(t, "the stats counting the mug", func() bool {
+		s.expect(t, "GET", "/v1/stats", "", "", http.StatusOK, &counts)
+		return counts.ProductsCreated == 1
+	})
+}
+
+// TestTokensRefusedAtTheGateway: tokens that must not verify are refused
+// with 401 and a Bearer challenge, and a customer cannot do what only the
+// administrator may.
+func TestTokensRefusedAtTheGateway(t *testing.T) {
+	s := startTestShop(t, nil)
+	customer := s.login(t, "bob@example.com", "correct horse battery")
+	signer, err := auth.NewSigner(users.Issuer, users.Audience, auth.WithSigningKey(s.key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forge := func(method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
+		tok := jwt.NewWithClaims(method, claims)
+		tok.Header["kid"] = signer.KeyID()
+		signed, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return signed
+	}
+	now := time.Now()
+	valid := jwt.MapClaims{"iss": users.Issuer, "aud": users.Audience, "sub": "someone", "roles": []string{"admin"}, "exp": now.Add(time.Hour).Unix(), "iat": now.Unix()}
+	with := func(k string, v any) jwt.MapClaims {
+		c := jwt.MapClaims{}
+		for key, val := range valid {
+			c[key] = val
+		}
+		c[k] = v
+		return c
+	}
+	otherKey, err := auth.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, payload, _ := strings.Cut(customer, ".")
+	payload, signature, _ := strings.Cut(payload, ".")
+	claims, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := header + "." + base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(claims), `"customer"`, `"admin"`, 1))) + "." + signature
+
+	for name, token := range map[string]string{
+		"alg none":       forge(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, valid),
+		"tampered":       tampered,
+		"expired":        forge(jwt.SigningMethodEdDSA, s.key, with("exp", now.Add(-time.Hour).Unix())),
+		"wrong issuer":   forge(jwt.SigningMethodEdDSA, s.key, with("iss", "someone-else")),
+		"wrong key":      forge(jwt.SigningMethodEdDSA, otherKey, valid),
+		"wrong audience": forge(jwt.SigningMethodEdDSA, s.key, with("aud", "another-shop")),
+	} {
+		t.Run(name, func(t *testing.T) {
+			for _, route := range []struct{ method, path, body string }{
+				{"GET", "/v1/users/me", ""},
+				{"POST", "/v1/products", `{"name":"Forged","price":{"amount":1,"currency":"EUR"}}`},
+			} {
+				resp, body := s.call(t, route.method, route.path, token, route.body)
+				if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+					t.Errorf("%s %s: %s %q %s, want 401 with an invalid_token challenge", route.method, route.path, resp.Status, resp.Header.Get("WWW-Authenticate"), body)
+				}
+			}
+		})
+	}
+	// The checks are what refused them: the same claims signed with the
+	// shop's key pass.
+	s.expect(t, "POST", "/v1/products", forge(jwt.SigningMethodEdDSA, s.key, valid), `{"name":"Mug","price":{"amount":1,"currency":"EUR"}}`, http.StatusCreated, nil)
+
+	resp := s.expect(t, "POST", "/v1/products", customer, `{"name":"Mug","price":{"amount":1,"currency":"EUR"}}`, http.StatusForbidden, nil)
+	if !strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="insufficient_scope"`) {
+		t.Errorf("customer creating a product: WWW-Authenticate %q, want insufficient_scope", resp.Header.Get("WWW-Authenticate"))
+	}
+	s.expect(t, "POST", "/v1/products", "", `{"name":"Mug","price":{"amount":1,"currency":"EUR"}}`, http.StatusUnauthorized, nil)
+	s.expect(t, "PUT", "/v1/admin/stock/0190d9a4-7c1e-7b5e-8f3a-2b1c4d5e6f70", customer, `{"available":1}`, http.StatusForbidden, nil)
+}
+
+// TestCatalogDownAndBack: with the catalog stopped, the product page still
+// answers, marking the catalog's part unavailable, and the product list is
+// a 503 naming the catalog, refused at once rather than timed out; once the
+// catalog runs again the gateway uses it without a restart.
+func TestCatalogDownAndBack(t *testing.T) {
+	s := startTestShop(t, nil)
+	admin := s.login(t, users.AdminEmail, testAdminPassword)
+	var mug struct{ ID string }
+	s.expect(t, "POST", "/v1/products", admin, `{"name":"Mug","price":{"amount":1299,"currency":"EUR"},"stock":3}`, http.StatusCreated, &mug)
+	var page productPage
+	eventually(t, "the inventory learning the mug's stock", func() bool {
+		s.expect(t, "GET", "/v1/products/"+mug.ID, "", "", http.StatusOK, &page)
+		return page.Stock != nil && page.Stock.Available == 3
+	})
+
+	if err := s.stopService("catalog"); err != nil {
+		t.Fatal(err)
+	}
+	page = productPage{}
+	s.expect(t, "GET", "/v1/products/"+mug.ID, "", "", http.StatusOK, &page)
+	if !slices.Equal(page.Unavailable, []string{"catalog"}) || page.Stock == nil || page.Stock.Available != 3 || page.Name != "" {
+		t.Fatalf("product page without the catalog: %+v, want the stock with the catalog marked unavailable", page)
+	}
+	resp, body := s.call(t, "GET", "/v1/products", "", "")
+	var problem thttp.Problem
+	if err := json.Unmarshal(body, &problem); resp.StatusCode != http.StatusServiceUnavailable || err != nil || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("product list without the catalog: %s %q %s (%v), want 503 problem+json", resp.Status, resp.Header.Get("Content-Type"), body, err)
+	}
+	if !strings.Contains(problem.Detail, "catalog") || problem.Kind != "unavailable" || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("product list without the catalog: %+v, Retry-After %q; want the catalog named, kind unavailable (not a timeout) and a Retry-After",
+			problem, resp.Header.Get("Retry-After"))
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.start(ctx, "catalog"); err != nil {
+		t.Fatal(err)
+	}
+	s.expect(t, "GET", "/v1/products", "", "", http.StatusOK, nil)
+	page = productPage{}
+	s.expect(t, "GET", "/v1/products/"+mug.ID, "", "", http.StatusOK, &page)
+	if page.Name != "Mug" || len(page.Unavailable) != 0 {
+		t.Fatalf("product page after the catalog came back: %+v, want the whole mug", page)
+	}
+}
+
+// TestOpenAPIDocumentsEveryPublicRoute: the gateway's document is OpenAPI
+// 3.1 and has an operation for each route it serves to users. (The
+// libopenapi validation of the merged document is in
+// openapi/internal/validate.)
+func TestOpenAPIDocumentsEveryPublicRoute(t *testing.T) {
+	s := startTestShop(t, nil)
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	s.expect(t, "GET", "/openapi.json", "", "", http.StatusOK, &doc)
+	var ops []string
+	for path, methods := range doc.Paths {
+		for method := range methods {
+			ops = append(ops, strings.ToUpper(method)+" "+path)
+		}
+	}
+	slices.Sort(ops)
+	want := []string{
+		"GET /v1/products", "GET /v1/products/{id}", "GET /v1/stats", "GET /v1/users/me",
+		"POST /v1/products", "POST /v1/sessions", "POST /v1/users", "PUT /v1/admin/stock/{product_id}",
+	}
+	if doc.OpenAPI != "3.1.0" || !slices.Equal(ops, want) {
+		t.Fatalf("document: OpenAPI %q with %q; want 3.1.0 with %q", doc.OpenAPI, ops, want)
+	}
+}
+
+// TestRateLimits: the gateway refuses a client that goes over its rate,
+// per IP address and per user, with 429 and a Retry-After, and lets other
+// users through.
+func TestRateLimits(t *testing.T) {
+	s := startTestShop(t, func(c *config) {
+		c.gateway.PerIP = resilience.RateLimitConfig{Rate: 0.001, Burst: 20}
+		c.gateway.PerUser = resilience.RateLimitConfig{Rate: 0.001, Burst: 2}
+	})
+	ada := s.login(t, "ada@example.com", "correct horse battery") // 2 of the IP's 20
+	bob := s.login(t, "bob@example.com", "correct horse battery") // 4 of 20
+	refused := func(resp *http.Response) bool {
+		return resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") != "" &&
+			resp.Header.Get("Content-Type") == "application/problem+json"
+	}
+	for i := range 3 { // Ada's burst is 2
+		resp, body := s.call(t, "GET", "/v1/users/me", ada, "")
+		if got, want := refused(resp), i == 2; got != want {
+			t.Fatalf("Ada's request %d: %s %q %s; refused %v, want %v", i+1, resp.Status, resp.Header.Get("Retry-After"), body, got, want)
+		}
+	}
+	s.expect(t, "GET", "/v1/users/me", bob, "", http.StatusOK, nil) // 8 of 20
+	for i := range 13 {
+		resp, body := s.call(t, "GET", "/v1/products", "", "")
+		if got, want := refused(resp), i == 12; got != want {
+			t.Fatalf("anonymous request %d: %s %s; refused %v, want %v", i+1, resp.Status, body, got, want)
+		}
+	}
+}
