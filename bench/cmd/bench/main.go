@@ -94,7 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.rounds, "rounds", 2, "rounds; every other one runs the settings in reverse order")
 	fs.IntVar(&cfg.connections, "c", 32, "concurrent connections (wrk) or callers")
 	only := fs.String("tables", "http,middleware,grpc,grpcmw,client", "the tables to run, comma-separated")
-	fs.StringVar(&cfg.profileDir, "cpuprofile", "", "write each server's CPU profile to this folder as TABLE-SETTING.pprof (the last round's)")
+	fs.StringVar(&cfg.profileDir, "cpuprofile", "", "write each server's CPU profile (the client table: each client's) to this folder as TABLE-SETTING.pprof (the last round's)")
 	quick := fs.Bool("quick", false, "a smoke test: 1 s per setting, 200 ms warm-up")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -180,13 +180,13 @@ func measure(ctx context.Context, cfg config, t table, log io.Writer) (map[strin
 		for _, setting := range order {
 			var s report.Sample
 			var err error
+			profile := ""
+			if cfg.profileDir != "" {
+				profile = filepath.Join(cfg.profileDir, t.name+"-"+setting+".pprof")
+			}
 			if t.load == "client" {
-				s, err = measureClient(ctx, cfg, setting, target)
+				s, err = measureClient(ctx, cfg, setting, target, profile)
 			} else {
-				profile := ""
-				if cfg.profileDir != "" {
-					profile = filepath.Join(cfg.profileDir, t.name+"-"+setting+".pprof")
-				}
 				s, err = measureServer(ctx, cfg, t.load, setting, profile)
 			}
 			if err != nil {
@@ -264,11 +264,12 @@ func generate(ctx context.Context, cfg config, load, addr string, d time.Duratio
 }
 
 // measureClient runs the client in mode on core 1 against the raw server;
-// the client reports its own CPU time.
-func measureClient(ctx context.Context, cfg config, mode string, target *server) (report.Sample, error) {
+// the client reports its own CPU time, and writes its CPU profile to
+// profile when that is not empty.
+func measureClient(ctx context.Context, cfg config, mode string, target *server, profile string) (report.Sample, error) {
 	out, err := pinned(ctx, 1, filepath.Join(cfg.bin, "httpclient"), "-mode", mode,
 		"-url", "http://"+target.addr+order.Path, "-c", strconv.Itoa(cfg.connections),
-		"-d", cfg.duration.String(), "-warmup", cfg.warmup.String())
+		"-d", cfg.duration.String(), "-warmup", cfg.warmup.String(), "-cpuprofile", profile)
 	if err != nil {
 		return report.Sample{}, err
 	}

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tailorkit/tailor/bench/internal/cpuprofile"
 	"github.com/tailorkit/tailor/bench/internal/load"
 )
 
@@ -54,6 +55,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	concurrency := fs.Int("c", 32, "concurrent callers")
 	duration := fs.Duration("d", 10*time.Second, "how long to measure")
 	warmup := fs.Duration("warmup", 0, "how long to call before measuring")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -69,6 +71,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	stopProfile, err := cpuprofile.Start("httpclient", *profile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	s, err := load.Run(ctx, *concurrency, *warmup, *duration, call)
 	if err != nil {
 		return err

@@ -19,10 +19,11 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/tailorkit/tailor/bench/internal/cpuprofile"
 )
 
 // serveFunc serves one setting on addr until ctx ends, calling ready with
@@ -73,22 +74,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if !ok {
 		return fmt.Errorf("no mode %q; choose one of %s", *mode, strings.Join(slices.Sorted(maps.Keys(all)), ", "))
 	}
-	if *profile != "" {
-		f, err := os.Create(*profile)
-		if err != nil {
-			return fmt.Errorf("cannot write the CPU profile: %w", err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("cannot start the CPU profile: %w", err)
-		}
-		defer func() {
-			pprof.StopCPUProfile()
-			if err := f.Close(); err != nil {
-				fmt.Fprintln(os.Stderr, "server: the CPU profile may be incomplete:", err)
-			}
-		}()
+	stopProfile, err := cpuprofile.Start("server", *profile)
+	if err != nil {
+		return err
 	}
-	err := serve(ctx, *addr, func(a net.Addr) { fmt.Fprintln(stdout, a.String()) })
+	defer stopProfile()
+	err = serve(ctx, *addr, func(a net.Addr) { fmt.Fprintln(stdout, a.String()) })
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
