@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tailorkit/tailor/auth"
@@ -16,9 +17,9 @@ import (
 
 // The real users and catalog services behind the gateway, each on its own
 // listener with its own database: a customer signs up and logs in, the
-// gateway accepts the users service's token, and the product page shows
-// a product created through the gateway, without the inventory, which is
-// not running.
+// gateway accepts the users service's token, the catalog refuses the
+// customer a product and lets the administrator create it, and the product
+// page shows it without the inventory, which is not running.
 func TestRealServicesBehindTheGateway(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -43,17 +44,21 @@ func TestRealServicesBehindTheGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	h := newHarness(t)
-	ur := thttp.NewRouter()
-	users.RegisterHTTP(ur, accounts)
-	serveInstance(t, h.reg, UsersService, "users-1", ur)
-	cr := thttp.NewRouter()
-	catalog.RegisterHTTP(cr, catalog.NewService(catalogDB))
-	serveInstance(t, h.reg, CatalogService, "catalog-1", cr)
+	if _, err := accounts.EnsureAdmin(ctx, "a long admin passphrase"); err != nil {
+		t.Fatal(err)
+	}
 	verifier, err := auth.NewVerifier(accounts.Signer(), users.Issuer, users.Audience)
 	if err != nil {
 		t.Fatal(err)
 	}
+
+	h := newHarness(t)
+	ur := thttp.NewRouter()
+	users.RegisterHTTP(ur, accounts)
+	serveInstance(t, h.reg, UsersService, "users-1", ur)
+	cr := thttp.NewRouter(thttp.WithMiddleware(verifier.HTTPMiddleware()))
+	catalog.RegisterHTTP(cr, catalog.NewService(catalogDB))
+	serveInstance(t, h.reg, CatalogService, "catalog-1", cr)
 	h.start(t, unlimited, func(c *Config) { c.Verifier = verifier })
 
 	if resp, body := h.do(t, "POST", "/v1/users", `{"email":"ada@example.com","password":"violet staple orbit 42","name":"Ada"}`,
@@ -78,8 +83,17 @@ func TestRealServicesBehindTheGateway(t *testing.T) {
 		t.Fatalf("me without a token: got %d %s, want the users service's 401 with its challenge", resp.StatusCode, body)
 	}
 
-	resp, body = h.do(t, "POST", "/v1/products", `{"name":"Mug","description":"Blue","price":{"amount":1299,"currency":"EUR"}}`,
-		"Content-Type", "application/json", "Authorization", "Bearer "+session.Token)
+	mug := `{"name":"Mug","description":"Blue","price":{"amount":1299,"currency":"EUR"}}`
+	resp, body = h.do(t, "POST", "/v1/products", mug, "Content-Type", "application/json", "Authorization", "Bearer "+session.Token)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "insufficient_scope") {
+		t.Fatalf("a customer creating a product: got %d %s, want the catalog's 403 with its challenge", resp.StatusCode, body)
+	}
+	resp, body = h.do(t, "POST", "/v1/sessions", `{"email":"`+users.AdminEmail+`","password":"a long admin passphrase"}`, "Content-Type", "application/json")
+	var admin users.Session
+	if err := json.Unmarshal(body, &admin); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("admin log in: got %d %s, want 200", resp.StatusCode, body)
+	}
+	resp, body = h.do(t, "POST", "/v1/products", mug, "Content-Type", "application/json", "Authorization", "Bearer "+admin.Token)
 	var p catalog.Product
 	if err := json.Unmarshal(body, &p); err != nil || resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create: got %d %s, want 201", resp.StatusCode, body)

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/tailorkit/tailor/auth"
 	"github.com/tailorkit/tailor/discovery"
 	"github.com/tailorkit/tailor/discovery/memory"
 	"github.com/tailorkit/tailor/examples/shop/catalog"
@@ -36,24 +35,15 @@ func register(t *testing.T, reg *memory.Registry, service, base string) {
 }
 
 // startGateway serves a gateway over reg on loopback, documented with the
-// catalog's document and a users document, and returns its URL.
+// catalog's and the users service's documents, and returns its URL. It
+// trusts the tokens the catalog does.
 func startGateway(t *testing.T, reg *memory.Registry) string {
 	t.Helper()
-	signer, err := auth.NewSigner(users.Issuer, users.Audience)
-	if err != nil {
-		t.Fatal(err)
-	}
-	verifier, err := auth.NewVerifier(signer, users.Issuer, users.Audience)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cat := openapi.New("catalog", "1.0.0")
 	catalog.DescribeHTTP(cat)
-	usr := openapi.New("users", "1.0.0", openapi.WithSecurityScheme("bearer", openapi.BearerJWT()))
-	openapi.Route[users.SignUpRequest, users.User](usr, "POST /v1/users", openapi.Op{ID: "signUp", Status: http.StatusCreated})
-	openapi.Route[users.LoginRequest, users.Session](usr, "POST /v1/sessions", openapi.Op{ID: "logIn"})
-	openapi.Route[users.MeRequest, users.User](usr, "GET /v1/users/me", openapi.Op{ID: "me", Security: []string{"bearer"}})
-	gw, err := gateway.New(gateway.Config{Resolver: reg, Verifier: verifier, Docs: []*openapi.Document{cat, usr}})
+	usr := openapi.New("users", "1.0.0")
+	users.DescribeHTTP(usr)
+	gw, err := gateway.New(gateway.Config{Resolver: reg, Verifier: tokens.verifier, Docs: []*openapi.Document{cat, usr}})
 	if err != nil {
 		t.Fatal(err)
 	}
