@@ -13,15 +13,22 @@
 -- relay that falls behind sorts the whole backlog on every pass and falls
 -- further behind. enable_sort = off, for this function's statements only,
 -- leaves the index walk as the only plan.
+--
+-- The function is PL/pgSQL, which keeps the statement's plan for the
+-- session, rather than SQL, whose statements are planned again on every
+-- call.
 CREATE FUNCTION tailor_outbox_claim(bigint, bigint, integer) RETURNS SETOF tailor_outbox
-LANGUAGE sql VOLATILE SET enable_sort = off AS $$
-WITH c AS MATERIALIZED (
-	SELECT seq, aggregate FROM tailor_outbox
-	WHERE sent_us IS NULL AND (claimed_until_us IS NULL OR claimed_until_us < $1)
-	ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED),
-f AS MATERIALIZED (SELECT aggregate, min(seq) AS first FROM c GROUP BY aggregate)
-UPDATE tailor_outbox SET claimed_until_us = $2
-WHERE seq IN (SELECT c.seq FROM c JOIN f ON f.aggregate = c.aggregate
-	WHERE f.first = (SELECT min(o.seq) FROM tailor_outbox o WHERE o.aggregate = f.aggregate AND o.sent_us IS NULL))
-RETURNING *
+LANGUAGE plpgsql VOLATILE SET enable_sort = off AS $$
+BEGIN
+	RETURN QUERY
+	WITH c AS MATERIALIZED (
+		SELECT o.seq, o.aggregate FROM tailor_outbox o
+		WHERE o.sent_us IS NULL AND (o.claimed_until_us IS NULL OR o.claimed_until_us < $1)
+		ORDER BY o.seq LIMIT $3 FOR UPDATE SKIP LOCKED),
+	f AS MATERIALIZED (SELECT c.aggregate, min(c.seq) AS first FROM c GROUP BY c.aggregate)
+	UPDATE tailor_outbox t SET claimed_until_us = $2
+	WHERE t.seq IN (SELECT c.seq FROM c JOIN f ON f.aggregate = c.aggregate
+		WHERE f.first = (SELECT min(o.seq) FROM tailor_outbox o WHERE o.aggregate = f.aggregate AND o.sent_us IS NULL))
+	RETURNING t.*;
+END
 $$;
