@@ -117,7 +117,9 @@ type Relay struct {
 	dialect migrate.Dialect
 	ins     *instrument.Set
 
-	claimSQL string // claimQuery, or its PostgreSQL function
+	// claimBatch and claimOne are claimQuery for a whole batch and for
+	// the single event a pass tries while publishing fails.
+	claimBatch, claimOne string
 
 	wake chan struct{}
 	loop lifecycle.Loop
@@ -146,14 +148,15 @@ func NewRelay(db *sql.DB, js jetstream.JetStream, opts ...Option) (*Relay, error
 	if err != nil {
 		return nil, fmt.Errorf("outbox: make the telemetry instruments: %w", err)
 	}
-	claim := claimQuery
+	lock := ""
 	if d == migrate.PostgreSQL {
-		claim = `SELECT seq, event_id, subject, aggregate, headers, body, created_us FROM tailor_outbox_claim($1, $2, $3)`
+		lock = " FOR UPDATE SKIP LOCKED"
 	}
 	return &Relay{
 		db: db, js: js, cfg: cfg, dialect: d, ins: ins,
-		claimSQL: claim,
-		wake:     make(chan struct{}, 1),
+		claimBatch: fmt.Sprintf(claimQuery, cfg.batchSize, lock),
+		claimOne:   fmt.Sprintf(claimQuery, 1, lock),
+		wake:       make(chan struct{}, 1),
 	}, nil
 }
 
@@ -249,16 +252,17 @@ type row struct {
 // live claim holds, leaving out the aggregates whose first pending event
 // is not among them (another relay has it in hand: the later ones wait
 // for it). It costs one index probe per aggregate in the batch, however
-// many events wait. $1 is now, $2 the claim's end, $3 the most events to
-// claim. This is SQLite's, which runs one writer at a time; PostgreSQL's
-// is the function tailor_outbox_claim (migration 0003), the same
-// statement with FOR UPDATE SKIP LOCKED, which keeps two relays that
-// claim at once off each other's rows, and with the planner held to
-// walking the index of pending events rather than sorting them all.
+// many events wait. $1 is now, $2 the claim's end; NewRelay writes the
+// limit and the lock clause into the text once for each of the relay's
+// two statements (Relay.claimBatch and Relay.claimOne), so that
+// PostgreSQL plans for the limit rather than for a tenth of the table,
+// which turns the update into a scan of every row. On
+// PostgreSQL, FOR UPDATE SKIP LOCKED keeps two relays that claim at once
+// off each other's rows; SQLite runs one writer at a time.
 const claimQuery = `WITH c AS MATERIALIZED (
 	SELECT seq, aggregate FROM tailor_outbox
 	WHERE sent_us IS NULL AND (claimed_until_us IS NULL OR claimed_until_us < $1)
-	ORDER BY seq LIMIT $3),
+	ORDER BY seq LIMIT %d%s),
 f AS MATERIALIZED (SELECT aggregate, min(seq) AS first FROM c GROUP BY aggregate)
 UPDATE tailor_outbox SET claimed_until_us = $2
 WHERE seq IN (SELECT c.seq FROM c JOIN f ON f.aggregate = c.aggregate
@@ -301,8 +305,12 @@ func (r *Relay) pass(ctx context.Context, limit int) (int, error) {
 // claim takes the next batch, of the batch size or (limit 1) of one
 // event, and returns it in order.
 func (r *Relay) claim(ctx context.Context, limit int) ([]row, error) {
+	q := r.claimBatch
+	if limit == 1 {
+		q = r.claimOne
+	}
 	now := time.Now()
-	rows, err := r.db.QueryContext(ctx, r.claimSQL, now.UnixMicro(), now.Add(r.cfg.lease).UnixMicro(), limit)
+	rows, err := r.db.QueryContext(ctx, q, now.UnixMicro(), now.Add(r.cfg.lease).UnixMicro())
 	if err != nil {
 		return nil, fmt.Errorf("outbox: claim pending events: %w; has outbox.Migrate run on this database?", err)
 	}
