@@ -18,14 +18,17 @@ import (
 	"github.com/tailorkit/tailor/messaging/outbox"
 )
 
-// BenchmarkEndToEnd measures the whole path: writers add events to the
-// outbox (one transaction each), a relay publishes them to JetStream, and a
-// consumer applies them through an inbox in another database. It reports
-// events/s and the p50/p99 delivery latency, from the event's time to its
-// effect's commit, and written/s, the rate of the writers alone (eight
-// concurrent requests, one event per transaction), which bounds the rest.
-// The consumer runs 64 workers, so the inbox applies events in batches.
-// Run it with a fixed count, such as -benchtime=20000x.
+// BenchmarkEndToEnd measures the whole path: writers make a change and add
+// the event that announces it to the outbox (one transaction each), a
+// relay publishes the events to JetStream, and a consumer applies them
+// through an inbox in another database. It reports events/s and the
+// p50/p99 delivery latency, from the event's time to its effect's commit,
+// and written/s, the rate of the writers alone (eight concurrent requests,
+// each one business row and one event), which bounds the rest. The
+// writers either run BEGIN, the row's INSERT, Outbox.Add and COMMIT
+// ("tx") or Outbox.Exec ("exec"). The consumer runs 64 workers, so the
+// inbox applies events in batches. Run it with a fixed count, such as
+// -benchtime=20000x.
 func BenchmarkEndToEnd(b *testing.B) {
 	const poolSize = 16
 	type broker struct {
@@ -73,14 +76,16 @@ func BenchmarkEndToEnd(b *testing.B) {
 	}
 	for _, d := range databases {
 		for _, br := range brokers {
-			b.Run(d.name+"/"+br.name, func(b *testing.B) {
-				benchEndToEnd(b, br.connect(b), d.open)
-			})
+			for _, w := range []string{"tx", "exec"} {
+				b.Run(d.name+"/"+br.name+"/"+w, func(b *testing.B) {
+					benchEndToEnd(b, br.connect(b), d.open, w == "exec")
+				})
+			}
 		}
 	}
 }
 
-func benchEndToEnd(b *testing.B, nc *nats.Conn, open func(b *testing.B) (func() *sql.DB, func() *sql.DB)) {
+func benchEndToEnd(b *testing.B, nc *nats.Conn, open func(b *testing.B) (func() *sql.DB, func() *sql.DB), exec bool) {
 	ctx := context.Background()
 	js := testenv.JetStream(b, nc)
 	stream, subject := testenv.Stream(b, js)
@@ -88,6 +93,9 @@ func benchEndToEnd(b *testing.B, nc *nats.Conn, open func(b *testing.B) (func() 
 	producer, consumer := open(b)
 	pdb, cdb := producer(), consumer()
 	if err := outbox.Migrate(ctx, pdb, 0); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := pdb.Exec(`CREATE TABLE steps (aggregate TEXT NOT NULL, seq INTEGER NOT NULL)`); err != nil {
 		b.Fatal(err)
 	}
 	if err := inbox.Migrate(ctx, cdb, 0); err != nil {
@@ -152,9 +160,23 @@ func benchEndToEnd(b *testing.B, nc *nats.Conn, open func(b *testing.B) (func() 
 				if i >= int64(b.N) {
 					return
 				}
-				e, _ := stepType.New(fmt.Sprintf("agg-%d", i%64), Step{Seq: int(i)})
+				agg := fmt.Sprintf("agg-%d", i%64)
+				e, _ := stepType.New(agg, Step{Seq: int(i)})
+				const change = `INSERT INTO steps (aggregate, seq) VALUES ($1, $2)`
+				if exec {
+					if err := ob.Exec(ctx, pdb, change, []any{agg, i}, subject, e); err != nil {
+						b.Error(err)
+						return
+					}
+					continue
+				}
 				tx, err := pdb.BeginTx(ctx, nil)
 				if err != nil {
+					b.Error(err)
+					return
+				}
+				if _, err := tx.ExecContext(ctx, change, agg, i); err != nil {
+					tx.Rollback()
 					b.Error(err)
 					return
 				}
