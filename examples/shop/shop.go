@@ -302,19 +302,32 @@ func newAccounts(ctx context.Context, db *sql.DB, cfg config) (*users.Service, e
 	return accounts, nil
 }
 
-func (sh *shop) buildCatalog(ctx context.Context, svc *service.Service) (func(), error) {
-	db, err := sh.openDB(ctx, "catalog.db", catalog.Migrate)
+// openWithEvents opens the service's database, as openDB does, and its
+// own connection to the broker, makes sure the catalog's stream exists,
+// and adds both to the service's readiness checks. cleanup closes both.
+func (sh *shop) openWithEvents(ctx context.Context, svc *service.Service, file string, migrate func(context.Context, *sql.DB) error) (db *sql.DB, js jetstream.JetStream, cleanup func(), err error) {
+	db, err = sh.openDB(ctx, file, migrate)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	nc, js, err := sh.nats.connect(ctx, "catalog")
+	nc, js, err := sh.nats.connect(svc.Config().Name)
 	if err != nil {
 		db.Close()
-		return nil, err
+		return nil, nil, nil, err
 	}
-	cleanup := func() { nc.Close(); db.Close() }
+	cleanup = func() { nc.Close(); db.Close() }
 	if err := messaging.EnsureStream(ctx, js, catalog.Stream, []string{catalog.StreamSubjects}); err != nil {
 		cleanup()
+		return nil, nil, nil, err
+	}
+	svc.AddCheck("database", db.PingContext)
+	svc.AddCheck("nats", messaging.Check(nc))
+	return db, js, cleanup, nil
+}
+
+func (sh *shop) buildCatalog(ctx context.Context, svc *service.Service) (func(), error) {
+	db, js, cleanup, err := sh.openWithEvents(ctx, svc, "catalog.db", catalog.Migrate)
+	if err != nil {
 		return nil, err
 	}
 	products := catalog.NewService(db, catalog.WithTelemetry(svc.Telemetry()))
@@ -328,25 +341,13 @@ func (sh *shop) buildCatalog(ctx context.Context, svc *service.Service) (func(),
 		cleanup()
 		return nil, err
 	}
-	svc.AddCheck("database", db.PingContext)
-	svc.AddCheck("nats", messaging.Check(nc))
 	svc.Add(relay)
 	return cleanup, nil
 }
 
 func (sh *shop) buildInventory(ctx context.Context, svc *service.Service) (func(), error) {
-	db, err := sh.openDB(ctx, "inventory.db", inventory.Migrate)
+	db, js, cleanup, err := sh.openWithEvents(ctx, svc, "inventory.db", inventory.Migrate)
 	if err != nil {
-		return nil, err
-	}
-	nc, js, err := sh.nats.connect(ctx, "inventory")
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	cleanup := func() { nc.Close(); db.Close() }
-	if err := messaging.EnsureStream(ctx, js, catalog.Stream, []string{catalog.StreamSubjects}); err != nil {
-		cleanup()
 		return nil, err
 	}
 	stock, err := inventory.NewService(db, inventory.WithTelemetry(svc.Telemetry()))
@@ -361,25 +362,13 @@ func (sh *shop) buildInventory(ctx context.Context, svc *service.Service) (func(
 		cleanup()
 		return nil, err
 	}
-	svc.AddCheck("database", db.PingContext)
-	svc.AddCheck("nats", messaging.Check(nc))
 	svc.Add(consumer, stock.Pruner())
 	return cleanup, nil
 }
 
 func (sh *shop) buildStats(ctx context.Context, svc *service.Service) (func(), error) {
-	db, err := sh.openDB(ctx, "stats.db", stats.Migrate)
+	db, js, cleanup, err := sh.openWithEvents(ctx, svc, "stats.db", stats.Migrate)
 	if err != nil {
-		return nil, err
-	}
-	nc, js, err := sh.nats.connect(ctx, "stats")
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	cleanup := func() { nc.Close(); db.Close() }
-	if err := messaging.EnsureStream(ctx, js, catalog.Stream, []string{catalog.StreamSubjects}); err != nil {
-		cleanup()
 		return nil, err
 	}
 	counts, err := stats.New(db, svc.Telemetry())
@@ -394,8 +383,6 @@ func (sh *shop) buildStats(ctx context.Context, svc *service.Service) (func(), e
 		cleanup()
 		return nil, err
 	}
-	svc.AddCheck("database", db.PingContext)
-	svc.AddCheck("nats", messaging.Check(nc))
 	svc.Add(consumer, counts.Pruner())
 	return cleanup, nil
 }
@@ -457,7 +444,7 @@ func startNATS(ctx context.Context, dataDir string, logger *slog.Logger) (*natsB
 
 // connect gives the service called name its own connection to the broker,
 // with the connection's events logged.
-func (b *natsBroker) connect(ctx context.Context, name string) (*nats.Conn, jetstream.JetStream, error) {
+func (b *natsBroker) connect(name string) (*nats.Conn, jetstream.JetStream, error) {
 	opts := []nats.Option{nats.Name("shop-" + name), messaging.ConnLogger(b.logger.With("service", name))}
 	var nc *nats.Conn
 	var err error

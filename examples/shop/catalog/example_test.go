@@ -116,20 +116,9 @@ func ExampleNewGRPCClient() {
 	db, cleanup := openCatalog()
 	defer cleanup()
 
-	signer, err := auth.NewSigner("shop-users", "shop")
-	if err != nil {
-		panic(err)
-	}
-	verifier, err := auth.NewVerifier(signer, "shop-users", "shop")
-	if err != nil {
-		panic(err)
-	}
-	admin, err := signer.Sign(auth.Claims{Subject: "admin-1", Roles: []string{catalog.AdminRole}}, time.Hour)
-	if err != nil {
-		panic(err)
-	}
-
-	srv := tgrpc.NewServer(grpc.ChainUnaryInterceptor(verifier.UnaryServerInterceptor()))
+	// The server verifies tokens as in ExampleNewService; tokens holds
+	// that example's verifier and an administrator's token.
+	srv := tgrpc.NewServer(grpc.ChainUnaryInterceptor(tokens.verifier.UnaryServerInterceptor()))
 	catalog.RegisterGRPC(srv, catalog.NewService(db))
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -149,7 +138,7 @@ func ExampleNewGRPCClient() {
 	}
 
 	// The token goes in the call's "authorization" metadata.
-	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+admin)
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tokens.admin)
 	mug, err := client.CreateProduct(ctx, catalog.CreateProductRequest{
 		Name: "Mug", Price: catalog.Money{Amount: 1299, Currency: "EUR"},
 	})
