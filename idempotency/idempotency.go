@@ -382,7 +382,13 @@ func inProgress(key string) *fault.Error {
 }
 
 // unavailable logs a store failure and returns the problem to answer.
+// A failure because the client gave up or ran out of time is neither
+// logged nor blamed on the store.
 func (s *Store) unavailable(ctx context.Context, what, key string, err error) *fault.Error {
+	if ctx.Err() != nil {
+		return &fault.Error{Kind: fault.KindOf(ctx.Err()), Cause: err,
+			Detail: "the request ended before its Idempotency-Key was checked; send it again with the same key"}
+	}
 	s.cfg.log.ErrorContext(ctx, "idempotency: "+what+" the key failed; has idempotency.Migrate run on this database?", "key", key, "error", err.Error())
 	return &fault.Error{Kind: fault.Unavailable, RetryAfter: retryAfter, Cause: err,
 		Detail: "the idempotency keys cannot be reached; retry later with the same key"}

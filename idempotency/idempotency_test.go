@@ -2,14 +2,20 @@ package idempotency_test
 
 import (
 	"database/sql"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tailorkit/tailor/idempotency"
+	"github.com/tailorkit/tailor/sqlite"
+	thttp "github.com/tailorkit/tailor/transport/http"
 )
 
 func TestReplay(t *testing.T) {
@@ -379,6 +385,56 @@ func TestInvalidKey(t *testing.T) {
 		}
 		if c := s.calls.Load(); c != 0 {
 			t.Errorf("handler ran %d times, want 0", c)
+		}
+	})
+}
+
+func TestStoreUnavailable(t *testing.T) {
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "unmigrated.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s := serve(t, db, created())
+	r := s.do(t, request{key: "k", body: "x"})
+	wantProblem(t, r, http.StatusServiceUnavailable, "retry later")
+	if v := r.header.Get("Retry-After"); v != "1" {
+		t.Errorf("Retry-After %q, want 1", v)
+	}
+	if c := s.calls.Load(); c != 0 {
+		t.Errorf("handler ran %d times without a store, want 0", c)
+	}
+}
+
+// Installed router-wide, the middleware sees no route pattern yet; the
+// request target still tells requests apart, and safe methods pass.
+func TestRouterWide(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *sql.DB) {
+		store, err := idempotency.New(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		router := thttp.NewRouter(thttp.WithMiddleware(store.Middleware()))
+		var calls atomic.Int64
+		h := func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "%s %d", r.URL.Path, calls.Add(1))
+		}
+		router.HandleFunc("POST /v1/orders", h)
+		router.HandleFunc("POST /v1/carts", h)
+		router.HandleFunc("GET /healthz", h)
+		srv := httptest.NewServer(router)
+		t.Cleanup(srv.Close)
+		s := server{url: srv.URL, calls: &calls}
+		first := s.do(t, request{key: "rw", body: "x"})
+		if again := s.do(t, request{key: "rw", body: "x"}); again.body != first.body || again.header.Get(idempotency.ReplayedHeader) != "true" {
+			t.Errorf("replay %q, want %q replayed", again.body, first.body)
+		}
+		wantProblem(t, s.do(t, request{path: "/v1/carts", key: "rw", body: "x"}), http.StatusUnprocessableEntity, "different request")
+		for range 2 {
+			s.do(t, request{method: http.MethodGet, path: "/healthz", key: "rw"})
+		}
+		if c := calls.Load(); c != 3 {
+			t.Errorf("handler ran %d times, want 3", c)
 		}
 	})
 }
