@@ -79,11 +79,19 @@
 //
 //   - an answer of 2xx, 3xx or 4xx is stored for replay (a 4xx means the
 //     request was processed and refused, and would be refused again);
-//   - a 5xx, 408, 429 or 499 answer, or a handler that panicked, releases
-//     the key (its row is deleted): the failure may be transient, and the
+//   - a 5xx, 401, 408, 429 or 499 answer, or a handler that panicked,
+//     releases the key (its row is deleted): the request was not carried
+//     out, for a reason that may pass (credentials missing, a timeout, a
+//     rate limit, a client that left, a failure of the server), and the
 //     client may retry with the same key;
 //   - an answer whose body is larger than [WithMaxBodyBytes] is sent but
-//     not stored, and releases the key.
+//     not stored, and releases the key;
+//   - an answer that cannot be stored (the database failed meanwhile) has
+//     been sent already; the failure is logged ([WithLogger]) and the key
+//     released.
+//
+// When the database cannot be reached before the handler runs, the
+// request is answered 503 with Retry-After and the handler does not run.
 //
 // Only the headers that describe the answer are stored and replayed:
 // Content-Type, Content-Language, Content-Location, Location, ETag,
@@ -102,4 +110,15 @@
 // not reached yet are treated as absent.
 //
 // Times come from [WithClock], time.Now by default.
+//
+// # The table
+//
+// One row per key: scope and idem_key (the primary key), fingerprint,
+// state ("in_progress" or "done"), token (which request holds the key,
+// so a request that lost its lease cannot overwrite or release the key of
+// the one that took it over), the status, headers (JSON) and body of the
+// stored answer, and created_us and expires_us in Unix microseconds:
+// expires_us is the end of the lease while the key is in progress and the
+// end of the replay once it is done. The same SQL runs on PostgreSQL and
+// SQLite.
 package idempotency

@@ -417,10 +417,15 @@ func (s *Store) run(w http.ResponseWriter, r *http.Request, next http.Handler, s
 }
 
 // transient reports whether an answer with status says the request was
-// not carried out and may be tried again: server errors, 408 Request
+// not carried out and may succeed when tried again: server errors, 401
+// Unauthorized (credentials missing; a retry brings them), 408 Request
 // Timeout, 429 Too Many Requests and 499 (the client gave up).
 func transient(status int) bool {
-	return status >= 500 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status == 499
+	switch status {
+	case http.StatusUnauthorized, http.StatusRequestTimeout, http.StatusTooManyRequests, 499:
+		return true
+	}
+	return status >= 500
 }
 
 // store saves rec's answer under the key and reports whether it did.

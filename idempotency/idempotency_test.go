@@ -181,6 +181,8 @@ func TestWhichAnswersAreStored(t *testing.T) {
 			{http.StatusNotFound, true},
 			{http.StatusConflict, true},
 			{http.StatusUnprocessableEntity, true},
+			{http.StatusForbidden, true},
+			{http.StatusUnauthorized, false},
 			{http.StatusRequestTimeout, false},
 			{http.StatusTooManyRequests, false},
 			{499, false},
