@@ -244,13 +244,18 @@ func (s *Store) readBody(r *http.Request) ([]byte, *fault.Error) {
 		return nil, nil
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.maxBody+1))
+	limit := s.cfg.maxBody
+	var tooLarge *http.MaxBytesError // from an http.MaxBytesReader put on the body before
+	if errors.As(err, &tooLarge) {
+		limit = tooLarge.Limit
+	}
+	if int64(len(body)) > s.cfg.maxBody || tooLarge != nil {
+		return nil, &fault.Error{Kind: fault.InvalidArgument, Status: http.StatusRequestEntityTooLarge, Cause: err,
+			Detail: fmt.Sprintf("the request body is larger than the %d bytes accepted; send a smaller body", limit)}
+	}
 	if err != nil {
 		return nil, &fault.Error{Kind: fault.InvalidArgument, Cause: err,
 			Detail: "the request body could not be read to the end; send the request again, whole"}
-	}
-	if int64(len(body)) > s.cfg.maxBody {
-		return nil, &fault.Error{Kind: fault.InvalidArgument, Status: http.StatusRequestEntityTooLarge,
-			Detail: fmt.Sprintf("the request body is larger than the %d bytes accepted with an Idempotency-Key; send a smaller body", s.cfg.maxBody)}
 	}
 	r.Body = struct {
 		io.Reader

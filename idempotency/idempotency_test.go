@@ -440,3 +440,32 @@ func TestRouterWide(t *testing.T) {
 		}
 	})
 }
+
+// A body limit set before the middleware is answered with its own size.
+func TestBodyLimitedBefore(t *testing.T) {
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "limited.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	migrateDB(t, db)
+	store, err := idempotency.New(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	router := thttp.NewRouter(thttp.WithMiddleware(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Body = http.MaxBytesReader(w, r.Body, 10)
+			next.ServeHTTP(w, r)
+		})
+	}))
+	var calls atomic.Int64
+	router.Handle("POST /v1/orders", store.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) })))
+	srv := httptest.NewServer(router)
+	t.Cleanup(srv.Close)
+	s := server{url: srv.URL, calls: &calls}
+	wantProblem(t, s.do(t, request{key: "k", body: strings.Repeat("x", 11)}), http.StatusRequestEntityTooLarge, "10 bytes")
+	if c := calls.Load(); c != 0 {
+		t.Errorf("handler ran %d times, want 0", c)
+	}
+}
