@@ -47,7 +47,8 @@
 // Path parameters come from the pattern's wildcards and are strings
 // unless a field of the request type tagged `path:"name"` says more. Query
 // parameters come from fields of the request type tagged `query:"name"`
-// and from [Op.Query]. The document is written with its keys sorted, so
+// and from [Op.Query], header parameters from [Op.Headers]. The document
+// is written with its keys sorted, so
 // equal routes give equal bytes.
 //
 // The schemas are written by this package rather than by a general Go to

@@ -150,6 +150,10 @@ type Op struct {
 	// with `query` struct tags; see [Query].
 	Query []Param
 
+	// Headers lists request header parameters, such as a required
+	// Idempotency-Key; see [Header].
+	Headers []Param
+
 	// Errors lists the error statuses the operation gives beyond those
 	// documented for every operation: 500 always; 400 when it has path or
 	// query parameters or a body; 413, 415 and 422 with a body; 401 and
@@ -160,7 +164,7 @@ type Op struct {
 // Param is a query parameter. Make one with [Query]; its zero value has
 // no type and is refused by [Route].
 type Param struct {
-	Name        string // as it appears in the query string
+	Name        string // as it appears in the query string or the header
 	Description string // Markdown allowed
 	Required    bool   // false, the default, lets the client leave it out
 	typ         reflect.Type
@@ -169,6 +173,13 @@ type Param struct {
 // Query returns the query parameter name, whose value is read as a T (a
 // string, number or boolean).
 func Query[T any](name, description string) Param {
+	return Param{Name: name, Description: description, typ: reflect.TypeFor[T]()}
+}
+
+// Header returns a request header parameter of type T (usually string)
+// for [Op.Headers]; set Required on it when the route refuses a request
+// without the header.
+func Header[T any](name, description string) Param {
 	return Param{Name: name, Description: description, typ: reflect.TypeFor[T]()}
 }
 
@@ -301,6 +312,23 @@ func buildOperation(sc *schemas, method, path string, req, resp reflect.Type, op
 		return nil, err
 	}
 	params = append(params, query...)
+	for _, h := range op.Headers {
+		if h.typ == nil {
+			return nil, fmt.Errorf("header parameter %q has no type; make it with openapi.Header", h.Name)
+		}
+		schema, err := sc.of(h.typ)
+		if err != nil {
+			return nil, fmt.Errorf("header parameter %q: %w", h.Name, err)
+		}
+		p := map[string]any{"name": h.Name, "in": "header", "schema": schema}
+		if h.Description != "" {
+			p["description"] = h.Description
+		}
+		if h.Required {
+			p["required"] = true
+		}
+		params = append(params, p)
+	}
 	if len(params) > 0 {
 		o["parameters"] = params
 	}

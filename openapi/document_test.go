@@ -379,3 +379,20 @@ func TestOperations(t *testing.T) {
 		t.Fatalf("Operations() = %q, want %q", got, want)
 	}
 }
+
+// TestHeaderParameter: a header an operation reads is documented as a
+// header parameter, required when the route refuses a request without it.
+func TestHeaderParameter(t *testing.T) {
+	d := openapi.New("Shop", "1.0.0")
+	key := openapi.Header[string]("Idempotency-Key", "Makes retries of the request safe.")
+	key.Required = true
+	openapi.Route[CreateProduct, Product](d, "POST /v1/orders", openapi.Op{Headers: []openapi.Param{key}})
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"parameters":[{"description":"Makes retries of the request safe.","in":"header","name":"Idempotency-Key","required":true,"schema":{"type":"string"}}]`
+	if !strings.Contains(string(b), want) {
+		t.Fatalf("document %s lacks %s", b, want)
+	}
+}
