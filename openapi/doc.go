@@ -48,8 +48,7 @@
 // unless a field of the request type tagged `path:"name"` says more. Query
 // parameters come from fields of the request type tagged `query:"name"`
 // and from [Op.Query], header parameters from [Op.Headers]. The document
-// is written with its keys sorted, so
-// equal routes give equal bytes.
+// is written with its keys sorted, so equal routes give equal bytes.
 //
 // The schemas are written by this package rather than by a general Go to
 // JSON Schema library: what it must follow is encoding/json together with
