@@ -62,7 +62,8 @@
 // [Faults] are set when the service is made ([WithFaults], from
 // [FaultsFromEnv]: SHOP_PAYMENTS_FAILURE_RATE, SHOP_PAYMENTS_LATENCY_MS,
 // SHOP_PAYMENTS_UNAVAILABLE_RATE) and changed at run time with
-// [Service.SetFaults] or PUT /v1/admin/payments/faults. Each instance
+// [Service.SetFaults] or PUT /v1/admin/payments/faults, whose body names
+// all three (0 turns a fault off). Each instance
 // keeps its own, in memory. For every charge and refund, in order:
 //
 //   - latency_ms: the service waits that long before going on; a call

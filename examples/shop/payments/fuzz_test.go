@@ -113,9 +113,11 @@ func FuzzFaultsBody(f *testing.F) {
 	router, s := fuzzRouter(f)
 	for _, seed := range []string{
 		`{"failure_rate":0.5,"latency_ms":10,"unavailable_rate":0.1}`, `{}`, `{"failure_rate":1}`,
-		`{"failure_rate":1.0000001}`, `{"failure_rate":-0}`, `{"latency_ms":60000}`, `{"latency_ms":60001}`,
-		`{"latency_ms":1e2}`, `{"unavailable_rate":1e-400}`, `{"failure_rate":1e400}`, `{"latency_ms":"5"}`,
-		`{"failure_rate":null}`, `null`, `[]`, "",
+		`{"failure_rate":1.0000001,"latency_ms":0,"unavailable_rate":0}`, `{"failure_rate":-0,"latency_ms":0,"unavailable_rate":0}`,
+		`{"failure_rate":0,"latency_ms":60000,"unavailable_rate":0}`, `{"failure_rate":0,"latency_ms":60001,"unavailable_rate":0}`,
+		`{"failure_rate":0,"latency_ms":1e2,"unavailable_rate":0}`, `{"failure_rate":0,"latency_ms":0,"unavailable_rate":1e-400}`,
+		`{"failure_rate":1e400,"latency_ms":0,"unavailable_rate":0}`, `{"failure_rate":0,"latency_ms":"5","unavailable_rate":0}`,
+		`{"failure_rate":null,"latency_ms":0,"unavailable_rate":0}`, `null`, `[]`, "",
 	} {
 		f.Add(seed)
 	}

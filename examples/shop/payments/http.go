@@ -2,6 +2,7 @@ package payments
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/go-kit/kit/endpoint"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/tailorkit/tailor"
 	"github.com/tailorkit/tailor/auth"
+	"github.com/tailorkit/tailor/fault"
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
 
@@ -44,11 +46,29 @@ func (s *Service) getFaults(context.Context, noRequest) (Faults, error) {
 }
 
 // faultsBody is the body of PUT /v1/admin/payments/faults: [Faults]
-// without its Validate method, so that the body is judged in the
+// with pointers, so that a body without a field is refused rather than
+// read as 0, and without Validate, so that the body is judged in the
 // endpoint, behind the role guard, and a caller who may not set faults
 // learns nothing about its request but that.
-type faultsBody Faults
+type faultsBody struct {
+	FailureRate     *float64 `json:"failure_rate"`
+	LatencyMS       *int64   `json:"latency_ms"`
+	UnavailableRate *float64 `json:"unavailable_rate"`
+}
 
 func (s *Service) setFaults(ctx context.Context, b faultsBody) (Faults, error) {
-	return s.SetFaults(ctx, Faults(b))
+	var v []fault.Violation
+	if b.FailureRate == nil {
+		v = append(v, fault.Violation{Field: "failure_rate", Description: "is required: the share of new charges to decline, from 0 to 1; 0 for none"})
+	}
+	if b.LatencyMS == nil {
+		v = append(v, fault.Violation{Field: "latency_ms", Description: fmt.Sprintf("is required: the delay before each answer, from 0 to %d milliseconds; 0 for none", MaxLatencyMS)})
+	}
+	if b.UnavailableRate == nil {
+		v = append(v, fault.Violation{Field: "unavailable_rate", Description: "is required: the share of calls to answer 503, from 0 to 1; 0 for none"})
+	}
+	if len(v) > 0 {
+		return Faults{}, fault.Invalid(v...)
+	}
+	return s.SetFaults(ctx, Faults{FailureRate: *b.FailureRate, LatencyMS: *b.LatencyMS, UnavailableRate: *b.UnavailableRate})
 }

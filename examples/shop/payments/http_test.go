@@ -142,6 +142,9 @@ func decode[T any](t *testing.T, a answer) T {
 	return v
 }
 
+// noFaults is the body that turns every fault off.
+const noFaults = `{"failure_rate":0,"latency_ms":0,"unavailable_rate":0}`
+
 func TestChargesOverHTTP(t *testing.T) {
 	srv := startServer(t)
 	admin := srv.token(t, "admin")
@@ -191,18 +194,18 @@ func TestChargesOverHTTP(t *testing.T) {
 	}
 
 	// A decline is 402, final, and the same on every repeat.
-	srv.do(t, "PUT", "/v1/admin/payments/faults", admin, `{"failure_rate":1}`).want(t, 200, 0)
+	srv.do(t, "PUT", "/v1/admin/payments/faults", admin, `{"failure_rate":1,"latency_ms":0,"unavailable_rate":0}`).want(t, 200, 0)
 	decline := `{"key":"saga-3/charge","order_id":"order-3","user_id":"user-1","amount":10,"currency":"EUR"}`
 	a = srv.do(t, "POST", "/internal/v1/charges", "", decline)
 	a.want(t, 402, fault.FailedPrecondition, "card declined")
 	if a.err.Kind != fault.FailedPrecondition || a.err.HTTPStatus() != 402 || fault.IsRetryable(a.err) {
 		t.Errorf("a client reads the decline as %v (%d), retryable %v; want failed_precondition (402), final", a.err.Kind, a.err.HTTPStatus(), fault.IsRetryable(a.err))
 	}
-	srv.do(t, "PUT", "/v1/admin/payments/faults", admin, `{}`).want(t, 200, 0)
+	srv.do(t, "PUT", "/v1/admin/payments/faults", admin, noFaults).want(t, 200, 0)
 	srv.do(t, "POST", "/internal/v1/charges", "", decline).want(t, 402, fault.FailedPrecondition, "card declined")
 
 	// An outage is 503, retryable, and records nothing.
-	srv.do(t, "PUT", "/v1/admin/payments/faults", admin, `{"unavailable_rate":1}`).want(t, 200, 0)
+	srv.do(t, "PUT", "/v1/admin/payments/faults", admin, `{"failure_rate":0,"latency_ms":0,"unavailable_rate":1}`).want(t, 200, 0)
 	outage := `{"key":"saga-4/charge","order_id":"order-4","user_id":"user-1","amount":10,"currency":"EUR"}`
 	a = srv.do(t, "POST", "/internal/v1/charges", "", outage)
 	a.want(t, 503, fault.Unavailable)
@@ -210,7 +213,7 @@ func TestChargesOverHTTP(t *testing.T) {
 		t.Errorf("a client reads the outage as %v, not retryable; want it retryable", a.err)
 	}
 	srv.do(t, "POST", "/internal/v1/refunds", "", `{"key":"saga-4/charge","order_id":"order-4"}`).want(t, 503, fault.Unavailable)
-	srv.do(t, "PUT", "/v1/admin/payments/faults", admin, `{}`).want(t, 200, 0)
+	srv.do(t, "PUT", "/v1/admin/payments/faults", admin, noFaults).want(t, 200, 0)
 	srv.do(t, "POST", "/internal/v1/charges", "", outage).want(t, 200, 0)
 
 	// Bad input.
@@ -238,7 +241,7 @@ func TestAdminOverHTTP(t *testing.T) {
 		{"GET", "/v1/admin/payments?order_id=order-1", ""},
 		{"GET", "/v1/admin/payments", ""},
 		{"GET", "/v1/admin/payments/faults", ""},
-		{"PUT", "/v1/admin/payments/faults", `{"failure_rate":0.5}`},
+		{"PUT", "/v1/admin/payments/faults", noFaults},
 		{"PUT", "/v1/admin/payments/faults", `{"failure_rate":5}`},
 	} {
 		a := srv.do(t, r.method, r.path, "", r.body)
@@ -269,10 +272,13 @@ func TestAdminOverHTTP(t *testing.T) {
 		status     int
 		fields     string
 	}{
-		{"rate above 1", `{"failure_rate":1.5}`, 422, "failure_rate"},
-		{"negative rate", `{"unavailable_rate":-0.5}`, 422, "unavailable_rate"},
-		{"negative latency", `{"latency_ms":-1}`, 422, "latency_ms"},
-		{"latency too long", `{"latency_ms":60001}`, 422, "latency_ms"},
+		{"rate above 1", `{"failure_rate":1.5,"latency_ms":0,"unavailable_rate":0}`, 422, "failure_rate"},
+		{"negative rate", `{"failure_rate":0,"latency_ms":0,"unavailable_rate":-0.5}`, 422, "unavailable_rate"},
+		{"negative latency", `{"failure_rate":0,"latency_ms":-1,"unavailable_rate":0}`, 422, "latency_ms"},
+		{"latency too long", `{"failure_rate":0,"latency_ms":60001,"unavailable_rate":0}`, 422, "latency_ms"},
+		{"missing", `{"latency_ms":5}`, 422, "failure_rate unavailable_rate"},
+		{"null", `{"failure_rate":null,"latency_ms":0,"unavailable_rate":0}`, 422, "failure_rate"},
+		{"empty", `{}`, 422, "failure_rate latency_ms unavailable_rate"},
 		{"all wrong", `{"failure_rate":2,"latency_ms":-1,"unavailable_rate":2}`, 422, "failure_rate latency_ms unavailable_rate"},
 		{"latency fraction", `{"latency_ms":1.5}`, 400, ""},
 		{"rate as text", `{"failure_rate":"0.5"}`, 400, ""},
@@ -291,7 +297,7 @@ func TestAdminOverHTTP(t *testing.T) {
 		t.Errorf("faults after refused changes %+v, want %+v", got, want)
 	}
 
-	srv.do(t, "PUT", "/v1/admin/payments/faults", admin, `{}`).want(t, 200, 0)
+	srv.do(t, "PUT", "/v1/admin/payments/faults", admin, noFaults).want(t, 200, 0)
 	a = srv.do(t, "GET", "/v1/admin/payments?order_id=order-1", admin, "")
 	a.want(t, 200, 0)
 	list := decode[payments.PaymentList](t, a)

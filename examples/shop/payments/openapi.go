@@ -50,6 +50,7 @@ func DescribeHTTP(doc *openapi.Document) {
 		Tags:        admin,
 		Security:    []string{SecurityScheme},
 		Query:       []openapi.Param{orderID},
+		Errors:      []int{http.StatusUnprocessableEntity},
 	})
 	openapi.Route[noRequest, Faults](doc, "GET /v1/admin/payments/faults", openapi.Op{
 		ID:          "getPaymentFaults",
@@ -61,7 +62,7 @@ func DescribeHTTP(doc *openapi.Document) {
 	openapi.Route[Faults, Faults](doc, "PUT /v1/admin/payments/faults", openapi.Op{
 		ID:      "setPaymentFaults",
 		Summary: "Set the failures the payment processor injects",
-		Description: fmt.Sprintf("Administrators only. Replaces all three: a field left out is 0 (no such fault). "+
+		Description: fmt.Sprintf("Administrators only. Replaces all three, each required; 0 turns a fault off. "+
 			"failure_rate is the share of new charges declined (402, final); unavailable_rate the share of charges and refunds answered 503 (retryable); "+
 			"latency_ms, 0 to %d, a delay before every charge and refund. Each instance keeps its own faults, in memory.", MaxLatencyMS),
 		Tags:     admin,
