@@ -3,6 +3,7 @@ package payments_test
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -77,6 +78,7 @@ func TestSetFaults(t *testing.T) {
 		{payments.Faults{FailureRate: -0.1}, []string{"failure_rate"}},
 		{payments.Faults{FailureRate: 1.01, LatencyMS: -1, UnavailableRate: 2}, []string{"failure_rate", "latency_ms", "unavailable_rate"}},
 		{payments.Faults{LatencyMS: payments.MaxLatencyMS + 1}, []string{"latency_ms"}},
+		{payments.Faults{FailureRate: math.NaN(), UnavailableRate: math.Inf(1)}, []string{"failure_rate", "unavailable_rate"}},
 	} {
 		_, err := s.SetFaults(ctx, tt.f)
 		wantKind(t, err, fault.InvalidArgument, http.StatusUnprocessableEntity)

@@ -7,11 +7,13 @@ CREATE TABLE payments (
     payment_key TEXT NOT NULL UNIQUE,
     order_id    TEXT NOT NULL,
     user_id     TEXT NOT NULL,
-    amount      BIGINT NOT NULL CHECK (amount >= 0),
+    amount      BIGINT NOT NULL,
     currency    TEXT NOT NULL,
     status      TEXT NOT NULL CHECK (status IN ('charged', 'declined', 'refunded', 'voided')),
     created_at  TIMESTAMP NOT NULL,
-    updated_at  TIMESTAMP NOT NULL
+    updated_at  TIMESTAMP NOT NULL,
+    -- Only a voided key, which was never charged, has no amount.
+    CHECK (amount > 0 OR (status = 'voided' AND amount = 0))
 );
 
 CREATE INDEX payments_order_id ON payments (order_id, created_at);
