@@ -429,3 +429,35 @@ func TestChargeValidation(t *testing.T) {
 		t.Errorf("the valid request: %v", err)
 	}
 }
+
+// The database itself holds one payment per key, and refuses a status it
+// does not know or a charge without an amount, whatever the code does.
+func TestDatabaseRefusesBadPayments(t *testing.T) {
+	for _, d := range databases() {
+		t.Run(d.name, func(t *testing.T) {
+			db := d.fresh(t)()
+			s := migrated(t, db)
+			if _, err := s.Charge(context.Background(), charge("saga-1/charge", "order-1", 100)); err != nil {
+				t.Fatal(err)
+			}
+			insert := `INSERT INTO payments (id, payment_key, order_id, user_id, amount, currency, status, created_at, updated_at)
+				VALUES ('p', '%s', 'o', 'u', %d, 'EUR', '%s', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`
+			for _, tt := range []struct {
+				stmt, want string // want: a word of the error, lower case
+			}{
+				{fmt.Sprintf(insert, "saga-1/charge", 100, "charged"), "unique"},
+				{fmt.Sprintf(insert, "k", 0, "charged"), "check constraint"},
+				{fmt.Sprintf(insert, "k", -5, "refunded"), "check constraint"},
+				{fmt.Sprintf(insert, "k", 5, "voided"), "check constraint"},
+				{fmt.Sprintf(insert, "k", 5, "lost"), "check constraint"},
+			} {
+				// SQLite says "UNIQUE constraint failed" and "CHECK
+				// constraint failed", PostgreSQL "violates unique
+				// constraint" and "violates check constraint".
+				if _, err := db.Exec(tt.stmt); err == nil || !strings.Contains(strings.ToLower(err.Error()), tt.want) {
+					t.Errorf("%s: err = %v, want a %s failure", tt.stmt, err, tt.want)
+				}
+			}
+		})
+	}
+}

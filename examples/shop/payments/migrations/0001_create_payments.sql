@@ -12,8 +12,9 @@ CREATE TABLE payments (
     status      TEXT NOT NULL CHECK (status IN ('charged', 'declined', 'refunded', 'voided')),
     created_at  TIMESTAMP NOT NULL,
     updated_at  TIMESTAMP NOT NULL,
-    -- Only a voided key, which was never charged, has no amount.
-    CHECK (amount > 0 OR (status = 'voided' AND amount = 0))
+    -- A voided key, never charged, has no amount; every other payment has
+    -- one.
+    CHECK (CASE WHEN status = 'voided' THEN amount = 0 ELSE amount > 0 END)
 );
 
 CREATE INDEX payments_order_id ON payments (order_id, created_at);
