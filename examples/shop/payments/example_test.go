@@ -100,7 +100,7 @@ func ExampleRegisterHTTP() {
 		// that the admin routes see the caller's claims.
 		payments.RegisterHTTP(svc.Router(), processor, thttp.ServerErrorLogger(svc.Logger()))
 		payments.DescribeHTTP(doc) // doc defines payments.SecurityScheme
-		svc.AddCheck("payments database", db.PingContext)
+		svc.AddCheck("database", db.PingContext)
 		return nil
 	}
 	_ = wire // called in main
