@@ -1,0 +1,24 @@
+package payments
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+
+	"github.com/tailorkit/tailor/migrate"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// MigrationsTable is the table in which [Migrate] records the service's
+// migrations, apart from other services' records should they share a
+// database.
+const MigrationsTable = "payments_schema_migrations"
+
+// Migrate brings db's schema up to date with this version of the payments
+// service. It works on SQLite and PostgreSQL.
+func Migrate(ctx context.Context, db *sql.DB) error {
+	_, err := migrate.Up(ctx, db, migrations, migrate.WithDir("migrations"), migrate.WithTable(MigrationsTable))
+	return err
+}
