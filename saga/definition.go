@@ -131,7 +131,7 @@ func (d *Definition[T]) Start(ctx context.Context, tx Execer, id string, data T)
 	if err != nil {
 		return fmt.Errorf("saga: encode the data of saga %q as JSON: %w; make it a type encoding/json can encode", id, err)
 	}
-	now := time.Now()
+	now := d.o.now()
 	res, err := tx.ExecContext(ctx, `INSERT INTO tailor_sagas (id, name, data, state, step, events, created_us, updated_us, claim_token, claimed_until_us)
 VALUES ($1, $2, $3, $4, 0, 1, $5, $5, '', $6) ON CONFLICT (id) DO NOTHING`,
 		id, d.name, body, Running, now.UnixMicro(), now.Add(d.o.cfg.lease).UnixMicro())
@@ -176,7 +176,7 @@ func (d *Definition[T]) run(ctx context.Context, c *claim) (Status, error) {
 		i := c.step
 		st := d.steps[i]
 		key := Key(c.id, st.Name)
-		began := time.Now()
+		began := o.now()
 		attempts := 0
 		call := func(ctx context.Context, _ any) (any, error) {
 			attempts++
@@ -214,7 +214,7 @@ func (d *Definition[T]) run(ctx context.Context, c *claim) (Status, error) {
 	for c.state == Compensating {
 		st := d.steps[c.step]
 		key := CompensationKey(c.id, st.Name)
-		began := time.Now()
+		began := o.now()
 		wait := &backoff.ExponentialBackOff{InitialInterval: o.cfg.compBase, RandomizationFactor: 0.2, Multiplier: 2, MaxInterval: o.cfg.compMax}
 		wait.Reset()
 		for attempts := 1; ; attempts++ {
@@ -250,7 +250,7 @@ func (d *Definition[T]) run(ctx context.Context, c *claim) (Status, error) {
 			}
 		}
 	}
-	return c.status("", time.Now()), nil
+	return c.status("", o.now()), nil
 }
 
 // callOnce calls fn, an action or a compensation, once, within timeout.

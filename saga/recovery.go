@@ -112,7 +112,7 @@ func (r *Recovery) RecoverPending(ctx context.Context) (int, error) {
 // each.
 func (r *Recovery) pass(ctx context.Context, wg *sync.WaitGroup) (int, error) {
 	rows, err := r.o.db.QueryContext(ctx, `SELECT id FROM tailor_sagas WHERE state IN ('running', 'compensating')
-AND (claimed_until_us IS NULL OR claimed_until_us < $1) ORDER BY updated_us`, time.Now().UnixMicro())
+AND (claimed_until_us IS NULL OR claimed_until_us < $1) ORDER BY updated_us`, r.o.now().UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("saga: find unfinished sagas: %w; has saga.Migrate run on this database?", err)
 	}

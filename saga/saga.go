@@ -202,6 +202,8 @@ type Orchestrator struct {
 	// KEY" before a step's action or compensation is called, "return KEY"
 	// after it returned, and "record KEY" after its outcome was recorded.
 	hook func(point string)
+	// now tells the time of claims and records.
+	now func() time.Time
 }
 
 // runner is a [Definition] without its type parameter.
@@ -230,7 +232,7 @@ func New(db *sql.DB, opts ...Option) (*Orchestrator, error) {
 	case cfg.compMax+cfg.recordLimit >= cfg.lease:
 		return nil, fmt.Errorf("saga: the compensation backoff's maximum (%v) is not well short of the lease (%v); the claim would lapse between attempts. Lower the backoff or lengthen the lease", cfg.compMax, cfg.lease)
 	}
-	return &Orchestrator{db: db, cfg: cfg, defs: map[string]runner{}}, nil
+	return &Orchestrator{db: db, cfg: cfg, defs: map[string]runner{}, now: time.Now}, nil
 }
 
 // Key is the idempotency key of step's action in saga id: id + "/" + step.
@@ -335,7 +337,7 @@ func (o *Orchestrator) Run(ctx context.Context, id string) (Status, error) {
 // run claims saga id with the claim query completed by extra, and runs it.
 func (o *Orchestrator) run(ctx context.Context, id, extra string) (Status, error) {
 	c := &claim{id: id, token: rand.Text()}
-	now := time.Now()
+	now := o.now()
 	err := o.db.QueryRowContext(ctx, fmt.Sprintf(claimQuery, extra), c.token, now.Add(o.cfg.lease).UnixMicro(), id, now.UnixMicro()).
 		Scan(&c.name, &c.data, &c.state, &c.step, &c.failedStep, &c.reason, &c.created)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -386,7 +388,7 @@ type transition struct {
 func (o *Orchestrator) record(ctx context.Context, c *claim, t transition) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.cfg.recordLimit)
 	defer cancel()
-	now := time.Now()
+	now := o.now()
 	token, until := c.token, sql.NullInt64{Int64: now.Add(o.cfg.lease).UnixMicro(), Valid: true}
 	if t.state.Final() {
 		token, until = "", sql.NullInt64{}
