@@ -57,8 +57,8 @@ func prepare(t testing.TB, db *sql.DB) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
-		`CREATE TABLE IF NOT EXISTS saga_effects (key text PRIMARY KEY)`,
-		`CREATE TABLE IF NOT EXISTS saga_calls (key text NOT NULL)`,
+		`CREATE TABLE saga_effects (key text PRIMARY KEY)`,
+		`CREATE TABLE saga_calls (key text NOT NULL)`,
 	} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
