@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tailorkit/tailor/fault"
 	"github.com/tailorkit/tailor/resilience"
@@ -182,7 +185,9 @@ func (d *Definition[T]) run(ctx context.Context, c *claim) (Status, error) {
 			attempts++
 			return nil, d.callOnce(ctx, st.Timeout, st.Action, key, &data)
 		}
-		_, err := d.retries[i].Middleware()(call)(ctx, nil)
+		sctx, span := d.span(ctx, c, st.Name, st.Name, key)
+		_, err := d.retries[i].Middleware()(call)(sctx, nil)
+		endSpan(span, attempts, err)
 		if err != nil && (ctx.Err() != nil || (fault.IsRetryable(err) && attempts < d.tries[i])) {
 			if ctx.Err() != nil {
 				err = ctx.Err()
@@ -218,7 +223,9 @@ func (d *Definition[T]) run(ctx context.Context, c *claim) (Status, error) {
 		wait := &backoff.ExponentialBackOff{InitialInterval: o.cfg.compBase, RandomizationFactor: 0.2, Multiplier: 2, MaxInterval: o.cfg.compMax}
 		wait.Reset()
 		for attempts := 1; ; attempts++ {
-			err := d.callOnce(ctx, st.Timeout, st.Compensate, key, &data)
+			sctx, span := d.span(ctx, c, "compensate "+st.Name, st.Name, key)
+			err := d.callOnce(sctx, st.Timeout, st.Compensate, key, &data)
+			endSpan(span, attempts, err)
 			if err != nil && ctx.Err() != nil {
 				o.release(ctx, c)
 				return c.status(st.Name, began), d.interrupted(c, st.Name, ctx.Err())
@@ -251,6 +258,23 @@ func (d *Definition[T]) run(ctx context.Context, c *claim) (Status, error) {
 		}
 	}
 	return c.status("", o.now()), nil
+}
+
+// span starts the span of a step's call, named "saga NAME what".
+func (d *Definition[T]) span(ctx context.Context, c *claim, what, step, key string) (context.Context, trace.Span) {
+	return d.o.tracer.Start(ctx, "saga "+d.name+" "+what, trace.WithAttributes(
+		attribute.String("saga.name", d.name), attribute.String("saga.id", c.id),
+		attribute.String("saga.step", step), attribute.String("saga.idempotency_key", key)))
+}
+
+// endSpan ends a step's span with the attempts it took and its error.
+func endSpan(span trace.Span, attempts int, err error) {
+	span.SetAttributes(attribute.Int("saga.attempts", attempts))
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
 }
 
 // callOnce calls fn, an action or a compensation, once, within timeout.

@@ -63,4 +63,5 @@
 //
 // [Orchestrator.Status] and [Orchestrator.History] show a saga's state and
 // every step's outcomes, with times, attempts and errors, for support.
+// [WithTelemetry] makes a span per step, with its idempotency key.
 package saga

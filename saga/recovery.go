@@ -91,7 +91,7 @@ func (r *Recovery) loop(ctx context.Context) {
 		case <-t.C:
 		}
 		if _, err := r.pass(ctx, &all); err != nil && ctx.Err() == nil {
-			r.o.cfg.log.Warn("saga: recovery pass failed; trying again", "retry_in", r.cfg.Interval.String(), "error", err.Error())
+			r.o.log.Warn("saga: recovery pass failed; trying again", "retry_in", r.cfg.Interval.String(), "error", err.Error())
 		}
 		t.Reset(r.cfg.Interval)
 	}
@@ -154,7 +154,7 @@ AND (claimed_until_us IS NULL OR claimed_until_us < $1) ORDER BY updated_us`, r.
 				<-r.sem
 			}()
 			if _, err := r.o.run(ctx, id, ""); err != nil && ctx.Err() == nil && !errors.Is(err, ErrBusy) {
-				r.o.cfg.log.Warn("saga: recovering a saga failed; trying again at a later pass", "saga", id, "error", err.Error())
+				r.o.log.Warn("saga: recovering a saga failed; trying again at a later pass", "saga", id, "error", err.Error())
 			}
 		})
 	}

@@ -11,6 +11,9 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/tailorkit/tailor/fault"
 	"github.com/tailorkit/tailor/migrate"
 )
@@ -160,7 +163,7 @@ type settings struct {
 	compBase    time.Duration
 	compMax     time.Duration
 	dialect     migrate.Dialect
-	log         *slog.Logger
+	tel         Telemetry
 	recordLimit time.Duration
 }
 
@@ -186,17 +189,27 @@ func WithCompensationBackoff(base, max time.Duration) Option {
 // driver.
 func WithDialect(d migrate.Dialect) Option { return func(s *settings) { s.dialect = d } }
 
-// WithLogger sets where a [Recovery] logs the sagas it could not run.
-// Default: nowhere.
-func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.log = l } }
+// Telemetry is where an [Orchestrator] reports: a span per step (and per
+// attempt at a compensation), and in the log the sagas a [Recovery] could
+// not run. *observability.Telemetry, the service's one telemetry,
+// satisfies it. A nil provider or logger observes nothing.
+type Telemetry interface {
+	TracerProvider() trace.TracerProvider
+	Logger() *slog.Logger
+}
+
+// WithTelemetry sets where the orchestrator reports. Default: nowhere.
+func WithTelemetry(tel Telemetry) Option { return func(s *settings) { s.tel = tel } }
 
 // Orchestrator runs the sagas recorded in one database. Make one with
 // [New], register the sagas with [Define], and run them with
 // [Orchestrator.Run] or a [Recovery]. It is safe for concurrent use.
 type Orchestrator struct {
-	db   *sql.DB
-	cfg  settings
-	defs map[string]runner
+	db     *sql.DB
+	cfg    settings
+	defs   map[string]runner
+	tracer trace.Tracer
+	log    *slog.Logger
 
 	// hook, when set, is called at each point a process may die: "call
 	// KEY" before a step's action or compensation is called, "return KEY"
@@ -217,7 +230,6 @@ func New(db *sql.DB, opts ...Option) (*Orchestrator, error) {
 		lease:       time.Minute,
 		compBase:    100 * time.Millisecond,
 		compMax:     30 * time.Second,
-		log:         slog.New(slog.DiscardHandler),
 		recordLimit: 10 * time.Second,
 	}
 	for _, o := range opts {
@@ -232,7 +244,17 @@ func New(db *sql.DB, opts ...Option) (*Orchestrator, error) {
 	case cfg.compMax+cfg.recordLimit >= cfg.lease:
 		return nil, fmt.Errorf("saga: the compensation backoff's maximum (%v) is not well short of the lease (%v); the claim would lapse between attempts. Lower the backoff or lengthen the lease", cfg.compMax, cfg.lease)
 	}
-	return &Orchestrator{db: db, cfg: cfg, defs: map[string]runner{}, now: time.Now}, nil
+	o := &Orchestrator{db: db, cfg: cfg, defs: map[string]runner{}, now: time.Now,
+		tracer: noop.NewTracerProvider().Tracer(""), log: slog.New(slog.DiscardHandler)}
+	if cfg.tel != nil {
+		if tp := cfg.tel.TracerProvider(); tp != nil {
+			o.tracer = tp.Tracer("github.com/tailorkit/tailor/saga")
+		}
+		if l := cfg.tel.Logger(); l != nil {
+			o.log = l
+		}
+	}
+	return o, nil
 }
 
 // Key is the idempotency key of step's action in saga id: id + "/" + step.
