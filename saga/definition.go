@@ -45,7 +45,10 @@ type Step[T any] struct {
 	// retryable ([fault.IsRetryable]). Every call is treated as
 	// idempotent, since each carries the step's idempotency key. The zero
 	// value makes up to 3 attempts (see [resilience.RetryConfig]); a
-	// MaxAttempts of 1 turns retries off.
+	// MaxAttempts of 1 turns retries off. When the retry budget or the
+	// deadline of [Orchestrator.Run]'s context stops the retries before the
+	// last attempt, the step has not failed: the saga stays where it is,
+	// for a later Run or a [Recovery] to try again.
 	Retry resilience.RetryConfig
 }
 
@@ -62,7 +65,8 @@ type Definition[T any] struct {
 // Define registers the saga called name, whose data is a T (recorded as
 // JSON), and whose steps run in the order given, with o, and returns it.
 // Every saga o runs must be defined on it, under the name it was started
-// with. Define fails when a name is empty or repeated, an action is
+// with, before o runs any saga: Define is not safe to call concurrently
+// with the orchestrator's other methods. Define fails when a name is empty or repeated, an action is
 // missing, or a step's attempts could outlast o's lease.
 func Define[T any](o *Orchestrator, name string, steps ...Step[T]) (*Definition[T], error) {
 	switch {
@@ -95,6 +99,10 @@ func Define[T any](o *Orchestrator, name string, steps ...Step[T]) (*Definition[
 		if worst := time.Duration(tries)*s.Timeout + time.Duration(tries-1)*maxDelay; worst+o.cfg.recordLimit >= o.cfg.lease {
 			return nil, fmt.Errorf("saga: step %q of saga %q may take %v (%d attempts of up to %v), not well within the lease of %v; shorten its Timeout, make fewer attempts or lengthen the lease (saga.WithLease)",
 				s.Name, name, worst, tries, s.Timeout, o.cfg.lease)
+		}
+		if s.Compensate != nil && s.Timeout+o.cfg.compMax+o.cfg.recordLimit >= o.cfg.lease {
+			return nil, fmt.Errorf("saga: step %q of saga %q: a compensation of up to %v after a backoff of up to %v is not well within the lease of %v; shorten its Timeout or the backoff (saga.WithCompensationBackoff), or lengthen the lease (saga.WithLease)",
+				s.Name, name, s.Timeout, o.cfg.compMax, o.cfg.lease)
 		}
 		d.steps[i] = s
 		d.retries = append(d.retries, resilience.NewRetry(cfg))

@@ -203,7 +203,8 @@ func WithTelemetry(tel Telemetry) Option { return func(s *settings) { s.tel = te
 
 // Orchestrator runs the sagas recorded in one database. Make one with
 // [New], register the sagas with [Define], and run them with
-// [Orchestrator.Run] or a [Recovery]. It is safe for concurrent use.
+// [Orchestrator.Run] or a [Recovery]. Once its sagas are defined, it is
+// safe for concurrent use.
 type Orchestrator struct {
 	db     *sql.DB
 	cfg    settings

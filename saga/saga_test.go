@@ -638,3 +638,43 @@ func TestDefineRefusesBadSteps(t *testing.T) {
 		t.Errorf("defining x again: got %v, want an error", err)
 	}
 }
+
+// A Recovery run as a service component finishes a saga left unfinished,
+// and Stop waits for what it runs.
+func TestRecoveryComponent(t *testing.T) {
+	databases(t, func(t *testing.T, open func() *sql.DB) {
+		db := open()
+		s := newShop(db)
+		_, def := setup(t, db, s)
+		start(t, db, def, "o1")
+		o, _ := setup(t, db, s)
+		saga.Ahead(o, 2*time.Minute) // the starter is gone: its lease is over
+		confirmed := make(chan struct{})
+		saga.SetHook(o, func(point string) {
+			if point == "record o1/confirm" {
+				close(confirmed)
+			}
+		})
+		r := saga.NewRecovery(o, saga.RecoveryConfig{})
+		if err := r.Stop(context.Background()); err != nil {
+			t.Errorf("Stop before Start: %v", err)
+		}
+		if err := r.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Start(context.Background()); err == nil {
+			t.Error("a second Start succeeded; want an error")
+		}
+		select {
+		case <-confirmed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the recovery did not finish the saga within 10s")
+		}
+		if err := r.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := o.Status(context.Background(), "o1"); err != nil || st.State != saga.Completed {
+			t.Errorf("got %+v, %v; want completed", st, err)
+		}
+	})
+}
