@@ -186,6 +186,10 @@ func (d *Definition[T]) run(ctx context.Context, c *claim) (Status, error) {
 	for c.state == Running && c.step < len(d.steps) {
 		i := c.step
 		st := d.steps[i]
+		if c.stopping() {
+			o.release(ctx, c)
+			return c.status(st.Name, o.now()), d.interrupted(c, st.Name, ErrStopping)
+		}
 		key := Key(c.id, st.Name)
 		began := o.now()
 		attempts := 0
@@ -259,9 +263,9 @@ func (d *Definition[T]) run(ctx context.Context, c *claim) (Status, error) {
 			if t.kind == StepCompensated {
 				break
 			}
-			if !sleep(ctx, wait.NextBackOff()) {
+			if err := sleep(ctx, c.stop, wait.NextBackOff()); err != nil {
 				o.release(ctx, c)
-				return c.status(st.Name, began), d.interrupted(c, st.Name, ctx.Err())
+				return c.status(st.Name, began), d.interrupted(c, st.Name, err)
 			}
 		}
 	}
@@ -301,14 +305,26 @@ func (d *Definition[T]) interrupted(c *claim, step string, err error) error {
 		c.id, step, c.state, err, c.state)
 }
 
-// sleep waits d or until ctx ends, reporting whether it waited d.
-func sleep(ctx context.Context, d time.Duration) bool {
+// sleep waits d, or until ctx ends or stop closes, when it returns why.
+func sleep(ctx context.Context, stop <-chan struct{}, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return true
+		return nil
 	case <-ctx.Done():
+		return ctx.Err()
+	case <-stop:
+		return ErrStopping
+	}
+}
+
+// stopping reports whether the run of c should end before its next step.
+func (c *claim) stopping() bool {
+	select {
+	case <-c.stop:
+		return true
+	default:
 		return false
 	}
 }

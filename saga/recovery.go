@@ -23,7 +23,7 @@ type RecoveryConfig struct {
 // restart or an ended [Orchestrator.Run] left unfinished, and those
 // started whose starter never ran them. It is a service component: Start
 // runs a pass at once and then every Interval in the background, until
-// Stop. [Recovery.RecoverPending] runs one pass on demand. Several
+// Stop, which lets the steps in hand finish and be recorded. [Recovery.RecoverPending] runs one pass on demand. Several
 // recoveries, in one process or many, may share a database: each saga is
 // run by one of them at a time. A Recovery is safe for concurrent use and
 // may be started once.
@@ -31,6 +31,9 @@ type Recovery struct {
 	o   *Orchestrator
 	cfg RecoveryConfig
 	sem chan struct{}
+
+	stopping chan struct{} // closed by Stop: end the runs between steps
+	stopOnce sync.Once
 
 	mu      sync.Mutex
 	running map[string]bool
@@ -42,7 +45,7 @@ type Recovery struct {
 func NewRecovery(o *Orchestrator, cfg RecoveryConfig) *Recovery {
 	cfg.Interval = orDefault(cfg.Interval, 5*time.Second)
 	cfg.Concurrency = orDefault(cfg.Concurrency, 8)
-	return &Recovery{o: o, cfg: cfg, sem: make(chan struct{}, cfg.Concurrency), running: map[string]bool{}}
+	return &Recovery{o: o, cfg: cfg, sem: make(chan struct{}, cfg.Concurrency), running: map[string]bool{}, stopping: make(chan struct{})}
 }
 
 // Start begins recovering in the background until Stop. ctx bounds only
@@ -59,9 +62,10 @@ func (r *Recovery) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop ends the recovery and returns once the sagas it runs have stopped
-// (each at its next step, left as recorded for the next process), or when
-// ctx ends.
+// Stop ends the recovery: the sagas it runs stop before their next step,
+// once the step in hand has ended and been recorded, and stay as recorded
+// for the next process to finish. Stop returns once they have, or, when
+// ctx ends first, cancels the steps in hand and returns an error.
 func (r *Recovery) Stop(ctx context.Context) error {
 	r.mu.Lock()
 	cancel, done := r.cancel, r.done
@@ -69,12 +73,14 @@ func (r *Recovery) Stop(ctx context.Context) error {
 	if cancel == nil {
 		return nil
 	}
-	cancel()
+	r.stopOnce.Do(func() { close(r.stopping) })
 	select {
 	case <-done:
+		cancel()
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("saga: recovery did not stop before the stop deadline: %w", ctx.Err())
+		cancel()
+		return fmt.Errorf("saga: recovery did not stop before the stop deadline, and cancelled the steps in hand: %w", ctx.Err())
 	}
 }
 
@@ -86,7 +92,7 @@ func (r *Recovery) loop(ctx context.Context) {
 	defer t.Stop()
 	for {
 		select {
-		case <-ctx.Done():
+		case <-r.stopping:
 			return
 		case <-t.C:
 		}
@@ -141,6 +147,8 @@ AND (claimed_until_us IS NULL OR claimed_until_us < $1) ORDER BY updated_us`, r.
 		case r.sem <- struct{}{}:
 		case <-ctx.Done():
 			return n, nil
+		case <-r.stopping:
+			return n, nil
 		}
 		r.mu.Lock()
 		r.running[id] = true
@@ -153,7 +161,8 @@ AND (claimed_until_us IS NULL OR claimed_until_us < $1) ORDER BY updated_us`, r.
 				r.mu.Unlock()
 				<-r.sem
 			}()
-			if _, err := r.o.run(ctx, id, ""); err != nil && ctx.Err() == nil && !errors.Is(err, ErrBusy) {
+			_, err := r.o.run(ctx, id, "", r.stopping)
+			if err != nil && ctx.Err() == nil && !errors.Is(err, ErrBusy) && !errors.Is(err, ErrStopping) {
 				r.o.log.Warn("saga: recovering a saga failed; trying again at a later pass", "saga", id, "error", err.Error())
 			}
 		})

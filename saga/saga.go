@@ -155,6 +155,9 @@ var (
 	// ErrLostClaim: the process's claim on the saga lapsed and another one
 	// took it; this one stopped.
 	ErrLostClaim = fault.New(fault.Conflict, "saga: the claim on the saga lapsed and another process took it")
+	// ErrStopping: the [Recovery] running the saga is stopping; the next
+	// process to run finishes the saga.
+	ErrStopping = fault.New(fault.Unavailable, "saga: the recovery is stopping")
 )
 
 // settings are the options of [New] after defaults.
@@ -331,6 +334,7 @@ func (o *Orchestrator) History(ctx context.Context, id string) ([]Event, error) 
 // claim is a saga this process holds.
 type claim struct {
 	id, token          string
+	stop               <-chan struct{} // closed when the run should end between steps
 	name               string
 	data               []byte
 	state              State
@@ -354,12 +358,14 @@ RETURNING name, data, state, step, failed_step, reason, created_us`
 // for a [Recovery] (or another Run) to finish. Run on a finished saga
 // returns its status; on a saga another process runs, [ErrBusy].
 func (o *Orchestrator) Run(ctx context.Context, id string) (Status, error) {
-	return o.run(ctx, id, " OR claim_token = ''")
+	return o.run(ctx, id, " OR claim_token = ''", nil)
 }
 
-// run claims saga id with the claim query completed by extra, and runs it.
-func (o *Orchestrator) run(ctx context.Context, id, extra string) (Status, error) {
-	c := &claim{id: id, token: rand.Text()}
+// run claims saga id with the claim query completed by extra, and runs it
+// until its end, ctx's, or stop's closing, whichever is first; stop is
+// looked at between steps.
+func (o *Orchestrator) run(ctx context.Context, id, extra string, stop <-chan struct{}) (Status, error) {
+	c := &claim{id: id, token: rand.Text(), stop: stop}
 	now := o.now()
 	err := o.db.QueryRowContext(ctx, fmt.Sprintf(claimQuery, extra), c.token, now.Add(o.cfg.lease).UnixMicro(), id, now.UnixMicro()).
 		Scan(&c.name, &c.data, &c.state, &c.step, &c.failedStep, &c.reason, &c.created)

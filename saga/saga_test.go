@@ -678,3 +678,41 @@ func TestRecoveryComponent(t *testing.T) {
 		}
 	})
 }
+
+// Stop lets the step in hand finish and be recorded, and stops the saga
+// before its next step, for the next process to finish.
+func TestRecoveryStopFinishesTheStepInHand(t *testing.T) {
+	databases(t, func(t *testing.T, open func() *sql.DB) {
+		db := open()
+		s := newShop(db)
+		_, def := setup(t, db, s)
+		start(t, db, def, "o1")
+		o, _ := setup(t, db, s)
+		saga.Ahead(o, 2*time.Minute)
+		r := saga.NewRecovery(o, saga.RecoveryConfig{})
+		charging := make(chan struct{})
+		s.during = func(ctx context.Context, key string) {
+			if key == "o1/charge" {
+				close(charging)
+				<-saga.Stopping(r)
+			}
+		}
+		if err := r.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		<-charging
+		if err := r.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := o.Status(context.Background(), "o1"); err != nil || st.State != saga.Running || st.Step != "confirm" {
+			t.Errorf("got %+v, %v; want running at confirm", st, err)
+		}
+		if got, want := effects(t, db), []string{"o1/charge", "o1/reserve"}; !slices.Equal(got, want) {
+			t.Errorf("effects: got %v, want %v", got, want)
+		}
+		// Released at once: the next Run need not wait for the lease.
+		if st, err := o.Run(context.Background(), "o1"); err != nil || st.State != saga.Completed {
+			t.Errorf("Run after Stop: got %+v, %v; want completed", st, err)
+		}
+	})
+}
