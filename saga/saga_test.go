@@ -716,3 +716,60 @@ func TestRecoveryStopFinishesTheStepInHand(t *testing.T) {
 		}
 	})
 }
+
+// A second Run of a saga in hand gets ErrBusy, and changes nothing.
+func TestRunWhileRunningIsBusy(t *testing.T) {
+	databases(t, func(t *testing.T, open func() *sql.DB) {
+		db := open()
+		s := newShop(db)
+		o, def := setup(t, db, s)
+		start(t, db, def, "o1")
+		var busy error
+		s.during = func(ctx context.Context, key string) {
+			if key == "o1/charge" {
+				_, busy = o.Run(ctx, "o1")
+			}
+		}
+		if st, err := o.Run(context.Background(), "o1"); err != nil || st.State != saga.Completed {
+			t.Fatalf("got %+v, %v; want completed", st, err)
+		}
+		if !errors.Is(busy, saga.ErrBusy) || fault.KindOf(busy) != fault.Conflict {
+			t.Errorf("the second Run: got %v, want ErrBusy", busy)
+		}
+	})
+}
+
+// An instance whose claim lapsed, and which another instance took over,
+// stops at its next record; the saga ends once, each effect applied once.
+func TestLapsedClaimStopsTheFormerHolder(t *testing.T) {
+	databases(t, func(t *testing.T, open func() *sql.DB) {
+		db := open()
+		s := newShop(db)
+		a, def := setup(t, db, s)
+		start(t, db, def, "o1")
+		h := open()
+		other := newShop(h)
+		b, _ := setup(t, h, other)
+		saga.Ahead(b, 3*time.Minute) // a's lease is over, as b sees it
+		s.during = func(ctx context.Context, key string) {
+			if key == "o1/charge" {
+				if _, err := saga.NewRecovery(b, saga.RecoveryConfig{}).RecoverPending(ctx); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+		_, err := a.Run(context.Background(), "o1")
+		if !errors.Is(err, saga.ErrLostClaim) {
+			t.Errorf("the former holder's Run: got %v, want ErrLostClaim", err)
+		}
+		if st, err := b.Status(context.Background(), "o1"); err != nil || st.State != saga.Completed {
+			t.Errorf("got %+v, %v; want completed", st, err)
+		}
+		if got, want := effects(t, db), []string{"o1/charge", "o1/confirm", "o1/reserve"}; !slices.Equal(got, want) {
+			t.Errorf("effects: got %v, want %v", got, want)
+		}
+		if got, want := kinds(t, b, "o1"), []string{"started", "step_done reserve", "step_done charge", "step_done confirm"}; !slices.Equal(got, want) {
+			t.Errorf("history: got %v, want %v", got, want)
+		}
+	})
+}
