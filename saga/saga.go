@@ -147,17 +147,17 @@ type Event struct {
 // them with the right status.
 var (
 	// ErrNotFound: no saga has the id.
-	ErrNotFound = fault.New(fault.NotFound, "saga: no saga has this id")
+	ErrNotFound = fault.New(fault.NotFound, "saga: no saga has this id; check the id, and that the transaction that started the saga committed")
 	// ErrExists: [Definition.Start] was given an id a saga already has.
-	ErrExists = fault.New(fault.Conflict, "saga: a saga with this id exists already")
+	ErrExists = fault.New(fault.Conflict, "saga: a saga with this id exists already; give each saga its own id, or read the existing one's state with Orchestrator.Status")
 	// ErrBusy: another process (or call) runs the saga now; it finishes it.
-	ErrBusy = fault.New(fault.Conflict, "saga: the saga is being run elsewhere")
+	ErrBusy = fault.New(fault.Conflict, "saga: the saga is being run elsewhere, which finishes it; read its state with Orchestrator.Status")
 	// ErrLostClaim: the process's claim on the saga lapsed and another one
 	// took it; this one stopped.
-	ErrLostClaim = fault.New(fault.Conflict, "saga: the claim on the saga lapsed and another process took it")
+	ErrLostClaim = fault.New(fault.Conflict, "saga: the claim on the saga lapsed and another process took it, which finishes the saga; if this recurs, lengthen the lease (saga.WithLease)")
 	// ErrStopping: the [Recovery] running the saga is stopping; the next
 	// process to run finishes the saga.
-	ErrStopping = fault.New(fault.Unavailable, "saga: the recovery is stopping")
+	ErrStopping = fault.New(fault.Unavailable, "saga: the recovery is stopping; the next process to run the saga finishes it")
 )
 
 // settings are the options of [New] after defaults.
