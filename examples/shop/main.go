@@ -18,6 +18,10 @@
 //   - catalog: the products (and its gRPC API at -grpc-addr when given);
 //   - inventory: the stock of each product, learnt from the catalog's
 //     product.created events;
+//   - payments: a simulated card processor, whose declines, outages and
+//     latency are set with SHOP_PAYMENTS_FAILURE_RATE,
+//     SHOP_PAYMENTS_UNAVAILABLE_RATE and SHOP_PAYMENTS_LATENCY_MS, and
+//     by an administrator at run time;
 //   - stats: counts of products, also learnt from the catalog's events.
 //
 // The service settings (-shutdown-timeout, -shutdown-delay,
@@ -51,6 +55,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tailorkit/tailor/examples/shop/payments"
 	"github.com/tailorkit/tailor/examples/shop/users"
 	"github.com/tailorkit/tailor/observability"
 	"github.com/tailorkit/tailor/service"
@@ -83,8 +88,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q; see -help", fs.Args())
 	}
+	var err error
 	if cfg.adminPassword == "" {
 		cfg.adminPassword = os.Getenv(users.EnvAdminPassword)
+	}
+	if cfg.paymentFaults, err = payments.FaultsFromEnv(os.LookupEnv); err != nil {
+		return err
 	}
 	// Logs: text for a terminal unless TAILOR_LOG_FORMAT says otherwise;
 	// TAILOR_LOG_LEVEL and TAILOR_ACCESS_LOG as for every service.

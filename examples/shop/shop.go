@@ -22,6 +22,7 @@ import (
 	"github.com/tailorkit/tailor/examples/shop/catalog"
 	"github.com/tailorkit/tailor/examples/shop/gateway"
 	"github.com/tailorkit/tailor/examples/shop/inventory"
+	"github.com/tailorkit/tailor/examples/shop/payments"
 	"github.com/tailorkit/tailor/examples/shop/stats"
 	"github.com/tailorkit/tailor/examples/shop/users"
 	"github.com/tailorkit/tailor/messaging"
@@ -37,7 +38,7 @@ import (
 // The shop's services, in the order they start. The gateway starts last,
 // once everything it routes to is registered, and stops first, so that
 // no request is let in that its services could not finish.
-var serviceNames = []string{"users", "catalog", "inventory", "stats", "gateway"}
+var serviceNames = []string{"users", "catalog", "inventory", "payments", "stats", "gateway"}
 
 // config is what the shop is run with.
 type config struct {
@@ -48,6 +49,9 @@ type config struct {
 	adminPassword string
 	logger        *slog.Logger
 	stdout        io.Writer // where the administrator's generated password is shown
+	// paymentFaults are the simulated card processor's faults at start
+	// (SHOP_PAYMENTS_*); an administrator changes them at run time.
+	paymentFaults payments.Faults
 	// gateway configures the gateway beyond what the shop fills in
 	// (registry, verifier, telemetry, documents).
 	gateway gateway.Config
@@ -135,6 +139,8 @@ func (sh *shop) start(ctx context.Context, name string) error {
 		cleanup, err = sh.buildCatalog(ctx, svc)
 	case "inventory":
 		cleanup, err = sh.buildInventory(ctx, svc)
+	case "payments":
+		cleanup, err = sh.buildPayments(ctx, svc)
 	case "stats":
 		cleanup, err = sh.buildStats(ctx, svc)
 	case "gateway":
@@ -364,6 +370,22 @@ func (sh *shop) buildInventory(ctx context.Context, svc *service.Service) (func(
 	}
 	svc.Add(consumer, stock.Pruner())
 	return cleanup, nil
+}
+
+func (sh *shop) buildPayments(ctx context.Context, svc *service.Service) (func(), error) {
+	db, err := sh.openDB(ctx, "payments.db", payments.Migrate)
+	if err != nil {
+		return nil, err
+	}
+	processor, err := payments.NewService(db, payments.WithFaults(sh.cfg.paymentFaults))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	payments.RegisterHTTP(svc.Router(), processor, thttp.ServerErrorLogger(svc.Logger()))
+	svc.Router().Handle("GET /openapi.json", describe("payments", payments.DescribeHTTP).Handler())
+	svc.AddCheck("database", db.PingContext)
+	return func() { db.Close() }, nil
 }
 
 func (sh *shop) buildStats(ctx context.Context, svc *service.Service) (func(), error) {
