@@ -30,6 +30,17 @@ func RegisterHTTP(r *thttp.Router, s *Service, opts ...kithttp.ServerOption) {
 		create, thttp.DecodeJSON[CreateReviewBody](), thttp.EncodeJSON(http.StatusCreated), opts...))
 }
 
+// CreateReviewBody is a review as POST /v1/products/{id}/reviews takes
+// it: the product from the path, the rest from the JSON body, and the
+// author from the caller's token. A body without "rating" has rating 0,
+// which [CreateReviewRequest.Validate] refuses as missing.
+type CreateReviewBody struct {
+	ProductID string `json:"-" path:"id"`
+	Rating    int    `json:"rating" jsonschema:"minimum=1,maximum=5"`
+	Title     string `json:"title" jsonschema:"minLength=1,maxLength=120"`
+	Body      string `json:"body" jsonschema:"minLength=1,maxLength=4000"`
+}
+
 // BindHTTP takes the product id from the path.
 func (b *CreateReviewBody) BindHTTP(req *http.Request) error {
 	b.ProductID = req.PathValue("id")

@@ -11,17 +11,6 @@ import (
 // users service that guard writing a review.
 const SecurityScheme = "bearer"
 
-// CreateReviewBody is a review as POST /v1/products/{id}/reviews takes
-// it: the product from the path, the rest from the JSON body, and the
-// author from the caller's token. A body without "rating" has rating 0,
-// which [CreateReviewRequest.Validate] refuses as missing.
-type CreateReviewBody struct {
-	ProductID string `json:"-" path:"id"`
-	Rating    int    `json:"rating" jsonschema:"minimum=1,maximum=5"`
-	Title     string `json:"title" jsonschema:"minLength=1,maxLength=120"`
-	Body      string `json:"body" jsonschema:"minLength=1,maxLength=4000"`
-}
-
 // DescribeHTTP records in doc the operations that [RegisterHTTP] serves,
 // with their request and response types. It defines the bearer scheme
 // [SecurityScheme] in doc, and panics if doc already has another scheme of
