@@ -115,12 +115,17 @@ func wantKind(t testing.TB, err error, kind fault.Kind, status int, words ...str
 func TestReviews(t *testing.T) {
 	for _, d := range databases() {
 		t.Run(d.name, func(t *testing.T) {
-			testReviews(t, migrated(t, d.fresh(t)))
+			testReviews(t, migrated(t, d.fresh(t), reviews.WithClock(func() time.Time { return at })))
 		})
 	}
 }
 
+// at is the time the reviews of TestReviews are written, in a zone
+// other than UTC and finer than a microsecond.
+var at = time.Date(2026, 3, 4, 5, 6, 7, 123456789, time.FixedZone("CET", 3600))
+
 func testReviews(t *testing.T, s *reviews.Service) {
+	wantAt := at.UTC().Truncate(time.Microsecond)
 	ctx := context.Background()
 	review := func(user string, rating int) reviews.CreateReviewRequest {
 		return reviews.CreateReviewRequest{ProductID: "mug", UserID: user, Rating: rating, Title: "Review by " + user, Body: "Line one.\nLine two."}
@@ -135,7 +140,7 @@ func testReviews(t *testing.T, s *reviews.Service) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.ID == "" || got.ProductID != "mug" || got.UserID != "ann" || got.Rating != 5 || got.Title != "Review by ann" || got.Body != "Line one.\nLine two." || got.CreatedAt.IsZero() {
+	if got.ID == "" || got.ProductID != "mug" || got.UserID != "ann" || got.Rating != 5 || got.Title != "Review by ann" || got.Body != "Line one.\nLine two." || !got.CreatedAt.Equal(wantAt) || got.CreatedAt.Location() != time.UTC {
 		t.Errorf("created %+v", got)
 	}
 	_, err = s.CreateReview(ctx, review("ann", 1))
@@ -175,6 +180,9 @@ func testReviews(t *testing.T, s *reviews.Service) {
 		}
 		for _, r := range resp.Items {
 			authors = append(authors, r.UserID)
+			if !r.CreatedAt.Equal(wantAt) || r.CreatedAt.Location() != time.UTC {
+				t.Errorf("%s's review was written at %v, want %v in UTC", r.UserID, r.CreatedAt, wantAt)
+			}
 		}
 		if resp.NextCursor == "" {
 			break
