@@ -13,12 +13,13 @@ import (
 // JSON answer (a catalog product); gateway is the same call through the
 // gateway (rate limits, token check, discovery, balancer, breaker,
 // policy, one more hop); product-page is the gateway's product page,
-// which calls the catalog and the inventory at once and joins their
-// answers.
+// which calls the catalog, the inventory and the reviews service at once
+// and joins their answers.
 func BenchmarkProxy(b *testing.B) {
 	h := newHarness(b)
 	direct := serveInstance(b, h.reg, CatalogService, "catalog-1", answerJSON(http.StatusOK, productJSON))
 	serveInstance(b, h.reg, InventoryService, "inventory-1", http.HandlerFunc(inventoryHandler))
+	serveInstance(b, h.reg, ReviewsService, "reviews-1", http.HandlerFunc(reviewsHandler))
 	h.start(b, unlimited)
 	client := &http.Client{Transport: thttp.NewTransport()}
 

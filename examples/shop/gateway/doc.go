@@ -1,8 +1,9 @@
 // Package gateway is the shop's one public entry. It serves the public
 // API by calling the shop's services, each found by name in a discovery
-// registry ("users", "catalog", "inventory", "stats"), with a circuit
-// breaker per instance, retries of reads and a timeout, and it checks
-// tokens and rate limits at the edge, before any service is called.
+// registry ("users", "catalog", "inventory", "stats", "reviews"), with a
+// circuit breaker per instance, retries of reads and a timeout, and it
+// checks tokens and rate limits at the edge, before any service is
+// called.
 //
 // Start with [New] over a [Config] (the registry and a token verifier are
 // required), serve it on a transport/http Router with [Gateway.Register],
@@ -15,7 +16,9 @@
 //	GET  /v1/users/me                   users
 //	GET  /v1/products                   catalog
 //	POST /v1/products                   catalog
-//	GET  /v1/products/{id}              catalog and inventory: the product page
+//	GET  /v1/products/{id}              catalog, inventory and reviews: the product page
+//	GET  /v1/products/{id}/reviews      reviews
+//	POST /v1/products/{id}/reviews      reviews
 //	PUT  /v1/admin/stock/{product_id}   inventory
 //	GET  /v1/stats                      stats
 //	GET  /openapi.json                  the public OpenAPI document
@@ -31,15 +34,19 @@
 // answer by [MaxResponseBytes].
 //
 // The product page, GET /v1/products/{id}, asks the catalog for the
-// product and the inventory for its stock at once and answers one
-// [ProductPage]: the product's members with "stock": {"available": n}.
-// It degrades rather than fail: with the inventory unavailable it is 200
-// with "stock": null and "unavailable": ["inventory"]; with the catalog
-// unavailable it is 200 with only "id", "stock" and "unavailable":
-// ["catalog"]; with neither it is 503. The catalog's answers other than
-// 200 (404 for a product that does not exist) are passed on as they are,
-// and the inventory's 404 (a product it has not heard of yet) is a stock
-// of 0.
+// product, the inventory for its stock and the reviews service for the
+// summary of its reviews, all at once, and answers one [ProductPage]:
+// the product's members with "stock": {"available": n} and "reviews":
+// {"count": n, "average": a}. It degrades rather than fail: with the
+// inventory unavailable it is 200 with "stock": null and "unavailable":
+// ["inventory"]; with the reviews service unavailable, "reviews": null
+// and "unavailable": ["reviews"]; with the catalog unavailable it is 200
+// with only "id", "stock", "reviews" and "unavailable": ["catalog"]; with
+// neither the catalog nor the inventory it is 503. The catalog's answers
+// other than 200 (404 for a product that does not exist) are passed on
+// as they are, the inventory's 404 (a product it has not heard of yet)
+// is a stock of 0, and a product without reviews has "reviews":
+// {"count": 0}.
 //
 // GET /openapi.json serves [Gateway.Document]: the services' documents
 // ([Config.Docs]) merged with openapi.Merge, keeping only the routes above,

@@ -32,9 +32,10 @@ func serve(reg *memory.Registry, service string, h http.HandlerFunc) (stop func(
 	return srv.Close
 }
 
-// The gateway in front of a catalog and an inventory registered in an
-// in-process registry: the product page joins their answers, and a token
-// that does not verify is refused before either is called. main builds it
+// The gateway in front of a catalog, an inventory and a reviews service
+// registered in an in-process registry: the product page joins their
+// answers, and a token that does not verify is refused before any is
+// called. main builds it
 // the same way, with the shop's registry, the users service's verifier
 // and the services' documents.
 func ExampleNew() {
@@ -46,6 +47,10 @@ func ExampleNew() {
 	defer serve(reg, gateway.InventoryService, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"product_id":"p1","available":3}`)
+	})()
+	defer serve(reg, gateway.ReviewsService, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"count":3,"average":4.3,"ratings":[0,0,0,2,1]}`)
 	})()
 
 	// The users service signs the tokens; the gateway verifies them.
@@ -91,6 +96,6 @@ func ExampleNew() {
 	resp.Body.Close()
 	fmt.Println(resp.StatusCode, resp.Header.Get("Content-Type"))
 	// Output:
-	// 200 {"id":"p1","name":"Mug","description":"Blue","price":{"amount":1299,"currency":"EUR"},"created_at":"2026-01-02T03:04:05Z","stock":{"available":3}}
+	// 200 {"id":"p1","name":"Mug","description":"Blue","price":{"amount":1299,"currency":"EUR"},"created_at":"2026-01-02T03:04:05Z","stock":{"available":3},"reviews":{"count":3,"average":4.3}}
 	// 401 application/problem+json
 }

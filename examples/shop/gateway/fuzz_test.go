@@ -13,6 +13,7 @@ func FuzzDecodeAnswers(f *testing.F) {
 	for _, seed := range []string{
 		productJSON, `{"available":3}`, `{"available":-1,"product_id":"x"}`, `{"available":null}`,
 		`{"available":1e3}`, `{"id":""}`, `null`, `[]`, `{`, "\xff", `{"price":{"amount":"1"}}`,
+		`{"count":2,"average":4.5,"ratings":[0,0,0,1,1]}`, `{"count":0}`, `{"count":-1}`, `{"count":1,"average":9}`, `{"count":1.5}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -20,6 +21,11 @@ func FuzzDecodeAnswers(f *testing.F) {
 		if p, err := decodeProduct(body); err == nil {
 			if p == nil || p.ID == "" {
 				t.Fatalf("decodeProduct(%q) = %+v without an error, want a product with an id", body, p)
+			}
+		}
+		if r, err := decodeReviews(body); err == nil {
+			if r == nil || r.Count < 0 || r.Average != 0 && (r.Average < 1 || r.Average > 5) {
+				t.Fatalf("decodeReviews(%q) = %+v without an error, want a count of 0 or more and an average of 1 to 5", body, r)
 			}
 		}
 		s, err := decodeStock(body)

@@ -27,6 +27,7 @@ const (
 	CatalogService   = "catalog"
 	InventoryService = "inventory"
 	StatsService     = "stats"
+	ReviewsService   = "reviews"
 )
 
 // Defaults of [Config].
@@ -122,7 +123,7 @@ type Gateway struct {
 	call    map[string]endpoint.Endpoint // by service name
 }
 
-// New returns a gateway for cfg. It starts watching the four services in
+// New returns a gateway for cfg. It starts watching the five services in
 // cfg.Resolver; none has to be running yet.
 func New(cfg Config) (*Gateway, error) {
 	switch {
@@ -173,7 +174,7 @@ func New(cfg Config) (*Gateway, error) {
 		opts = append(opts, cfg.Telemetry.HTTPClientOptions()...)
 	}
 	policy := resilience.PolicyConfig{Timeout: cfg.Timeout, Retry: &resilience.RetryConfig{}}
-	for _, name := range []string{UsersService, CatalogService, InventoryService, StatsService} {
+	for _, name := range []string{UsersService, CatalogService, InventoryService, StatsService, ReviewsService} {
 		c, err := client.New(cfg.Resolver, name,
 			client.WithPolicy(policy),
 			client.WithInstanceBreaker(cfg.InstanceBreaker),
@@ -214,6 +215,8 @@ func (g *Gateway) Register(r *thttp.Router) {
 	r.Handle("GET /v1/products", proxy(CatalogService))
 	r.Handle("POST /v1/products", proxy(CatalogService))
 	r.Handle("GET /v1/products/{id}", g.admit(http.HandlerFunc(g.productPage)))
+	r.Handle("GET /v1/products/{id}/reviews", proxy(ReviewsService))
+	r.Handle("POST /v1/products/{id}/reviews", proxy(ReviewsService))
 	r.Handle("PUT /v1/admin/stock/{product_id}", proxy(InventoryService))
 	r.Handle("GET /v1/stats", proxy(StatsService))
 	r.Handle("GET /openapi.json", g.admit(g.doc.Handler()))

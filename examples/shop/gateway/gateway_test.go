@@ -14,7 +14,7 @@ import (
 func TestRoutesReachTheirService(t *testing.T) {
 	h := newHarness(t)
 	upstreams := map[string]*upstream{}
-	for _, name := range []string{UsersService, CatalogService, InventoryService, StatsService} {
+	for _, name := range []string{UsersService, CatalogService, InventoryService, StatsService, ReviewsService} {
 		upstreams[name] = startUpstream(t, h.reg, name, name+"-1", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/vnd.shop+json")
 			w.Header().Set("Cache-Control", "no-store")
@@ -36,6 +36,8 @@ func TestRoutesReachTheirService(t *testing.T) {
 		{"POST", "/v1/products", "", `{"name":"Mug"}`, CatalogService},
 		{"PUT", "/v1/admin/stock/p%2F1", "", `{"available":3}`, InventoryService},
 		{"GET", "/v1/stats", "", "", StatsService},
+		{"GET", "/v1/products/p%2F1/reviews", "limit=1&cursor=abc", "", ReviewsService},
+		{"POST", "/v1/products/p%2F1/reviews", "", `{"rating":5,"title":"Good","body":"Very."}`, ReviewsService},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {

@@ -18,6 +18,8 @@ var publicRoutes = [...]string{
 	"GET /v1/products",
 	"POST /v1/products",
 	"GET /v1/products/{id}",
+	"GET /v1/products/{id}/reviews",
+	"POST /v1/products/{id}/reviews",
 	"PUT /v1/admin/stock/{product_id}",
 	"GET /v1/stats",
 }
@@ -36,11 +38,13 @@ const (
 func describeProductPage(doc *openapi.Document) {
 	openapi.Route[catalog.GetProductRequest, ProductPage](doc, productPageRoute, openapi.Op{
 		ID:      "getProduct",
-		Summary: "Get one product with its stock",
-		Description: "The catalog's product, its members at the top level, with its stock from the inventory. " +
-			"When one of the two is unavailable the answer is still 200 with what the other said: " +
-			"without the catalog only `id` and `stock`, without the inventory `stock` is null; " +
-			"`unavailable` names the missing one. With neither the answer is 503.",
+		Summary: "Get one product with its stock and the summary of its reviews",
+		Description: "The catalog's product, its members at the top level, with its stock from the inventory " +
+			"and the summary of its reviews from the reviews service (`count`, and `average`, the mean rating rounded to one decimal, " +
+			"absent when `count` is 0). " +
+			"When a service is unavailable the answer is still 200 with what the others said, and `unavailable` names the missing ones: " +
+			"without the catalog only `id`, `stock` and `reviews`; without the inventory `stock` is null; without the reviews service `reviews` is null. " +
+			"With neither the catalog nor the inventory the answer is 503.",
 		Tags:   []string{"catalog"},
 		Errors: []int{http.StatusNotFound, http.StatusServiceUnavailable},
 	})

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tailorkit/tailor/examples/shop/catalog"
+	"github.com/tailorkit/tailor/examples/shop/reviews"
 	"github.com/tailorkit/tailor/examples/shop/stats"
 	"github.com/tailorkit/tailor/examples/shop/users"
 	"github.com/tailorkit/tailor/openapi"
@@ -25,7 +26,7 @@ type stockLevel struct {
 	Available int64  `json:"available"`
 }
 
-// serviceDocs describes the four services as their DescribeHTTP functions
+// serviceDocs describes the five services as their DescribeHTTP functions
 // would, each with a route the gateway does not serve.
 func serviceDocs() []*openapi.Document {
 	bearer := openapi.WithSecurityScheme("bearer", openapi.BearerJWT())
@@ -45,7 +46,9 @@ func serviceDocs() []*openapi.Document {
 
 	st := openapi.New("stats", "1.0.0")
 	openapi.Route[stats.Request, stats.Response](st, "GET /v1/stats", openapi.Op{ID: "getStats"})
-	return []*openapi.Document{cat, usr, inv, st}
+	rev := openapi.New("reviews", "1.0.0")
+	reviews.DescribeHTTP(rev) // its summary is the gateway's, not public
+	return []*openapi.Document{cat, usr, inv, st, rev}
 }
 
 // docPaths decodes a document's paths: path -> method -> operation.
@@ -103,8 +106,8 @@ func TestDocumentHasThePublicRoutes(t *testing.T) {
 	if err := json.Unmarshal(body, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if req := doc.Components.Schemas["ProductPage"].Required; !slices.Equal(req, []string{"id", "stock"}) {
-		t.Errorf("ProductPage requires %q, want only id and stock, which every page has", req)
+	if req := doc.Components.Schemas["ProductPage"].Required; !slices.Equal(req, []string{"id", "stock", "reviews"}) {
+		t.Errorf("ProductPage requires %q, want only id, stock and reviews, which every page has", req)
 	}
 }
 

@@ -10,16 +10,19 @@ import (
 
 	"github.com/tailorkit/tailor/auth"
 	"github.com/tailorkit/tailor/examples/shop/catalog"
+	"github.com/tailorkit/tailor/examples/shop/orders"
+	"github.com/tailorkit/tailor/examples/shop/reviews"
 	"github.com/tailorkit/tailor/examples/shop/users"
 	"github.com/tailorkit/tailor/sqlite"
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
 
-// The real users and catalog services behind the gateway, each on its own
-// listener with its own database: a customer signs up and logs in, the
-// gateway accepts the users service's token, the catalog refuses the
-// customer a product and lets the administrator create it, and the product
-// page shows it without the inventory, which is not running.
+// The real users, catalog and reviews services behind the gateway, each on
+// its own listener with its own database: a customer signs up and logs
+// in, the gateway accepts the users service's token, the catalog refuses
+// the customer a product and lets the administrator create it, the
+// product page shows it without the inventory, which is not running, and
+// the customer reviews it once the reviews service knows they bought it.
 func TestRealServicesBehindTheGateway(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -33,6 +36,18 @@ func TestRealServicesBehindTheGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { catalogDB.Close() })
+	reviewsDB, err := sqlite.Open(filepath.Join(dir, "reviews.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reviewsDB.Close() })
+	if err := reviews.Migrate(ctx, reviewsDB); err != nil {
+		t.Fatal(err)
+	}
+	opinions, err := reviews.NewService(reviewsDB)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := users.Migrate(ctx, usersDB); err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +74,9 @@ func TestRealServicesBehindTheGateway(t *testing.T) {
 	cr := thttp.NewRouter(thttp.WithMiddleware(verifier.HTTPMiddleware()))
 	catalog.RegisterHTTP(cr, catalog.NewService(catalogDB))
 	serveInstance(t, h.reg, CatalogService, "catalog-1", cr)
+	rr := thttp.NewRouter(thttp.WithMiddleware(verifier.HTTPMiddleware()))
+	reviews.RegisterHTTP(rr, opinions)
+	serveInstance(t, h.reg, ReviewsService, "reviews-1", rr)
 	h.start(t, unlimited, func(c *Config) { c.Verifier = verifier })
 
 	if resp, body := h.do(t, "POST", "/v1/users", `{"email":"ada@example.com","password":"violet staple orbit 42","name":"Ada"}`,
@@ -103,8 +121,36 @@ func TestRealServicesBehindTheGateway(t *testing.T) {
 	if err := json.Unmarshal(body, &page); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("product page: got %d %s, want 200", resp.StatusCode, body)
 	}
-	if page.ID != p.ID || page.Product == nil || page.Name != "Mug" || page.Stock != nil || len(page.Unavailable) != 1 || page.Unavailable[0] != InventoryService {
-		t.Errorf("product page %s, want the product without its stock, the inventory named", body)
+	if page.ID != p.ID || page.Product == nil || page.Name != "Mug" || page.Stock != nil || len(page.Unavailable) != 1 || page.Unavailable[0] != InventoryService ||
+		page.Reviews == nil || *page.Reviews != (ReviewSummary{}) {
+		t.Errorf("product page %s, want the product without its stock, the inventory named, and no reviews", body)
+	}
+
+	review := `{"rating":5,"title":"Lovely","body":"Holds tea."}`
+	resp, body = h.do(t, "POST", "/v1/products/"+p.ID+"/reviews", review, "Content-Type", "application/json", "Authorization", "Bearer "+session.Token)
+	if p := problem(t, resp, body); resp.StatusCode != http.StatusForbidden || !strings.Contains(p.Detail, "bought") {
+		t.Fatalf("a review before the purchase is known: got %d %s, want the reviews service's 403", resp.StatusCode, body)
+	}
+	bought, err := orders.OrderConfirmedEvent().New("order-1", orders.OrderConfirmed{OrderID: "order-1", UserID: me.ID, Lines: []orders.Line{{ProductID: p.ID, Quantity: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := opinions.Handler()(ctx, bought); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = h.do(t, "POST", "/v1/products/"+p.ID+"/reviews", review, "Content-Type", "application/json", "Authorization", "Bearer "+session.Token)
+	var r reviews.Review
+	if err := json.Unmarshal(body, &r); err != nil || resp.StatusCode != http.StatusCreated || r.UserID != me.ID {
+		t.Fatalf("a review by the buyer: got %d %s, want 201 by %s", resp.StatusCode, body, me.ID)
+	}
+	resp, body = h.do(t, "GET", "/v1/products/"+p.ID+"/reviews", "")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"title":"Lovely"`) {
+		t.Errorf("reviews: got %d %s, want the review", resp.StatusCode, body)
+	}
+	resp, body = h.do(t, "GET", "/v1/products/"+p.ID, "")
+	page = ProductPage{}
+	if err := json.Unmarshal(body, &page); err != nil || resp.StatusCode != http.StatusOK || page.Reviews == nil || *page.Reviews != (ReviewSummary{Count: 1, Average: 5}) {
+		t.Errorf("product page %d %s, want one review of 5 stars", resp.StatusCode, body)
 	}
 	resp, body = h.do(t, "GET", "/v1/products/0190d9a4-7c1e-7b5e-8f3a-2b1c4d5e6f70", "")
 	if p := problem(t, resp, body); resp.StatusCode != http.StatusNotFound || p.Kind != "not_found" {
