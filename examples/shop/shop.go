@@ -22,7 +22,9 @@ import (
 	"github.com/tailorkit/tailor/examples/shop/catalog"
 	"github.com/tailorkit/tailor/examples/shop/gateway"
 	"github.com/tailorkit/tailor/examples/shop/inventory"
+	"github.com/tailorkit/tailor/examples/shop/orders"
 	"github.com/tailorkit/tailor/examples/shop/payments"
+	"github.com/tailorkit/tailor/examples/shop/reviews"
 	"github.com/tailorkit/tailor/examples/shop/stats"
 	"github.com/tailorkit/tailor/examples/shop/users"
 	"github.com/tailorkit/tailor/messaging"
@@ -38,7 +40,7 @@ import (
 // The shop's services, in the order they start. The gateway starts last,
 // once everything it routes to is registered, and stops first, so that
 // no request is let in that its services could not finish.
-var serviceNames = []string{"users", "catalog", "inventory", "payments", "stats", "gateway"}
+var serviceNames = []string{"users", "catalog", "inventory", "payments", "reviews", "stats", "gateway"}
 
 // config is what the shop is run with.
 type config struct {
@@ -141,6 +143,8 @@ func (sh *shop) start(ctx context.Context, name string) error {
 		cleanup, err = sh.buildInventory(ctx, svc)
 	case "payments":
 		cleanup, err = sh.buildPayments(ctx, svc)
+	case "reviews":
+		cleanup, err = sh.buildReviews(ctx, svc)
 	case "stats":
 		cleanup, err = sh.buildStats(ctx, svc)
 	case "gateway":
@@ -309,8 +313,9 @@ func newAccounts(ctx context.Context, db *sql.DB, cfg config) (*users.Service, e
 }
 
 // openWithEvents opens the service's database, as openDB does, and its
-// own connection to the broker, makes sure the catalog's stream exists,
-// and adds both to the service's readiness checks. cleanup closes both.
+// own connection to the broker, makes sure the catalog's and the orders'
+// streams exist, and adds both to the service's readiness checks. cleanup
+// closes both.
 func (sh *shop) openWithEvents(ctx context.Context, svc *service.Service, file string, migrate func(context.Context, *sql.DB) error) (db *sql.DB, js jetstream.JetStream, cleanup func(), err error) {
 	db, err = sh.openDB(ctx, file, migrate)
 	if err != nil {
@@ -322,9 +327,11 @@ func (sh *shop) openWithEvents(ctx context.Context, svc *service.Service, file s
 		return nil, nil, nil, err
 	}
 	cleanup = func() { nc.Close(); db.Close() }
-	if err := messaging.EnsureStream(ctx, js, catalog.Stream, []string{catalog.StreamSubjects}); err != nil {
-		cleanup()
-		return nil, nil, nil, err
+	for stream, subjects := range map[string]string{catalog.Stream: catalog.StreamSubjects, orders.Stream: orders.StreamSubjects} {
+		if err := messaging.EnsureStream(ctx, js, stream, []string{subjects}); err != nil {
+			cleanup()
+			return nil, nil, nil, err
+		}
 	}
 	svc.AddCheck("database", db.PingContext)
 	svc.AddCheck("nats", messaging.Check(nc))
@@ -388,6 +395,27 @@ func (sh *shop) buildPayments(ctx context.Context, svc *service.Service) (func()
 	return func() { db.Close() }, nil
 }
 
+func (sh *shop) buildReviews(ctx context.Context, svc *service.Service) (func(), error) {
+	db, js, cleanup, err := sh.openWithEvents(ctx, svc, "reviews.db", reviews.Migrate)
+	if err != nil {
+		return nil, err
+	}
+	opinions, err := reviews.NewService(db, reviews.WithTelemetry(svc.Telemetry()))
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	reviews.RegisterHTTP(svc.Router(), opinions, thttp.ServerErrorLogger(svc.Logger()))
+	svc.Router().Handle("GET /openapi.json", describe("reviews", reviews.DescribeHTTP).Handler())
+	consumer, err := reviews.NewConsumer(js, opinions)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	svc.Add(consumer, opinions.Pruner())
+	return cleanup, nil
+}
+
 func (sh *shop) buildStats(ctx context.Context, svc *service.Service) (func(), error) {
 	db, js, cleanup, err := sh.openWithEvents(ctx, svc, "stats.db", stats.Migrate)
 	if err != nil {
@@ -419,6 +447,7 @@ func (sh *shop) buildGateway(svc *service.Service, verifier *auth.Verifier) (fun
 		describe("users", users.DescribeHTTP),
 		describe("catalog", catalog.DescribeHTTP),
 		describe("inventory", inventory.DescribeHTTP),
+		describe("reviews", reviews.DescribeHTTP),
 		describe("stats", stats.DescribeHTTP),
 	}
 	gw, err := gateway.New(cfg)
