@@ -447,6 +447,7 @@ func (sh *shop) buildGateway(svc *service.Service, verifier *auth.Verifier) (fun
 		describe("users", users.DescribeHTTP),
 		describe("catalog", catalog.DescribeHTTP),
 		describe("inventory", inventory.DescribeHTTP),
+		describe("payments", payments.DescribeHTTP),
 		describe("reviews", reviews.DescribeHTTP),
 		describe("stats", stats.DescribeHTTP),
 	}

@@ -323,8 +323,9 @@ func TestOpenAPIDocumentsEveryPublicRoute(t *testing.T) {
 	}
 	slices.Sort(ops)
 	want := []string{
+		"GET /v1/admin/payments", "GET /v1/admin/payments/faults",
 		"GET /v1/products", "GET /v1/products/{id}", "GET /v1/products/{id}/reviews", "GET /v1/stats", "GET /v1/users/me",
-		"POST /v1/products", "POST /v1/products/{id}/reviews", "POST /v1/sessions", "POST /v1/users", "PUT /v1/admin/stock/{product_id}",
+		"POST /v1/products", "POST /v1/products/{id}/reviews", "POST /v1/sessions", "POST /v1/users", "PUT /v1/admin/payments/faults", "PUT /v1/admin/stock/{product_id}",
 	}
 	if doc.OpenAPI != "3.1.0" || !slices.Equal(ops, want) {
 		t.Fatalf("document: OpenAPI %q with %q; want 3.1.0 with %q", doc.OpenAPI, ops, want)

@@ -20,6 +20,9 @@
 //	GET  /v1/products/{id}/reviews      reviews
 //	POST /v1/products/{id}/reviews      reviews
 //	PUT  /v1/admin/stock/{product_id}   inventory
+//	GET  /v1/admin/payments             payments (the payments of an order)
+//	GET  /v1/admin/payments/faults      payments (the simulated faults)
+//	PUT  /v1/admin/payments/faults      payments
 //	GET  /v1/stats                      stats
 //	GET  /openapi.json                  the public OpenAPI document
 //

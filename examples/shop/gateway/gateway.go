@@ -28,7 +28,28 @@ const (
 	InventoryService = "inventory"
 	StatsService     = "stats"
 	ReviewsService   = "reviews"
+	PaymentsService  = "payments"
 )
+
+// routes are the public routes, each with the service it is passed to;
+// the product page, which the gateway builds itself, has none. The
+// services' other routes (the inventory's and payments' /internal ones)
+// are not reachable from outside.
+var routes = []struct{ pattern, service string }{
+	{"POST /v1/users", UsersService},
+	{"POST /v1/sessions", UsersService},
+	{"GET /v1/users/me", UsersService},
+	{"GET /v1/products", CatalogService},
+	{"POST /v1/products", CatalogService},
+	{productPageRoute, ""},
+	{"GET /v1/products/{id}/reviews", ReviewsService},
+	{"POST /v1/products/{id}/reviews", ReviewsService},
+	{"PUT /v1/admin/stock/{product_id}", InventoryService},
+	{"GET /v1/admin/payments", PaymentsService},
+	{"GET /v1/admin/payments/faults", PaymentsService},
+	{"PUT /v1/admin/payments/faults", PaymentsService},
+	{"GET /v1/stats", StatsService},
+}
 
 // Defaults of [Config].
 const (
@@ -123,7 +144,7 @@ type Gateway struct {
 	call    map[string]endpoint.Endpoint // by service name
 }
 
-// New returns a gateway for cfg. It starts watching the five services in
+// New returns a gateway for cfg. It starts watching the six services in
 // cfg.Resolver; none has to be running yet.
 func New(cfg Config) (*Gateway, error) {
 	switch {
@@ -174,7 +195,7 @@ func New(cfg Config) (*Gateway, error) {
 		opts = append(opts, cfg.Telemetry.HTTPClientOptions()...)
 	}
 	policy := resilience.PolicyConfig{Timeout: cfg.Timeout, Retry: &resilience.RetryConfig{}}
-	for _, name := range []string{UsersService, CatalogService, InventoryService, StatsService, ReviewsService} {
+	for _, name := range []string{UsersService, CatalogService, InventoryService, PaymentsService, ReviewsService, StatsService} {
 		c, err := client.New(cfg.Resolver, name,
 			client.WithPolicy(policy),
 			client.WithInstanceBreaker(cfg.InstanceBreaker),
@@ -208,17 +229,13 @@ func newLimiter(name string, cfg resilience.RateLimitConfig, rate float64) *resi
 // route is rate limited and has its bearer token verified before it calls
 // a service.
 func (g *Gateway) Register(r *thttp.Router) {
-	proxy := func(service string) http.Handler { return g.admit(g.proxy(service)) }
-	r.Handle("POST /v1/users", proxy(UsersService))
-	r.Handle("POST /v1/sessions", proxy(UsersService))
-	r.Handle("GET /v1/users/me", proxy(UsersService))
-	r.Handle("GET /v1/products", proxy(CatalogService))
-	r.Handle("POST /v1/products", proxy(CatalogService))
-	r.Handle("GET /v1/products/{id}", g.admit(http.HandlerFunc(g.productPage)))
-	r.Handle("GET /v1/products/{id}/reviews", proxy(ReviewsService))
-	r.Handle("POST /v1/products/{id}/reviews", proxy(ReviewsService))
-	r.Handle("PUT /v1/admin/stock/{product_id}", proxy(InventoryService))
-	r.Handle("GET /v1/stats", proxy(StatsService))
+	for _, route := range routes {
+		h := http.HandlerFunc(g.productPage)
+		if route.service != "" {
+			h = g.proxy(route.service).ServeHTTP
+		}
+		r.Handle(route.pattern, g.admit(h))
+	}
 	r.Handle("GET /openapi.json", g.admit(g.doc.Handler()))
 }
 

@@ -11,18 +11,13 @@ import (
 // publicRoutes are the routes the gateway serves and documents, each
 // "METHOD /path" as in the services' OpenAPI documents. GET /openapi.json
 // serves the document itself.
-var publicRoutes = [...]string{
-	"POST /v1/users",
-	"POST /v1/sessions",
-	"GET /v1/users/me",
-	"GET /v1/products",
-	"POST /v1/products",
-	"GET /v1/products/{id}",
-	"GET /v1/products/{id}/reviews",
-	"POST /v1/products/{id}/reviews",
-	"PUT /v1/admin/stock/{product_id}",
-	"GET /v1/stats",
-}
+var publicRoutes = func() []string {
+	out := make([]string, len(routes))
+	for i, r := range routes {
+		out[i] = r.pattern
+	}
+	return out
+}()
 
 // productPageRoute is the gateway's own operation, which replaces the
 // catalog's.
@@ -59,7 +54,7 @@ func mergeDocs(docs []*openapi.Document) (*openapi.Document, []string, error) {
 	found := map[string]bool{productPageRoute: true}
 	include := func(method, path string) bool {
 		route := method + " " + path
-		if route == productPageRoute || !slices.Contains(publicRoutes[:], route) {
+		if route == productPageRoute || !slices.Contains(publicRoutes, route) {
 			return false
 		}
 		found[route] = true
