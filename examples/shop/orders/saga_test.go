@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tailorkit/tailor/examples/shop/payments"
+	"github.com/tailorkit/tailor/resilience"
 )
 
 // Many orders at once for a product short of stock: exactly as many as
@@ -158,6 +159,69 @@ func TestRecoveryFinishesPendingOrder(t *testing.T) {
 	}
 	if p := sh.charged(t, o.ID); p[payments.Charged] != 1 || len(p) != 1 {
 		t.Errorf("payments %v, want one charged", p)
+	}
+	if av, res, sold := sh.stockOf(t, hat); av != 9 || res != 0 || sold != 1 {
+		t.Errorf("available %d reserved %d sold %d, want 9 0 1", av, res, sold)
+	}
+}
+
+// With the payments service registered but not answering, the first
+// order trips its breaker and stays pending, refunding nothing it could
+// not reach; while the breaker is open every further order is refused
+// at once with a 503 and nothing recorded. Once the service is back, new
+// orders go through, and the Recovery cancels the pending one, charging
+// nothing.
+func TestPaymentsBreakerFailsFast(t *testing.T) {
+	sh := newShop(t, withConfig(func(c *Config) {
+		c.Wait = 500 * time.Millisecond
+		c.Breaker = resilience.BreakerConfig{ConsecutiveFailures: 2, OpenTimeout: 2 * time.Second}
+	}))
+	hat := sh.product(t, "Hat", 1250, "EUR", 10)
+	tok := sh.token(t, "alice")
+	dead := sh.payInst
+	sh.paySrv.Close() // still registered: only calls find it gone
+
+	first := sh.do(t, "POST", "/v1/orders", tok, "first", itemsBody(1, hat)).order(t, 202)
+	began := time.Now()
+	p := sh.do(t, "POST", "/v1/orders", tok, "second", itemsBody(1, hat)).problem(t, 503)
+	if took := time.Since(began); took > 200*time.Millisecond {
+		t.Errorf("the refusal took %v, want it at once", took)
+	}
+	if want := "payments is unavailable; try again shortly"; p.Detail != want {
+		t.Errorf("detail %q, want %q", p.Detail, want)
+	}
+	var l OrderList
+	decode(t, sh.do(t, "GET", "/v1/orders", tok, "", ""), &l)
+	if len(l.Items) != 1 {
+		t.Errorf("%d orders recorded, want only the first", len(l.Items))
+	}
+
+	sh.startPayments(t)
+	if err := sh.reg.Deregister(context.Background(), dead); err != nil {
+		t.Fatal(err)
+	}
+	sh.waitInstances(t, Payments, 1)
+	// The breaker lets a probe through once its open timeout has passed;
+	// nothing announces that moment, so this is a bounded wait.
+	deadline := time.Now().Add(10 * time.Second)
+	for sh.orders.calls.payments.breaker.State() == resilience.StateOpen {
+		if time.Now().After(deadline) {
+			t.Fatal("the payments breaker stayed open")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if o := sh.do(t, "POST", "/v1/orders", tok, "third", itemsBody(1, hat)).order(t, 201); o.Status != Confirmed {
+		t.Errorf("order with payments back is %s (%s), want confirmed", o.Status, o.Reason)
+	}
+	if _, err := sh.orders.Recovery().RecoverPending(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := sh.do(t, "GET", "/v1/orders/"+first.ID, tok, "", "").order(t, 200)
+	if got.Status != Cancelled || got.Reason != "payments unavailable" {
+		t.Errorf("the first order is %s (%q), want cancelled for payments unavailable", got.Status, got.Reason)
+	}
+	if p := sh.charged(t, first.ID); p[payments.Charged] != 0 || p[payments.Refunded] != 0 {
+		t.Errorf("the first order's payments %v, want nothing taken", p)
 	}
 	if av, res, sold := sh.stockOf(t, hat); av != 9 || res != 0 || sold != 1 {
 		t.Errorf("available %d reserved %d sold %d, want 9 0 1", av, res, sold)
