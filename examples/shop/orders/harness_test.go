@@ -53,14 +53,14 @@ type shop struct {
 type setup struct {
 	cfg      Config
 	payments []payments.Option
-	openDB   func(t *testing.T) *sql.DB
+	openDB   func(t testing.TB) *sql.DB
 }
 
 func withConfig(f func(*Config)) func(*setup) { return func(s *setup) { f(&s.cfg) } }
 func withPayments(opts ...payments.Option) func(*setup) {
 	return func(s *setup) { s.payments = append(s.payments, opts...) }
 }
-func withDB(open func(t *testing.T) *sql.DB) func(*setup) { return func(s *setup) { s.openDB = open } }
+func withDB(open func(t testing.TB) *sql.DB) func(*setup) { return func(s *setup) { s.openDB = open } }
 
 // seeded returns a payments option whose draws repeat from seed.
 func seeded(seed uint64) payments.Option {
@@ -68,7 +68,7 @@ func seeded(seed uint64) payments.Option {
 	return payments.WithRandom(r.Float64)
 }
 
-func openSQLite(t *testing.T, name string) *sql.DB {
+func openSQLite(t testing.TB, name string) *sql.DB {
 	t.Helper()
 	db, err := sqlite.Open(t.TempDir() + "/" + name + ".db")
 	if err != nil {
@@ -78,10 +78,10 @@ func openSQLite(t *testing.T, name string) *sql.DB {
 	return db
 }
 
-func newShop(t *testing.T, mods ...func(*setup)) *shop {
+func newShop(t testing.TB, mods ...func(*setup)) *shop {
 	t.Helper()
 	ctx := context.Background()
-	st := setup{openDB: func(t *testing.T) *sql.DB { return openSQLite(t, "orders") }}
+	st := setup{openDB: func(t testing.TB) *sql.DB { return openSQLite(t, "orders") }}
 	for _, m := range mods {
 		m(&st)
 	}
@@ -148,7 +148,7 @@ func newShop(t *testing.T, mods ...func(*setup)) *shop {
 }
 
 // serve serves h on loopback as instance id of service, registered.
-func (sh *shop) serve(t *testing.T, service, id string, h http.Handler) (*httptest.Server, discovery.Instance) {
+func (sh *shop) serve(t testing.TB, service, id string, h http.Handler) (*httptest.Server, discovery.Instance) {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -163,7 +163,7 @@ func (sh *shop) serve(t *testing.T, service, id string, h http.Handler) (*httpte
 
 // startPayments serves the payments service on a new listener and
 // registers it.
-func (sh *shop) startPayments(t *testing.T) {
+func (sh *shop) startPayments(t testing.TB) {
 	t.Helper()
 	r := thttp.NewRouter()
 	payments.RegisterHTTP(r, sh.pay)
@@ -171,7 +171,7 @@ func (sh *shop) startPayments(t *testing.T) {
 }
 
 // stopPayments deregisters the payments service and stops its server.
-func (sh *shop) stopPayments(t *testing.T) {
+func (sh *shop) stopPayments(t testing.TB) {
 	t.Helper()
 	if err := sh.reg.Deregister(context.Background(), sh.payInst); err != nil {
 		t.Fatal(err)
@@ -183,7 +183,7 @@ func (sh *shop) stopPayments(t *testing.T) {
 // instances. The registry tells clients of a change on goroutines of its
 // own, and no event marks the moment the client has taken it in, so this
 // is a bounded wait.
-func (sh *shop) waitInstances(t *testing.T, service string, n int) {
+func (sh *shop) waitInstances(t testing.TB, service string, n int) {
 	t.Helper()
 	c := map[string]interface{ Instances() []discovery.Instance }{
 		Catalog: sh.orders.calls.catalog, Inventory: sh.orders.calls.inventory.client, Payments: sh.orders.calls.payments.client,
@@ -198,7 +198,7 @@ func (sh *shop) waitInstances(t *testing.T, service string, n int) {
 }
 
 // product adds a product priced amount in currency, with stock units.
-func (sh *shop) product(t *testing.T, name string, amount int64, currency string, units int64) string {
+func (sh *shop) product(t testing.TB, name string, amount int64, currency string, units int64) string {
 	t.Helper()
 	ctx := context.Background()
 	p, err := sh.catalog.CreateProduct(ctx, catalog.CreateProductRequest{Name: name, Description: name, Price: catalog.Money{Amount: amount, Currency: currency}})
@@ -299,7 +299,7 @@ func itemsBody(quantity int64, products ...string) string {
 
 // stockOf returns the available, reserved and sold (committed) units of
 // product in the inventory's database.
-func (sh *shop) stockOf(t *testing.T, product string) (available, reserved, sold int64) {
+func (sh *shop) stockOf(t testing.TB, product string) (available, reserved, sold int64) {
 	t.Helper()
 	ctx := context.Background()
 	if err := sh.stockDB.QueryRowContext(ctx, `SELECT available, reserved FROM stock WHERE product_id = $1`, product).Scan(&available, &reserved); err != nil {
@@ -313,7 +313,7 @@ WHERE i.product_id = $1 AND r.state = 'committed'`, product).Scan(&sold); err !=
 }
 
 // charged returns the payments recorded for order id, by status.
-func (sh *shop) charged(t *testing.T, id string) map[payments.Status]int {
+func (sh *shop) charged(t testing.TB, id string) map[payments.Status]int {
 	t.Helper()
 	list, err := sh.pay.ListPayments(context.Background(), payments.ListPaymentsRequest{OrderID: id})
 	if err != nil {
@@ -328,7 +328,7 @@ func (sh *shop) charged(t *testing.T, id string) map[payments.Status]int {
 
 // outboxSubjects returns the subjects of the outbox's events of order id,
 // in the order they were written.
-func (sh *shop) outboxSubjects(t *testing.T, id string) []string {
+func (sh *shop) outboxSubjects(t testing.TB, id string) []string {
 	t.Helper()
 	rows, err := sh.db.QueryContext(context.Background(), `SELECT subject FROM tailor_outbox WHERE aggregate = $1 ORDER BY seq`, id)
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 func TestPostgres(t *testing.T) {
 	testenv.Short(t, "the PostgreSQL test")
 	open := testenv.Postgres(t, "orders")
-	sh := newShop(t, withDB(func(t *testing.T) *sql.DB {
+	sh := newShop(t, withDB(func(t testing.TB) *sql.DB {
 		db := open()
 		t.Cleanup(func() { db.Close() })
 		return db
