@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,7 +46,9 @@ type shop struct {
 	paySrv  *httptest.Server
 
 	db     *sql.DB
+	cfg    Config
 	orders *Service
+	router atomic.Pointer[thttp.Router]
 	url    string
 }
 
@@ -130,21 +133,43 @@ func newShop(t testing.TB, mods ...func(*setup)) *shop {
 	if err := Migrate(ctx, sh.db); err != nil {
 		t.Fatal(err)
 	}
-	cfg := st.cfg
-	cfg.Resolver = sh.reg
-	if sh.orders, err = NewService(sh.db, cfg); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sh.orders.Close() })
-	r = thttp.NewRouter(thttp.WithMiddleware(sh.verifier.HTTPMiddleware()))
-	RegisterHTTP(r, sh.orders)
-	srv := httptest.NewServer(r)
+	sh.cfg = st.cfg
+	sh.cfg.Resolver = sh.reg
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sh.router.Load().ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	sh.url = srv.URL
+	sh.startOrders(t)
+	return sh
+}
+
+// startOrders makes the orders service and serves it.
+func (sh *shop) startOrders(t testing.TB) {
+	t.Helper()
+	s, err := NewService(sh.db, sh.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	r := thttp.NewRouter(thttp.WithMiddleware(sh.verifier.HTTPMiddleware()))
+	RegisterHTTP(r, s)
+	sh.orders = s
+	sh.router.Store(r)
 	sh.waitInstances(t, Catalog, 1)
 	sh.waitInstances(t, Inventory, 1)
 	sh.waitInstances(t, Payments, 1)
-	return sh
+}
+
+// restart closes the orders service, which stops the sagas it runs after
+// their step in hand, and starts another on the same database, as a new
+// process would.
+func (sh *shop) restart(t testing.TB) {
+	t.Helper()
+	if err := sh.orders.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sh.startOrders(t)
 }
 
 // serve serves h on loopback as instance id of service, registered.

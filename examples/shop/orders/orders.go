@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -247,8 +248,8 @@ type Config struct {
 	// Default: nowhere.
 	Telemetry *observability.Telemetry
 	// Wait is how long POST /v1/orders waits for the order's saga to end
-	// before it answers 202 with the order pending, leaving the saga to
-	// the Recovery. Default [DefaultWait].
+	// before it answers 202 with the order pending; the saga goes on in
+	// the background. Default [DefaultWait].
 	Wait time.Duration
 	// Breaker configures the circuit breakers of the inventory and the
 	// payments service, whose open state refuses new orders at once.
@@ -272,6 +273,12 @@ type Service struct {
 	outbox   *outbox.Outbox
 	idem     *idempotency.Store
 	calls    *calls
+
+	// bg ends the sagas the requests started when the service closes;
+	// runs counts them.
+	bg   context.Context
+	stop context.CancelFunc
+	runs sync.WaitGroup
 }
 
 // NewService returns the orders kept in db, whose schema [Migrate] has
@@ -281,6 +288,7 @@ func NewService(db *sql.DB, cfg Config) (*Service, error) {
 		return nil, errors.New("orders: Config.Resolver is nil; pass the registry that finds the catalog, inventory and payments services")
 	}
 	s := &Service{db: db, wait: cfg.Wait, log: slog.New(slog.DiscardHandler)}
+	s.bg, s.stop = context.WithCancel(context.Background())
 	if s.wait <= 0 {
 		s.wait = DefaultWait
 	}
@@ -312,9 +320,13 @@ func NewService(db *sql.DB, cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// Close stops the service's clients of other services. Close it after the
-// service's Recovery has stopped.
+// Close stops the sagas that requests started and that still run, each
+// once its step in hand has ended, leaving them to the Recovery of the
+// next process, then stops the service's clients of other services. Close
+// it after the service has stopped serving.
 func (s *Service) Close() error {
+	s.stop()
+	s.runs.Wait()
 	return s.calls.close()
 }
 
@@ -337,10 +349,10 @@ func caller(ctx context.Context) (auth.Claims, error) {
 }
 
 // PlaceOrder records an order of the caller's (the subject of the
-// verified [auth.Claims] in ctx) and runs its saga for up to
-// [Config.Wait]. It returns the order confirmed, cancelled with a reason,
-// or still pending when the wait ended first (its saga then ends in the
-// background). An order refused or cancelled because the inventory or
+// verified [auth.Claims] in ctx) and waits up to [Config.Wait] for its
+// saga. It returns the order confirmed, cancelled with a reason, or still
+// pending when the wait ended first (its saga then goes on in the
+// background, and a Recovery finishes it should the process stop). An order refused or cancelled because the inventory or
 // the payments service is unavailable is a [*DependencyError].
 func (s *Service) PlaceOrder(ctx context.Context, req PlaceOrderRequest) (Order, error) {
 	who, err := caller(ctx)
@@ -379,12 +391,7 @@ func (s *Service) PlaceOrder(ctx context.Context, req PlaceOrderRequest) (Order,
 	}); err != nil {
 		return Order{}, fault.Wrap(err, fault.Internal, "could not record the order; nothing was ordered, try again")
 	}
-	runCtx, cancel := context.WithTimeout(ctx, s.wait)
-	_, runErr := s.orch.Run(runCtx, o.ID)
-	cancel()
-	if runErr != nil {
-		s.log.InfoContext(ctx, "orders: the order's saga goes on in the background", "order_id", o.ID, "error", runErr)
-	}
+	s.run(ctx, o.ID)
 	got, dependency, err := loadOrder(context.WithoutCancel(ctx), s.db, o.ID, "")
 	if err != nil {
 		return Order{}, err
@@ -393,6 +400,32 @@ func (s *Service) PlaceOrder(ctx context.Context, req PlaceOrderRequest) (Order,
 		return got, &DependencyError{Service: dependency, OrderID: got.ID, RetryAfter: time.Second}
 	}
 	return got, nil
+}
+
+// run runs saga id for up to s.wait, or until ctx ends. The saga runs
+// apart from the request, so that neither the wait nor a client that
+// leaves cuts a call to another service short (which would count against
+// that service's breaker): when the wait ends first, it goes on in the
+// background until it ends or the service closes, when it stops after the
+// step in hand and a Recovery finishes it.
+func (s *Service) run(ctx context.Context, id string) {
+	done := make(chan struct{})
+	s.runs.Go(func() {
+		defer close(done)
+		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		defer cancel()
+		defer context.AfterFunc(s.bg, cancel)()
+		if _, err := s.orch.Run(runCtx, id); err != nil {
+			s.log.WarnContext(runCtx, "orders: the order's saga stopped before its end; a Recovery finishes it", "order_id", id, "error", err)
+		}
+	})
+	wait := time.NewTimer(s.wait)
+	defer wait.Stop()
+	select {
+	case <-done:
+	case <-wait.C:
+	case <-ctx.Done():
+	}
 }
 
 // GetOrder returns an order with its saga's history. Users read their own
