@@ -64,15 +64,22 @@
 // and never changes again. A cancelled order's reason is one of
 //
 //	not enough stock of "Hat", "Scarf"     the inventory was short of those products
+//	the inventory refused the reservation  the inventory refused it otherwise
 //	payment declined                       the card issuer declined the charge
 //	the payment was refused                the payments service refused the charge otherwise
 //	inventory unavailable                  the inventory failed the saga with an outage
 //	payments unavailable                   the payments service failed the saga with an outage
+//	the reserved stock was released before the order was confirmed
+//	                                       the inventory could not commit the reservation
 //
 // POST answers 201 with the order confirmed or cancelled. When the wait
 // ends first, it answers 202 Accepted with the order pending and its URL in
-// Location; the Recovery (Service.Recovery, a service component) finishes
-// the saga in the background, and GET /v1/orders/{id} shows the outcome.
+// Location, and the saga goes on in the background; GET /v1/orders/{id}
+// shows the outcome. The saga runs apart from the request, so neither the
+// wait nor a client that leaves cuts a call to another service short.
+// Should the process stop first, the saga stops after its step in hand,
+// and the Recovery (Service.Recovery, a service component) of the next
+// process, or of another instance, finishes it.
 //
 // # Idempotency
 //
