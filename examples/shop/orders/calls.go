@@ -150,21 +150,18 @@ func pathValue(name string) kithttp.EncodeRequestFunc {
 	}
 }
 
+// close stops the clients made so far.
 func (c *calls) close() error {
 	var errs []error
-	for _, cl := range []*client.Client{c.catalog, c.inventory.clientOrNil(), c.payments.clientOrNil()} {
-		if cl != nil {
-			errs = append(errs, cl.Close())
+	if c.catalog != nil {
+		errs = append(errs, c.catalog.Close())
+	}
+	for _, d := range []*dependency{c.inventory, c.payments} {
+		if d != nil {
+			errs = append(errs, d.client.Close())
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func (d *dependency) clientOrNil() *client.Client {
-	if d == nil {
-		return nil
-	}
-	return d.client
 }
 
 // available returns a [*DependencyError] naming the first service the
