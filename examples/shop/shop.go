@@ -40,7 +40,7 @@ import (
 // The shop's services, in the order they start. The gateway starts last,
 // once everything it routes to is registered, and stops first, so that
 // no request is let in that its services could not finish.
-var serviceNames = []string{"users", "catalog", "inventory", "payments", "reviews", "stats", "gateway"}
+var serviceNames = []string{"users", "catalog", "inventory", "payments", "orders", "reviews", "stats", "gateway"}
 
 // config is what the shop is run with.
 type config struct {
@@ -143,6 +143,8 @@ func (sh *shop) start(ctx context.Context, name string) error {
 		cleanup, err = sh.buildInventory(ctx, svc)
 	case "payments":
 		cleanup, err = sh.buildPayments(ctx, svc)
+	case "orders":
+		cleanup, err = sh.buildOrders(ctx, svc)
 	case "reviews":
 		cleanup, err = sh.buildReviews(ctx, svc)
 	case "stats":
@@ -395,6 +397,28 @@ func (sh *shop) buildPayments(ctx context.Context, svc *service.Service) (func()
 	return func() { db.Close() }, nil
 }
 
+func (sh *shop) buildOrders(ctx context.Context, svc *service.Service) (func(), error) {
+	db, js, cleanup, err := sh.openWithEvents(ctx, svc, "orders.db", orders.Migrate)
+	if err != nil {
+		return nil, err
+	}
+	placed, err := orders.NewService(db, orders.Config{Resolver: sh.registry, Telemetry: svc.Telemetry()})
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	orders.RegisterHTTP(svc.Router(), placed, thttp.ServerErrorLogger(svc.Logger()))
+	svc.Router().Handle("GET /openapi.json", describe("orders", orders.DescribeHTTP).Handler())
+	relay, err := outbox.NewRelay(db, js, outbox.WithTelemetry(svc.Telemetry()))
+	if err != nil {
+		placed.Close()
+		cleanup()
+		return nil, err
+	}
+	svc.Add(relay, placed.Recovery(), placed.Pruner())
+	return func() { placed.Close(); cleanup() }, nil
+}
+
 func (sh *shop) buildReviews(ctx context.Context, svc *service.Service) (func(), error) {
 	db, js, cleanup, err := sh.openWithEvents(ctx, svc, "reviews.db", reviews.Migrate)
 	if err != nil {
@@ -447,6 +471,7 @@ func (sh *shop) buildGateway(svc *service.Service, verifier *auth.Verifier) (fun
 		describe("users", users.DescribeHTTP),
 		describe("catalog", catalog.DescribeHTTP),
 		describe("inventory", inventory.DescribeHTTP),
+		describe("orders", orders.DescribeHTTP),
 		describe("payments", payments.DescribeHTTP),
 		describe("reviews", reviews.DescribeHTTP),
 		describe("stats", stats.DescribeHTTP),

@@ -71,12 +71,16 @@ func startTestShop(t *testing.T, configure func(*config)) *testShop {
 	return &testShop{shop: sh, base: "http://" + sh.addr("gateway"), key: key}
 }
 
-// call sends a request to the gateway and returns its answer and body.
-func (s *testShop) call(t *testing.T, method, path, token, body string) (*http.Response, []byte) {
+// call sends a request to the gateway and returns its answer and body;
+// header holds further header names and values.
+func (s *testShop) call(t *testing.T, method, path, token, body string, header ...string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, s.base+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -144,6 +148,10 @@ type productPage struct {
 	Stock       *struct {
 		Available int64 `json:"available"`
 	} `json:"stock"`
+	Reviews *struct {
+		Count   int64   `json:"count"`
+		Average float64 `json:"average"`
+	} `json:"reviews"`
 }
 
 // TestWalkthrough is the README's walkthrough, through the gateway: sign up,
@@ -183,6 +191,43 @@ func TestWalkthrough(t *testing.T) {
 		s.expect(t, "GET", "/v1/stats", "", "", http.StatusOK, &counts)
 		return counts.ProductsCreated == 1
 	})
+
+	// Ada orders two mugs: the saga reserves them, charges her and
+	// confirms; a repeat with the same key is the same order.
+	order := `{"items":[{"product_id":"` + mug.ID + `","quantity":2}]}`
+	var placed struct {
+		ID, Status string
+		Total      int64
+	}
+	resp, body := s.call(t, "POST", "/v1/orders", customer, order, "Idempotency-Key", "walkthrough-1")
+	if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &placed) != nil || placed.Status != "confirmed" || placed.Total != 2*1299 {
+		t.Fatalf("placing the order: %s %s, want 201 confirmed for 2598", resp.Status, body)
+	}
+	resp, again := s.call(t, "POST", "/v1/orders", customer, order, "Idempotency-Key", "walkthrough-1")
+	if resp.StatusCode != http.StatusCreated || string(again) != string(body) || resp.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("the same order again: %s %s, want the first answer replayed", resp.Status, again)
+	}
+	s.expect(t, "GET", "/v1/orders/"+placed.ID, customer, "", http.StatusOK, nil)
+	s.expect(t, "GET", "/v1/orders/"+placed.ID, s.login(t, "bob@example.com", "correct horse battery"), "", http.StatusNotFound, nil)
+	s.expect(t, "GET", "/v1/products/"+mug.ID, "", "", http.StatusOK, &page)
+	if page.Stock == nil || page.Stock.Available != 5 {
+		t.Fatalf("stock after the order: %+v, want 7 - 2 = 5", page.Stock)
+	}
+
+	// Once the reviews service has learnt of the purchase, Ada reviews
+	// the mug and the product page shows it.
+	review := `{"rating":5,"title":"Good mug","body":"Keeps the tea hot."}`
+	eventually(t, "the reviews service learning of Ada's purchase", func() bool {
+		resp, body := s.call(t, "POST", "/v1/products/"+mug.ID+"/reviews", customer, review)
+		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("reviewing: %s %s, want 201, or 403 until the purchase is known", resp.Status, body)
+		}
+		return resp.StatusCode == http.StatusCreated
+	})
+	s.expect(t, "GET", "/v1/products/"+mug.ID, "", "", http.StatusOK, &page)
+	if page.Reviews == nil || page.Reviews.Count != 1 || page.Reviews.Average != 5 {
+		t.Fatalf("reviews on the product page: %+v, want one of 5 stars", page.Reviews)
+	}
 }
 
 // TestTokensRefusedAtTheGateway: tokens that must not verify are refused
@@ -323,9 +368,9 @@ func TestOpenAPIDocumentsEveryPublicRoute(t *testing.T) {
 	}
 	slices.Sort(ops)
 	want := []string{
-		"GET /v1/admin/payments", "GET /v1/admin/payments/faults",
+		"GET /v1/admin/payments", "GET /v1/admin/payments/faults", "GET /v1/orders", "GET /v1/orders/{id}",
 		"GET /v1/products", "GET /v1/products/{id}", "GET /v1/products/{id}/reviews", "GET /v1/stats", "GET /v1/users/me",
-		"POST /v1/products", "POST /v1/products/{id}/reviews", "POST /v1/sessions", "POST /v1/users", "PUT /v1/admin/payments/faults", "PUT /v1/admin/stock/{product_id}",
+		"POST /v1/orders", "POST /v1/products", "POST /v1/products/{id}/reviews", "POST /v1/sessions", "POST /v1/users", "PUT /v1/admin/payments/faults", "PUT /v1/admin/stock/{product_id}",
 	}
 	if doc.OpenAPI != "3.1.0" || !slices.Equal(ops, want) {
 		t.Fatalf("document: OpenAPI %q with %q; want 3.1.0 with %q", doc.OpenAPI, ops, want)

@@ -19,6 +19,9 @@
 //	GET  /v1/products/{id}              catalog, inventory and reviews: the product page
 //	GET  /v1/products/{id}/reviews      reviews
 //	POST /v1/products/{id}/reviews      reviews
+//	POST /v1/orders                     orders (with an Idempotency-Key)
+//	GET  /v1/orders                     orders
+//	GET  /v1/orders/{id}                orders
 //	PUT  /v1/admin/stock/{product_id}   inventory
 //	GET  /v1/admin/payments             payments (the payments of an order)
 //	GET  /v1/admin/payments/faults      payments (the simulated faults)
@@ -28,13 +31,14 @@
 //
 // Every other path is the Router's 404. A route is passed on to one
 // instance of its service as it came: method, path, query, body and the
-// headers Content-Type, Accept and Authorization, with the request's ID
-// (X-Request-Id) and, with telemetry, its trace context. The service's
-// answer comes back as it gave it, whatever its status: status, body and
-// the headers Content-Type, Cache-Control, Retry-After, WWW-Authenticate
-// and Allow. A redirect is passed back, not followed. A request body is
-// bounded by [Config.MaxBodyBytes] (1 MiB by default; 413 beyond) and an
-// answer by [MaxResponseBytes].
+// headers Content-Type, Accept, Authorization and Idempotency-Key, with
+// the request's ID (X-Request-Id) and, with telemetry, its trace context.
+// The service's answer comes back as it gave it, whatever its status:
+// status, body and the headers Content-Type, Cache-Control, Retry-After,
+// WWW-Authenticate, Allow, Location and Idempotent-Replayed. A redirect
+// is passed back, not followed. A request body is bounded by
+// [Config.MaxBodyBytes] (1 MiB by default; 413 beyond) and an answer by
+// [MaxResponseBytes].
 //
 // The product page, GET /v1/products/{id}, asks the catalog for the
 // product, the inventory for its stock and the reviews service for the

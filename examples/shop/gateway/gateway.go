@@ -29,6 +29,7 @@ const (
 	StatsService     = "stats"
 	ReviewsService   = "reviews"
 	PaymentsService  = "payments"
+	OrdersService    = "orders"
 )
 
 // routes are the public routes, each with the service it is passed to;
@@ -44,6 +45,9 @@ var routes = []struct{ pattern, service string }{
 	{productPageRoute, ""},
 	{"GET /v1/products/{id}/reviews", ReviewsService},
 	{"POST /v1/products/{id}/reviews", ReviewsService},
+	{"POST /v1/orders", OrdersService},
+	{"GET /v1/orders", OrdersService},
+	{"GET /v1/orders/{id}", OrdersService},
 	{"PUT /v1/admin/stock/{product_id}", InventoryService},
 	{"GET /v1/admin/payments", PaymentsService},
 	{"GET /v1/admin/payments/faults", PaymentsService},
@@ -144,7 +148,7 @@ type Gateway struct {
 	call    map[string]endpoint.Endpoint // by service name
 }
 
-// New returns a gateway for cfg. It starts watching the six services in
+// New returns a gateway for cfg. It starts watching the seven services in
 // cfg.Resolver; none has to be running yet.
 func New(cfg Config) (*Gateway, error) {
 	switch {
@@ -195,7 +199,7 @@ func New(cfg Config) (*Gateway, error) {
 		opts = append(opts, cfg.Telemetry.HTTPClientOptions()...)
 	}
 	policy := resilience.PolicyConfig{Timeout: cfg.Timeout, Retry: &resilience.RetryConfig{}}
-	for _, name := range []string{UsersService, CatalogService, InventoryService, PaymentsService, ReviewsService, StatsService} {
+	for _, name := range []string{UsersService, CatalogService, InventoryService, OrdersService, PaymentsService, ReviewsService, StatsService} {
 		c, err := client.New(cfg.Resolver, name,
 			client.WithPolicy(policy),
 			client.WithInstanceBreaker(cfg.InstanceBreaker),

@@ -14,11 +14,12 @@ import (
 func TestRoutesReachTheirService(t *testing.T) {
 	h := newHarness(t)
 	upstreams := map[string]*upstream{}
-	for _, name := range []string{UsersService, CatalogService, InventoryService, StatsService, ReviewsService} {
+	for _, name := range []string{UsersService, CatalogService, InventoryService, OrdersService, PaymentsService, StatsService, ReviewsService} {
 		upstreams[name] = startUpstream(t, h.reg, name, name+"-1", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/vnd.shop+json")
 			w.Header().Set("Cache-Control", "no-store")
 			w.Header().Set("X-Internal", "secret")
+			w.Header().Set("Location", "/v1/things/1")
 			w.WriteHeader(http.StatusAccepted)
 			_, _ = w.Write([]byte(`{"from":"` + name + `"}`))
 		})
@@ -38,6 +39,11 @@ func TestRoutesReachTheirService(t *testing.T) {
 		{"GET", "/v1/stats", "", "", StatsService},
 		{"GET", "/v1/products/p%2F1/reviews", "limit=1&cursor=abc", "", ReviewsService},
 		{"POST", "/v1/products/p%2F1/reviews", "", `{"rating":5,"title":"Good","body":"Very."}`, ReviewsService},
+		{"POST", "/v1/orders", "", `{"items":[{"product_id":"p1","quantity":1}]}`, OrdersService},
+		{"GET", "/v1/orders", "limit=5", "", OrdersService},
+		{"GET", "/v1/orders/o%2F1", "", "", OrdersService},
+		{"GET", "/v1/admin/payments", "order_id=o1", "", PaymentsService},
+		{"PUT", "/v1/admin/payments/faults", "", `{"failure_rate":0,"latency_ms":0,"unavailable_rate":0}`, PaymentsService},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
@@ -49,7 +55,7 @@ func TestRoutesReachTheirService(t *testing.T) {
 			}
 			resp, body := h.do(t, tt.method, target, tt.body,
 				"Content-Type", "application/json", "Accept", "application/json",
-				"Authorization", "Bearer "+tok, requestid.Header, "req-123", "Cookie", "session=1")
+				"Authorization", "Bearer "+tok, requestid.Header, "req-123", "Cookie", "session=1", "Idempotency-Key", "k-1")
 			if resp.StatusCode != http.StatusAccepted || string(body) != `{"from":"`+tt.service+`"}` {
 				t.Fatalf("got %d %s, want 202 from %s", resp.StatusCode, body, tt.service)
 			}
@@ -58,6 +64,9 @@ func TestRoutesReachTheirService(t *testing.T) {
 			}
 			if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
 				t.Errorf("Cache-Control = %q, want the service's", cc)
+			}
+			if loc := resp.Header.Get("Location"); loc != "/v1/things/1" {
+				t.Errorf("Location = %q, want the service's", loc)
 			}
 			if v := resp.Header.Get("X-Internal"); v != "" {
 				t.Errorf("X-Internal = %q came back; want only the listed headers passed on", v)
@@ -75,7 +84,7 @@ func TestRoutesReachTheirService(t *testing.T) {
 			}
 			for k, want := range map[string]string{
 				"Content-Type": "application/json", "Accept": "application/json",
-				"Authorization": "Bearer " + tok, requestid.Header: "req-123", "Cookie": "",
+				"Authorization": "Bearer " + tok, requestid.Header: "req-123", "Cookie": "", "Idempotency-Key": "k-1",
 			} {
 				if v := r.Header.Get(k); v != want {
 					t.Errorf("%s got %s %q, want %q", tt.service, k, v, want)
@@ -163,7 +172,7 @@ func TestUnknownRoutesAreNotFound(t *testing.T) {
 	h := newHarness(t)
 	u := startUpstream(t, h.reg, UsersService, "users-1", answerJSON(http.StatusOK, `{}`))
 	h.start(t, unlimited)
-	for _, path := range []string{"/.well-known/jwks.json", "/v1/orders", "/metrics"} {
+	for _, path := range []string{"/.well-known/jwks.json", "/internal/v1/reservations", "/v1/stock/p1", "/metrics"} {
 		resp, body := h.do(t, "GET", path, "")
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s: got %d %s, want 404", path, resp.StatusCode, body)

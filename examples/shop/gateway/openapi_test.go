@@ -11,6 +11,7 @@ import (
 
 	"github.com/tailorkit/tailor/examples/shop/catalog"
 	"github.com/tailorkit/tailor/examples/shop/inventory"
+	"github.com/tailorkit/tailor/examples/shop/orders"
 	"github.com/tailorkit/tailor/examples/shop/payments"
 	"github.com/tailorkit/tailor/examples/shop/reviews"
 	"github.com/tailorkit/tailor/examples/shop/stats"
@@ -25,7 +26,7 @@ import (
 func serviceDocs() []*openapi.Document {
 	var docs []*openapi.Document
 	for _, describe := range []func(*openapi.Document){
-		catalog.DescribeHTTP, users.DescribeHTTP, inventory.DescribeHTTP, payments.DescribeHTTP, reviews.DescribeHTTP, stats.DescribeHTTP,
+		catalog.DescribeHTTP, users.DescribeHTTP, inventory.DescribeHTTP, orders.DescribeHTTP, payments.DescribeHTTP, reviews.DescribeHTTP, stats.DescribeHTTP,
 	} {
 		d := openapi.New("service", "1.0.0")
 		describe(d)

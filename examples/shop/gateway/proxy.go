@@ -25,11 +25,11 @@ import (
 
 // forwardedHeaders are the request headers the gateway sends on to a
 // service, besides the request ID and the trace context.
-var forwardedHeaders = [...]string{"Content-Type", "Accept", "Authorization"}
+var forwardedHeaders = [...]string{"Content-Type", "Accept", "Authorization", "Idempotency-Key"}
 
 // answerHeaders are the headers of a service's answer the gateway passes
 // back to the client, in canonical form.
-var answerHeaders = [...]string{"Content-Type", "Cache-Control", "Retry-After", "Www-Authenticate", "Allow"}
+var answerHeaders = [...]string{"Content-Type", "Cache-Control", "Retry-After", "Www-Authenticate", "Allow", "Location", "Idempotent-Replayed"}
 
 // upstreamRequest is one request as the gateway sends it to a service.
 type upstreamRequest struct {
