@@ -55,7 +55,10 @@
 //   - a reservation is reserved, then released or committed, and stays
 //     there. Releasing a released reservation, or committing a committed
 //     one, answers it unchanged; releasing a committed reservation, or
-//     committing a released one, is a 409. An unknown id is a 404.
+//     committing a released one, is a 409. Committing an unknown id is a
+//     404; releasing one records it released with no items, so a
+//     reservation that arrives after its release (a saga compensated a
+//     call whose answer it lost) is a 409 and takes nothing.
 //
 // Errors are [*fault.Error] values, so they reach HTTP callers as
 // problem+json: 422 with the violations for input that breaks a rule,

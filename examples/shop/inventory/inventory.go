@@ -272,6 +272,13 @@ func (s *Service) Reserve(ctx context.Context, req ReserveRequest) (Reservation,
 		if err != nil {
 			return Reservation{}, err
 		}
+		if have.State == Released && len(have.Items) == 0 {
+			return Reservation{}, &fault.Error{
+				Kind:   fault.FailedPrecondition,
+				Status: http.StatusConflict,
+				Detail: fmt.Sprintf("reservation %q was released before it was made, so it takes nothing; reserve under a new reservation id", res.ID),
+			}
+		}
 		if !slices.Equal(have.Items, items) {
 			return Reservation{}, fault.New(fault.Conflict, fmt.Sprintf("reservation %q exists with other items; repeat a reservation with the same items, or reserve these under a new reservation id", res.ID))
 		}
@@ -324,8 +331,10 @@ func (s *Service) Reserve(ctx context.Context, req ReserveRequest) (Reservation,
 
 // Release gives a reserved reservation's units back to the available
 // stock. Releasing a released reservation returns it unchanged; releasing
-// a committed one is a FailedPrecondition error (409 over HTTP), and an
-// unknown id a NotFound one.
+// a committed one is a FailedPrecondition error (409 over HTTP). Releasing
+// an unknown id records it released, with no items: a saga compensates a
+// reservation whose answer it never got, and the reservation, should it
+// arrive after the release, is then refused and takes nothing.
 func (s *Service) Release(ctx context.Context, req ReservationRequest) (Reservation, error) {
 	return s.settle(ctx, req.ID, Released,
 		`UPDATE stock SET available = available + $1, reserved = reserved - $1, updated_at = $2 WHERE product_id = $3`)
@@ -365,6 +374,25 @@ func (s *Service) settle(ctx context.Context, id string, state State, update str
 		return Reservation{}, fault.Wrap(err, fault.Internal, "could not update the reservation")
 	}
 	res, err := loadReservation(ctx, tx, id)
+	if errors.Is(err, fault.NotFound) && state == Released {
+		// A release that comes before its reservation leaves a
+		// released one with nothing in it, so the reservation, should
+		// it still arrive, takes nothing.
+		r, err := tx.ExecContext(ctx, `INSERT INTO reservations (id, state, created_at, updated_at) VALUES ($1, $2, $3, $3) ON CONFLICT (id) DO NOTHING`,
+			id, string(Released), now)
+		if err != nil {
+			return Reservation{}, fault.Wrap(err, fault.Internal, "could not record the release")
+		}
+		if n, err := r.RowsAffected(); err == nil && n == 0 {
+			// The reservation was made meanwhile: release it as usual.
+			_ = tx.Rollback()
+			return s.settle(ctx, id, state, update)
+		}
+		if err := tx.Commit(); err != nil {
+			return Reservation{}, fault.Wrap(err, fault.Internal, "could not record the release")
+		}
+		return Reservation{ID: id, State: Released, Items: []Item{}}, nil
+	}
 	if err != nil {
 		return Reservation{}, err
 	}
@@ -393,7 +421,7 @@ func (s *Service) settle(ctx context.Context, id string, state State, update str
 // loadReservation reads reservation id and its items, or returns a
 // NotFound error.
 func loadReservation(ctx context.Context, tx *sql.Tx, id string) (Reservation, error) {
-	res := Reservation{ID: id}
+	res := Reservation{ID: id, Items: []Item{}}
 	var state string
 	err := tx.QueryRowContext(ctx, `SELECT state FROM reservations WHERE id = $1`, id).Scan(&state)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -161,11 +161,21 @@ func testReservationLifecycle(t *testing.T, db *sql.DB) {
 	}
 	check("mug", 7, 0)
 
-	// Unknown reservations.
-	_, err = s.Release(ctx, inventory.ReservationRequest{ID: "nope"})
-	wantKind(t, err, fault.NotFound, http.StatusNotFound, `"nope"`)
+	// Unknown reservations: a commit is refused; a release is recorded,
+	// so the reservation, arriving late, takes nothing.
 	_, err = s.Commit(ctx, inventory.ReservationRequest{ID: "nope"})
 	wantKind(t, err, fault.NotFound, http.StatusNotFound, `"nope"`)
+	for range 2 {
+		res, err = s.Release(ctx, inventory.ReservationRequest{ID: "late"})
+		if err != nil || res.State != inventory.Released || len(res.Items) != 0 {
+			t.Fatalf("release before reserve = %+v, %v; want it released, with nothing in it", res, err)
+		}
+	}
+	_, err = s.Reserve(ctx, inventory.ReserveRequest{ReservationID: "late", Items: []inventory.Item{{ProductID: "mug", Quantity: 1}}})
+	wantKind(t, err, fault.FailedPrecondition, http.StatusConflict, `"late"`, "released before it was made")
+	_, err = s.Commit(ctx, inventory.ReservationRequest{ID: "late"})
+	wantKind(t, err, fault.FailedPrecondition, http.StatusConflict, "cannot commit")
+	check("mug", 7, 0)
 }
 
 // A reservation that one item is short for takes nothing, and says what
@@ -188,8 +198,6 @@ func TestReserveIsAllOrNothing(t *testing.T) {
 		}
 	}
 	// Nothing was recorded under the id: it can be used again.
-	_, err = s.Release(ctx, inventory.ReservationRequest{ID: "order-1"})
-	wantKind(t, err, fault.NotFound, http.StatusNotFound)
 	if _, err := s.Reserve(ctx, inventory.ReserveRequest{ReservationID: "order-1", Items: []inventory.Item{{ProductID: "hat", Quantity: 1}}}); err != nil {
 		t.Fatalf("reserve with the refused id: %v", err)
 	}

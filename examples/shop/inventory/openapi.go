@@ -45,11 +45,12 @@ func DescribeHTTP(doc *openapi.Document) {
 		Errors: []int{http.StatusConflict},
 	})
 	openapi.Route[ReservationRequest, Reservation](doc, "POST /internal/v1/reservations/{id}/release", openapi.Op{
-		ID:          "releaseReservation",
-		Summary:     "Give a reservation's units back to the available stock",
-		Description: "The body is ignored: send none or {}. Releasing a released reservation answers it unchanged; a committed one answers 409.",
-		Tags:        internal,
-		Errors:      []int{http.StatusNotFound, http.StatusConflict},
+		ID:      "releaseReservation",
+		Summary: "Give a reservation's units back to the available stock",
+		Description: "The body is ignored: send none or {}. Releasing a released reservation answers it unchanged; a committed one answers 409; " +
+			"an unknown one is recorded released with no items, so a reservation arriving later under that id takes nothing.",
+		Tags:   internal,
+		Errors: []int{http.StatusNotFound, http.StatusConflict},
 	})
 	openapi.Route[ReservationRequest, Reservation](doc, "POST /internal/v1/reservations/{id}/commit", openapi.Op{
 		ID:          "commitReservation",

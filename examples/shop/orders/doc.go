@@ -38,8 +38,9 @@
 //
 //  1. reserve: the inventory reserves the items under the reservation id
 //     "<order id>/reserve", the step's idempotency key. Compensation:
-//     release the reservation (an unknown one needs no release), then
-//     cancel the order.
+//     release the reservation (the inventory records the release of one
+//     it has not seen, so a reservation still on its way takes nothing),
+//     then cancel the order.
 //  2. charge: the payments service charges the total under the key
 //     "<order id>/charge". Compensation: refund the key, which voids it
 //     when no charge arrived, so a charge still on its way takes nothing.
