@@ -133,11 +133,7 @@ func printBanner(w io.Writer, sh *shop) {
 	if a := sh.catalogGRPCAddr(); a != nil {
 		fmt.Fprintf(w, "shop: the catalog serves gRPC at %s (tailor.shop.catalog.v1.CatalogService)\n", a)
 	}
-	fmt.Fprintf(w, "shop: behind the gateway, each on its own port with its /metrics, /healthz and /readyz:")
-	for _, name := range serviceNames[:len(serviceNames)-1] {
-		fmt.Fprintf(w, " %s http://%s", name, sh.addr(name))
-	}
-	fmt.Fprintf(w, "\nshop: events through %s; traces go to OTEL_EXPORTER_OTLP_ENDPOINT when set\n", sh.nats.where)
+	fmt.Fprintf(w, "shop: events through %s; traces go to OTEL_EXPORTER_OTLP_ENDPOINT when set\n", sh.nats.where)
 }
 
 // defaultDataDir is a folder in the user's cache directory, or in the
