@@ -29,8 +29,8 @@ func httpStatus(code int) string { return fmt.Sprintf("HTTP %d", code) }
 // (answered 201 or 202). It is safe for concurrent use.
 type tally struct {
 	mu       sync.Mutex
-	all      Histogram      // every placed order's latency
-	second   Histogram      // since the last progress line
+	all      Histogram // every placed order's latency
+	second   Histogram // since the last progress line
 	outcomes map[string]int64
 	ids      []string // a uniform sample of the placed orders, up to cap(ids)
 	rand     *rand.Rand
