@@ -3,8 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -217,4 +223,109 @@ func ExampleHistogram() {
 	}
 	fmt.Println(h.Count(), h.Quantile(0.5).Round(time.Millisecond), h.Max())
 	// Output: 5 13ms 240ms
+}
+
+// fakeShop answers the routes loadgen calls as the shop does, and
+// remembers what it was asked.
+type fakeShop struct {
+	mu       sync.Mutex
+	faults   []string // bodies of PUT /v1/admin/payments/faults
+	stock    map[string]int64
+	emails   map[string]bool
+	keys     map[string]bool
+	orders   int
+	reads    int
+	tokenBad bool // an order placed with another token than a user's
+}
+
+func (f *fakeShop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	body, _ := io.ReadAll(r.Body)
+	var in map[string]any
+	_ = json.Unmarshal(body, &in)
+	w.Header().Set("Content-Type", "application/json")
+	switch route := r.Method + " " + r.URL.Path; {
+	case route == "POST /v1/sessions":
+		fmt.Fprintf(w, `{"token":"token-%s"}`, in["email"])
+	case route == "GET /v1/admin/payments/faults":
+		fmt.Fprint(w, `{"failure_rate":0,"latency_ms":0,"unavailable_rate":0}`)
+	case route == "PUT /v1/admin/payments/faults":
+		f.faults = append(f.faults, string(body))
+		fmt.Fprint(w, string(body))
+	case route == "POST /v1/products":
+		id := fmt.Sprintf("p%d", len(f.stock)+1)
+		f.stock[id] = int64(in["stock"].(float64))
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprintf(w, `{"id":%q}`, id)
+	case strings.HasPrefix(route, "GET /v1/products/"):
+		fmt.Fprintf(w, `{"stock":{"available":%d}}`, f.stock[r.PathValue("id")])
+	case route == "POST /v1/users":
+		f.emails[in["email"].(string)] = true
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{}`)
+	case route == "POST /v1/orders":
+		f.keys[r.Header.Get("Idempotency-Key")] = true
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer token-loadgen-") {
+			f.tokenBad = true
+		}
+		f.orders++
+		switch f.orders % 4 {
+		case 0:
+			w.WriteHeader(http.StatusTooManyRequests)
+		case 1:
+			w.WriteHeader(http.StatusCreated)
+			fmt.Fprintf(w, `{"id":"o%d","status":"cancelled","reason":"payment declined"}`, f.orders)
+		default:
+			w.WriteHeader(http.StatusCreated)
+			fmt.Fprintf(w, `{"id":"o%d","status":"confirmed"}`, f.orders)
+		}
+	case strings.HasPrefix(route, "GET /v1/orders/"):
+		f.reads++
+		fmt.Fprint(w, `{"history":[{"kind":"started","at":"2026-01-01T00:00:00Z"},
+			{"step":"reserve","kind":"step_done","began":"2026-01-01T00:00:00Z","at":"2026-01-01T00:00:00.004Z"}]}`)
+	default:
+		w.WriteHeader(http.StatusNotFound)
+	}
+}
+
+func TestRunPlacesOrdersAndSummarises(t *testing.T) {
+	f := &fakeShop{stock: map[string]int64{}, emails: map[string]bool{}, keys: map[string]bool{}}
+	mux := http.NewServeMux()
+	mux.Handle("GET /v1/products/{id}", f)
+	mux.Handle("/", f)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	var stdout, stderr bytes.Buffer
+	args := []string{"-addr", srv.URL, "-admin-password", "secret", "-users", "3", "-products", "2", "-stock", "500",
+		"-rate", "0", "-concurrency", "2", "-duration", "300ms", "-saga-sample", "5",
+		"-payments-failure-rate", "0.2", "-payments-latency", "200ms"}
+	if err := run(context.Background(), args, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.stock) != 2 || f.stock["p1"] != 500 || len(f.emails) != 3 {
+		t.Errorf("created products %v and users %v, want 2 of 500 units and 3 users", f.stock, f.emails)
+	}
+	wantFaults := []string{`{"failure_rate":0.2,"latency_ms":200,"unavailable_rate":0}`, `{"failure_rate":0,"latency_ms":0,"unavailable_rate":0}`}
+	if !slices.Equal(f.faults, wantFaults) {
+		t.Errorf("payments faults set to %q, want %q (set, then put back)", f.faults, wantFaults)
+	}
+	if f.orders < 4 || len(f.keys) != f.orders || f.tokenBad {
+		t.Errorf("%d orders with %d Idempotency-Keys (users' tokens only: %v), want at least 4, each with its own key", f.orders, len(f.keys), !f.tokenBad)
+	}
+	if f.reads != 5 {
+		t.Errorf("read the history of %d orders, want 5", f.reads)
+	}
+	got := stdout.String()
+	for _, want := range []string{"HTTP 429", "cancelled: payment declined", "confirmed", "history of 5 placed orders", "reserve"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary lacks %q:\n%s", want, got)
+		}
+	}
+	if !strings.Contains(stderr.String(), "orders/s") {
+		t.Errorf("no progress line on stderr:\n%s", stderr.String())
+	}
 }

@@ -269,7 +269,8 @@ func (cfg *config) setPaymentFaults(ctx context.Context) (func(context.Context) 
 	if _, err := cfg.call(ctx, "PUT", url, cfg.adminToken, faults, nil); err != nil {
 		return nil, fmt.Errorf("set the payments faults: %w", err)
 	}
-	fmt.Fprintf(cfg.stderr, "loadgen: payments faults set to %v (were %s)\n", faults, before)
+	set, _ := json.Marshal(faults) // a map of numbers always marshals
+	fmt.Fprintf(cfg.stderr, "loadgen: payments faults set to %s (were %s)\n", set, before)
 	return func(ctx context.Context) error {
 		_, err := cfg.call(ctx, "PUT", url, cfg.adminToken, before, nil)
 		return err
