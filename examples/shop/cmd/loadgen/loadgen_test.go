@@ -329,3 +329,39 @@ func TestRunPlacesOrdersAndSummarises(t *testing.T) {
 		t.Errorf("no progress line on stderr:\n%s", stderr.String())
 	}
 }
+
+// FuzzAddHistory feeds GET /v1/orders/{id} answers of any shape to the
+// step timing: it never panics, and times each step done or failed once,
+// and the whole saga once.
+func FuzzAddHistory(f *testing.F) {
+	f.Add([]byte(`{"history":[{"kind":"started","at":"2026-01-01T00:00:00Z"},{"step":"charge","kind":"step_done","began":"2026-01-01T00:00:00Z","at":"2026-01-01T00:00:01Z"}]}`))
+	f.Add([]byte(`{"history":[{"step":"reserve","kind":"step_failed","began":"2026-01-01T00:00:02Z","at":"2026-01-01T00:00:01Z"}]}`))
+	f.Add([]byte(`{"history":[]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var o struct {
+			History []historyEvent `json:"history"`
+		}
+		if json.Unmarshal(data, &o) != nil {
+			return
+		}
+		steps := map[string]*Histogram{}
+		addHistory(steps, o.History)
+		var timed, want int64
+		for _, e := range o.History {
+			if e.Step != "" && (e.Kind == "step_done" || e.Kind == "step_failed") {
+				want++
+			}
+		}
+		for name, h := range steps {
+			if name != sagaWhole {
+				timed += h.Count()
+			}
+		}
+		if timed != want {
+			t.Errorf("timed %d steps, want %d", timed, want)
+		}
+		if whole := steps[sagaWhole]; len(o.History) > 0 && (whole == nil || whole.Count() != 1) {
+			t.Errorf("the whole saga timed %v, want once", whole)
+		}
+	})
+}
