@@ -1,6 +1,6 @@
 // Command shop runs the example e-commerce system built on tailor.
 //
-//	go run ./examples/shop [-addr 127.0.0.1:8080] [-grpc-addr 127.0.0.1:9090] [-data DIR]
+//	go run ./examples/shop [-addr 127.0.0.1:8080] [-grpc-addr 127.0.0.1:9090] [-data DIR] [-ip-rate 20] [-user-rate 10]
 //
 // It runs every service of the shop in one process, each on its own
 // loopback listener with its own SQLite database under -data (by default
@@ -8,9 +8,10 @@
 // in-memory registry:
 //
 //   - gateway, the one public entry, at -addr: it verifies tokens, limits
-//     each client's rate, finds the services by name, calls them with
-//     timeouts, retries of reads and a circuit breaker per instance, builds
-//     the product page from the catalog and the inventory, and serves the
+//     each client's rate (-ip-rate and -user-rate requests a second),
+//     finds the services by name, calls them with timeouts, retries of
+//     reads and a circuit breaker per instance, builds the product page
+//     from the catalog, the inventory and the reviews, and serves the
 //     merged OpenAPI document at /openapi.json;
 //   - users: accounts and logins (an administrator, admin@shop.local, is
 //     created at the first start with -admin-password or
@@ -22,6 +23,9 @@
 //     latency are set with SHOP_PAYMENTS_FAILURE_RATE,
 //     SHOP_PAYMENTS_UNAVAILABLE_RATE and SHOP_PAYMENTS_LATENCY_MS, and
 //     by an administrator at run time;
+//   - orders: orders placed with an Idempotency-Key, each run as a saga
+//     (reserve the stock, charge, confirm; or give back and cancel);
+//   - reviews: reviews by buyers, learnt from the orders' events;
 //   - stats: counts of products, also learnt from the catalog's events.
 //
 // The service settings (-shutdown-timeout, -shutdown-delay,
@@ -55,6 +59,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tailorkit/tailor/examples/shop/gateway"
 	"github.com/tailorkit/tailor/examples/shop/payments"
 	"github.com/tailorkit/tailor/examples/shop/users"
 	"github.com/tailorkit/tailor/observability"
@@ -81,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fs.StringVar(&cfg.base.HTTPAddr, "addr", cfg.base.HTTPAddr, "the gateway's address, the shop's one public entry (the same as -http-addr)")
 	fs.StringVar(&cfg.data, "data", defaultDataDir(), "folder for the services' data")
+	fs.Float64Var(&cfg.gateway.PerIP.Rate, "ip-rate", gateway.DefaultIPRate, "the gateway's limit of requests a second from one IP address, in bursts of twice as many; -1 turns it off")
+	fs.Float64Var(&cfg.gateway.PerUser.Rate, "user-rate", gateway.DefaultUserRate, "the gateway's limit of requests a second from one user, in bursts of twice as many; -1 turns it off")
 	fs.StringVar(&cfg.adminPassword, "admin-password", "", "password of "+users.AdminEmail+" when the shop first creates it (default $"+users.EnvAdminPassword+", else random and printed once)")
 	if err := fs.Parse(args); err != nil {
 		return err

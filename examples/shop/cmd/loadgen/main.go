@@ -40,10 +40,12 @@
 //
 // The gateway limits each client IP address (20 requests a second, in
 // bursts of 40) and each user (10 a second, in bursts of 20), so through
-// it one machine places about 20 orders a second, the rest being 429. To
-// measure the orders service itself, give -orders-addr the orders
-// service's own address, which the shop's banner lists: the orders (and
-// the saga history) go there, past the gateway, with the same tokens,
+// it one machine places about 20 orders a second, the rest being 429,
+// unless the shop runs with -ip-rate -1 -user-rate -1, which turn the
+// limits off. To measure the orders service itself, give -orders-addr the
+// orders service's own address, which its "serving" log line names on the
+// shop's standard error (service=orders http=127.0.0.1:PORT): the orders
+// (and the saga history) go there, past the gateway, with the same tokens,
 // which the orders service verifies itself; the setup still goes through
 // -addr.
 package main
