@@ -66,8 +66,8 @@ func TestCrashDuringOrders(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(seed, 0))
 	killAfter := 10 + rng.IntN(crashOrders-20)                   // orders sent before the kill
-	killDelay := time.Duration(rng.IntN(300)) * time.Millisecond // then this long
-	t.Logf("seed %d (TAILOR_SHOP_CRASH_SEED replays it): SIGKILL %v after order %d is sent", seed, killDelay, killAfter)
+	killDelay := time.Duration(rng.IntN(100)) * time.Millisecond // then this long after the trigger
+	t.Logf("seed %d (TAILOR_SHOP_CRASH_SEED replays it): SIGKILL %v after order %d is sent with others in flight", seed, killDelay, killAfter)
 
 	bin := filepath.Join(t.TempDir(), "shop")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -110,16 +110,25 @@ func TestCrashDuringOrders(t *testing.T) {
 	}
 
 	// Each customer places its orders one after another until the
-	// process dies; the killAfter-th order sent pulls the trigger.
+	// process dies. Once killAfter orders have been sent, the first order
+	// sent while two others are in flight (past the gateway's rate limit,
+	// which answers at once) pulls the trigger.
 	var sent atomic.Int64
 	var killOnce sync.Once
+	var inFlightAtKill int64
 	killed := make(chan struct{})
 	kill := func() {
 		killOnce.Do(func() {
 			time.Sleep(killDelay)
+			inFlightAtKill = c.inFlight.Load()
 			p.kill()
 			close(killed)
 		})
+	}
+	c.onSend = func(inFlight int64) {
+		if sent.Load() >= int64(killAfter) && inFlight >= 3 {
+			go kill()
+		}
 	}
 	var wg sync.WaitGroup
 	for w := range crashCustomers {
@@ -130,9 +139,7 @@ func TestCrashDuringOrders(t *testing.T) {
 					return
 				default:
 				}
-				if sent.Add(1) == int64(killAfter) {
-					go kill()
-				}
+				sent.Add(1)
 				if !c.place(orders[i], time.Now().Add(20*time.Second), killed) {
 					return
 				}
@@ -140,15 +147,16 @@ func TestCrashDuringOrders(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	kill() // in case every order ended before the trigger's delay
+	kill() // in case the trigger was never pulled
 	<-killed
-	final := 0
+	c.onSend = nil
+	answered := 0
 	for _, o := range orders {
 		if o.final {
-			final++
+			answered++
 		}
 	}
-	t.Logf("killed with %d orders sent, %d of them answered 201, %d not", sent.Load(), final, crashOrders-final)
+	t.Logf("killed with %d orders sent, %d requests in flight; %d orders answered, %d to send again", sent.Load(), inFlightAtKill, answered, crashOrders-answered)
 
 	p = startShopProcess(t, bin, data, env, filepath.Join(logs, "second.log"))
 	restarted := time.Now()
@@ -191,7 +199,7 @@ func TestCrashDuringOrders(t *testing.T) {
 // crashOrder is one order a customer places, and what the shop answered.
 type crashOrder struct {
 	key, token, body string
-	final            bool   // answered 201: confirmed or cancelled
+	final            bool   // answered 201 (confirmed or cancelled) or 202 (pending)
 	last             string // the last answer, for a failure's message
 }
 
@@ -201,6 +209,10 @@ type crashClient struct {
 	http *http.Client
 	mu   sync.Mutex
 	base string
+	// inFlight counts the orders sent and not yet answered; onSend, when
+	// set, is called as each is sent, with the count.
+	inFlight atomic.Int64
+	onSend   func(inFlight int64)
 }
 
 func (c *crashClient) setBase(base string) {
@@ -287,7 +299,12 @@ func (c *crashClient) login(email, password string, signUp bool) string {
 // answered the last request.
 func (c *crashClient) place(o *crashOrder, deadline time.Time, stop <-chan struct{}) bool {
 	for time.Now().Before(deadline) {
+		n := c.inFlight.Add(1)
+		if c.onSend != nil {
+			c.onSend(n)
+		}
 		status, retry, b, err := c.do("POST", "/v1/orders", o.token, o.body, "Idempotency-Key", o.key)
+		c.inFlight.Add(-1)
 		switch {
 		case err != nil:
 			o.last = err.Error()
