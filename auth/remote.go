@@ -149,17 +149,17 @@ func NewRemoteKeys(rawURL string, opts ...RemoteOption) (*RemoteKeys, error) {
 // ID kid, fetching the document when the cache is empty, old, or lacks kid,
 // as the type's doc describes.
 func (r *RemoteKeys) VerificationKey(ctx context.Context, kid string) (jose.JSONWebKey, error) {
-	k, found, fresh, mayFetch := r.lookup(kid)
+	k, found, fresh := r.lookup(kid)
 	if found && fresh {
 		return k, nil
 	}
-	if mayFetch {
-		if err := r.refresh(ctx); err != nil && !errors.Is(err, ErrKeysUnavailable) {
-			return jose.JSONWebKey{}, err // the caller's context ended
-		}
-		k, found, _, _ = r.lookup(kid)
+	// Every caller goes through refresh, so that one that comes while a
+	// fetch is under way waits for it (the first, of a cold cache, too);
+	// within the refresh interval refresh fetches nothing.
+	if err := r.refresh(ctx); err != nil && !errors.Is(err, ErrKeysUnavailable) {
+		return jose.JSONWebKey{}, err // the caller's context ended
 	}
-	if found {
+	if k, found, _ = r.lookup(kid); found {
 		return k, nil
 	}
 	r.mu.Lock()
@@ -174,16 +174,15 @@ func (r *RemoteKeys) VerificationKey(ctx context.Context, kid string) (jose.JSON
 	return jose.JSONWebKey{}, fmt.Errorf("%w %q in the JWKS at %s", ErrUnknownKey, clip(kid), r.url)
 }
 
-// lookup reads the cache: the key with ID kid, whether the cache is fresh,
-// and whether the refresh interval allows a fetch now.
-func (r *RemoteKeys) lookup(kid string) (k jose.JSONWebKey, found, fresh, mayFetch bool) {
+// lookup reads the cache: the key with ID kid, and whether the cache is
+// fresh.
+func (r *RemoteKeys) lookup(kid string) (k jose.JSONWebKey, found, fresh bool) {
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	k, found = r.keys[kid]
 	fresh = r.keys != nil && now.Sub(r.fetched) < r.maxAge
-	mayFetch = r.attempted.IsZero() || now.Sub(r.attempted) >= r.refreshInterval
-	return k, found, fresh, mayFetch
+	return k, found, fresh
 }
 
 // refresh fetches the document once for all concurrent callers. The fetch

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -398,3 +399,51 @@ func TestRemoteKeysOptions(t *testing.T) {
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// gatedTransport serves a JWKS handler in memory, each request once gate
+// closes.
+type gatedTransport struct {
+	handler http.Handler
+	gate    chan struct{}
+}
+
+func (g gatedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	<-g.gate
+	rec := httptest.NewRecorder()
+	g.handler.ServeHTTP(rec, req)
+	return rec.Result(), nil
+}
+
+// TestRemoteKeysColdCacheSharesTheFirstFetch: tokens that arrive while the
+// first fetch is under way wait for it, rather than being refused for a
+// key the cache does not hold yet, as a service's first requests after its
+// start do.
+func TestRemoteKeysColdCacheSharesTheFirstFetch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newSigner(t)
+		gate := make(chan struct{})
+		keys, err := NewRemoteKeys("http://issuer.test/.well-known/jwks.json",
+			WithHTTPClient(&http.Client{Transport: gatedTransport{handler: s.JWKSHandler(), gate: gate}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := NewVerifier(keys, testIssuer, testAudience)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token := sign(t, s, Claims{Subject: "user-1"}, time.Hour)
+		errs := make(chan error, 5)
+		go func() { _, err := v.Verify(context.Background(), token); errs <- err }()
+		synctest.Wait() // the first fetch has started and waits at the gate
+		for range cap(errs) - 1 {
+			go func() { _, err := v.Verify(context.Background(), token); errs <- err }()
+		}
+		synctest.Wait()
+		close(gate)
+		for range cap(errs) {
+			if err := <-errs; err != nil {
+				t.Errorf("Verify during the first fetch: %v, want the token accepted once the fetch ends", err)
+			}
+		}
+	})
+}

@@ -1,0 +1,545 @@
+package main
+
+import (
+	"bufio"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tailorkit/tailor/auth"
+	"github.com/tailorkit/tailor/examples/shop/users"
+	"github.com/tailorkit/tailor/internal/testenv"
+	"github.com/tailorkit/tailor/sqlite"
+)
+
+// The crash test's figures.
+const (
+	crashOrders    = 100 // orders placed, each under its own Idempotency-Key
+	crashCustomers = 10  // each places crashOrders/crashCustomers of them, one at a time
+	crashStock     = 40  // units of the one product; the orders ask for about 150
+	crashPrice     = 1000
+	// crashSettle bounds the wait, after the restart, for every order to
+	// end: a saga or an Idempotency-Key held by the killed process is
+	// taken over once its lease (one minute) lapses, and the Recovery
+	// looks for such sagas every 5 s.
+	crashSettle = 150 * time.Second
+)
+
+// TestCrashDuringOrders kills the shop with SIGKILL while customers place
+// orders, restarts it on the same data, resends every order that got no
+// final answer with the same Idempotency-Key, and waits for every order to
+// end. Then, from the services' databases: no order is pending; the stock
+// adds up (available + reserved + sold = initial, nothing reserved); each
+// confirmed order has its reservation committed and exactly one charge of
+// its total; each cancelled one has its reservation released, or none,
+// and no charge.
+//
+// It takes over a minute, the leases of the killed process, so it runs in
+// CI (CI=true) or with TAILOR_SHOP_CRASH=1; TAILOR_SHOP_CRASH_SEED replays
+// a seed the log shows.
+func TestCrashDuringOrders(t *testing.T) {
+	if !testenv.CI() && os.Getenv("TAILOR_SHOP_CRASH") != "1" {
+		t.Skip("the crash test takes over a minute; set TAILOR_SHOP_CRASH=1 (or CI=true) to run it")
+	}
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("TAILOR_SHOP_CRASH_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("TAILOR_SHOP_CRASH_SEED=%q is not a whole number; give a seed the test logged", s)
+		}
+	}
+	rng := rand.New(rand.NewPCG(seed, 0))
+	killAfter := 10 + rng.IntN(crashOrders-20)                   // orders sent before the kill
+	killDelay := time.Duration(rng.IntN(100)) * time.Millisecond // then this long after the trigger
+	t.Logf("seed %d (TAILOR_SHOP_CRASH_SEED replays it): SIGKILL %v after order %d is sent with others in flight", seed, killDelay, killAfter)
+
+	bin := filepath.Join(t.TempDir(), "shop")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	key, err := auth.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "SHOP_ADMIN_PASSWORD="+testAdminPassword, "NATS_URL=",
+		users.EnvSigningKey+"="+string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
+	data, logs := t.TempDir(), t.TempDir()
+
+	p := startShopProcess(t, bin, data, env, filepath.Join(logs, "first.log"))
+	c := &crashClient{t: t, http: &http.Client{Timeout: 20 * time.Second}}
+	c.setBase(p.base)
+	admin := c.login(users.AdminEmail, testAdminPassword, false)
+	var product struct{ ID string }
+	c.mustDo("POST", "/v1/products", admin, fmt.Sprintf(`{"name":"Lamp","price":{"amount":%d,"currency":"EUR"},"stock":%d}`, crashPrice, crashStock), http.StatusCreated, &product)
+	eventually(t, "the inventory learning the lamp's stock", func() bool {
+		var page productPage
+		c.mustDo("GET", "/v1/products/"+product.ID, "", "", http.StatusOK, &page)
+		return page.Stock != nil && page.Stock.Available == crashStock
+	})
+	customers := make([]string, crashCustomers)
+	for i := range customers {
+		customers[i] = c.login(fmt.Sprintf("customer%d@example.com", i), "correct horse battery", true)
+	}
+	orders := make([]*crashOrder, crashOrders)
+	for i := range orders {
+		orders[i] = &crashOrder{
+			key:   fmt.Sprintf("crash-%d-%03d", seed, i),
+			token: customers[i%crashCustomers],
+			body:  fmt.Sprintf(`{"items":[{"product_id":%q,"quantity":%d}]}`, product.ID, 1+rng.IntN(2)),
+		}
+	}
+
+	// Each customer places its orders one after another until the
+	// process dies. Once killAfter orders have been sent, the first order
+	// sent while two others are in flight (past the gateway's rate limit,
+	// which answers at once) pulls the trigger.
+	var sent atomic.Int64
+	var killOnce sync.Once
+	var inFlightAtKill int64
+	killed := make(chan struct{})
+	kill := func() {
+		killOnce.Do(func() {
+			time.Sleep(killDelay)
+			inFlightAtKill = c.inFlight.Load()
+			p.kill()
+			close(killed)
+		})
+	}
+	c.onSend = func(inFlight int64) {
+		if sent.Load() >= int64(killAfter) && inFlight >= 3 {
+			go kill()
+		}
+	}
+	var wg sync.WaitGroup
+	for w := range crashCustomers {
+		wg.Go(func() {
+			for i := w; i < crashOrders; i += crashCustomers {
+				select {
+				case <-killed:
+					return
+				default:
+				}
+				sent.Add(1)
+				if !c.place(orders[i], time.Now().Add(20*time.Second), killed) {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	kill() // in case the trigger was never pulled
+	<-killed
+	c.onSend = nil
+	answered := 0
+	for _, o := range orders {
+		if o.final {
+			answered++
+		}
+	}
+	t.Logf("killed with %d orders sent, %d requests in flight; %d orders answered, %d to send again", sent.Load(), inFlightAtKill, answered, crashOrders-answered)
+
+	p = startShopProcess(t, bin, data, env, filepath.Join(logs, "second.log"))
+	restarted := time.Now()
+	c.setBase(p.base)
+	deadline := restarted.Add(crashSettle)
+	var resend sync.WaitGroup
+	for _, o := range orders {
+		if !o.final {
+			resend.Go(func() { c.place(o, deadline, nil) })
+		}
+	}
+	resend.Wait()
+	for _, o := range orders {
+		if !o.final {
+			t.Fatalf("order %s got no final answer within %v of the restart: %s", o.key, crashSettle, o.last)
+		}
+	}
+	resent := time.Since(restarted)
+
+	var byStatus map[string]int
+	for {
+		byStatus = map[string]int{}
+		for _, o := range c.listOrders(admin) {
+			byStatus[o.Status]++
+		}
+		if byStatus["pending"] == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("orders still pending %v after the restart: %v", crashSettle, byStatus)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Logf("after the restart: every order answered in %v, none pending after %v: %v", resent.Round(time.Millisecond), time.Since(restarted).Round(time.Millisecond), byStatus)
+	p.stop()
+
+	checkCrashInvariants(t, data, product.ID)
+}
+
+// crashOrder is one order a customer places, and what the shop answered.
+type crashOrder struct {
+	key, token, body string
+	final            bool   // answered 201 (confirmed or cancelled) or 202 (pending)
+	last             string // the last answer, for a failure's message
+}
+
+// crashClient calls the shop's gateway at base, which changes on restart.
+type crashClient struct {
+	t    *testing.T
+	http *http.Client
+	mu   sync.Mutex
+	base string
+	// inFlight counts the orders sent and not yet answered; onSend, when
+	// set, is called as each is sent, with the count.
+	inFlight atomic.Int64
+	onSend   func(inFlight int64)
+}
+
+func (c *crashClient) setBase(base string) {
+	c.mu.Lock()
+	c.base = base
+	c.mu.Unlock()
+}
+
+// do sends a request and returns the status, Retry-After and body, or an
+// error when no answer came.
+func (c *crashClient) do(method, path, token, body string, header ...string) (int, time.Duration, []byte, error) {
+	c.mu.Lock()
+	base := c.base
+	c.mu.Unlock()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	retry, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+	return resp.StatusCode, time.Duration(retry) * time.Second, b, nil
+}
+
+// mustDo sends a request while the shop runs, waiting out the rate limits,
+// and fails the test unless the answer has status want; it decodes a JSON
+// body into out when out is not nil.
+func (c *crashClient) mustDo(method, path, token, body string, want int, out any) {
+	c.t.Helper()
+	for {
+		status, retry, b, err := c.do(method, path, token, body)
+		if err != nil {
+			c.t.Fatalf("%s %s: %v", method, path, err)
+		}
+		if status == http.StatusTooManyRequests {
+			time.Sleep(max(retry, 100*time.Millisecond))
+			continue
+		}
+		if status != want {
+			c.t.Fatalf("%s %s: %d %s, want %d", method, path, status, b, want)
+		}
+		if out != nil {
+			if err := json.Unmarshal(b, out); err != nil {
+				c.t.Fatalf("%s %s: %v in %s", method, path, err, b)
+			}
+		}
+		return
+	}
+}
+
+// login returns a token for the account, signing it up first if asked.
+func (c *crashClient) login(email, password string, signUp bool) string {
+	c.t.Helper()
+	if signUp {
+		c.mustDo("POST", "/v1/users", "", `{"email":"`+email+`","password":"`+password+`","name":"Test"}`, http.StatusCreated, nil)
+	}
+	var session struct{ Token string }
+	c.mustDo("POST", "/v1/sessions", "", `{"email":"`+email+`","password":"`+password+`"}`, http.StatusOK, &session)
+	return session.Token
+}
+
+// place sends the order, under its key, until it gets 201 (the order
+// confirmed or cancelled: the answer is final), 202 (the order is recorded
+// and pending: its saga will end it), until deadline, or until stop
+// closes. A 409 (the key is in progress, perhaps held by a killed
+// process until its lease lapses), a 429, a 503 (the key is released) and
+// a request with no answer are sent again. It reports whether the process
+// answered the last request.
+func (c *crashClient) place(o *crashOrder, deadline time.Time, stop <-chan struct{}) bool {
+	for time.Now().Before(deadline) {
+		n := c.inFlight.Add(1)
+		if c.onSend != nil {
+			c.onSend(n)
+		}
+		status, retry, b, err := c.do("POST", "/v1/orders", o.token, o.body, "Idempotency-Key", o.key)
+		c.inFlight.Add(-1)
+		switch {
+		case err != nil:
+			o.last = err.Error()
+		case status == http.StatusCreated || status == http.StatusAccepted:
+			var got struct{ Status string }
+			if err := json.Unmarshal(b, &got); err != nil || (status == http.StatusCreated) != (got.Status == "confirmed" || got.Status == "cancelled") {
+				c.t.Errorf("order %s: %d %s, want 201 confirmed or cancelled, or 202 pending", o.key, status, b)
+			}
+			o.final, o.last = true, fmt.Sprintf("%d %s", status, b)
+			return true
+		case status == http.StatusConflict || status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
+			o.last = fmt.Sprintf("%d %s", status, b)
+		default:
+			c.t.Errorf("order %s: %d %s, want 201, 202, or a refusal to retry (409, 429, 503)", o.key, status, b)
+			return true
+		}
+		select {
+		case <-stop:
+			return false
+		case <-time.After(max(min(retry, 2*time.Second), 200*time.Millisecond)):
+		}
+	}
+	return false
+}
+
+// listOrders returns every order, as the administrator lists them.
+func (c *crashClient) listOrders(admin string) []struct{ ID, Status string } {
+	c.t.Helper()
+	var all []struct{ ID, Status string }
+	cursor := ""
+	for {
+		var page struct {
+			Items      []struct{ ID, Status string }
+			NextCursor string `json:"next_cursor"`
+		}
+		c.mustDo("GET", "/v1/orders?limit=100"+cursor, admin, "", http.StatusOK, &page)
+		all = append(all, page.Items...)
+		if page.NextCursor == "" {
+			return all
+		}
+		cursor = "&cursor=" + page.NextCursor
+	}
+}
+
+// shopProcess is the shop binary running on loopback.
+type shopProcess struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	base   string // the gateway's URL
+	exited chan error
+}
+
+// startShopProcess runs the shop on data, its logs going to logFile, and
+// returns once it says where it serves.
+func startShopProcess(t *testing.T, bin, data string, env []string, logFile string) *shopProcess {
+	t.Helper()
+	logs, err := os.Create(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		logs.Close()
+		if t.Failed() {
+			if b, err := os.ReadFile(logFile); err == nil {
+				t.Logf("the shop's log %s, last 8 kB:\n%s", filepath.Base(logFile), b[max(0, len(b)-8192):])
+			}
+		}
+	})
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", data, "-shutdown-timeout", "5s")
+	cmd.Env, cmd.Stderr = env, logs
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &shopProcess{t: t, cmd: cmd, exited: make(chan error, 1)}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := regexp.MustCompile(`serving at (http://127\.0\.0\.1:\d+) `).FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+		p.exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	select {
+	case p.base = <-addr:
+	case err := <-p.exited:
+		t.Fatalf("the shop ended (%v) before saying where it serves", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("the shop did not say where it serves within 60s")
+	}
+	return p
+}
+
+// kill ends the process with SIGKILL and waits for it to be gone.
+func (p *shopProcess) kill() {
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		p.t.Errorf("SIGKILL: %v", err)
+	}
+	<-p.exited
+}
+
+// stop ends the process with SIGTERM and fails the test unless it exits 0
+// within the drain deadlines.
+func (p *shopProcess) stop() {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		p.t.Fatal(err)
+	}
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			p.t.Fatalf("the shop exited with %v after SIGTERM, want 0", err)
+		}
+	case <-time.After(30 * time.Second):
+		p.t.Fatal("the shop did not exit within 30s of SIGTERM")
+	}
+}
+
+// checkCrashInvariants reads the stopped shop's databases under data and
+// checks that the stock and the payments agree with the orders.
+func checkCrashInvariants(t *testing.T, data, productID string) {
+	t.Helper()
+	open := func(file string) func(query string, args ...any) [][]any {
+		db, err := sqlite.Open(filepath.Join(data, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return func(query string, args ...any) [][]any {
+			t.Helper()
+			rows, err := db.Query(query, args...)
+			if err != nil {
+				t.Fatalf("%s: %s: %v", file, query, err)
+			}
+			defer rows.Close()
+			cols, _ := rows.Columns()
+			var all [][]any
+			for rows.Next() {
+				row := make([]any, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range row {
+					ptrs[i] = &row[i]
+				}
+				if err := rows.Scan(ptrs...); err != nil {
+					t.Fatal(err)
+				}
+				all = append(all, row)
+			}
+			if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+				t.Fatal(err)
+			}
+			return all
+		}
+	}
+	orderDB, inventoryDB, paymentsDB := open("orders.db"), open("inventory.db"), open("payments.db")
+
+	type order struct {
+		status   string
+		total    int64
+		units    int64
+		reserved string // the reservation's state, or ""
+		charges  int    // payments charged
+		charged  int64  // their amount
+		payments []string
+	}
+	orders := map[string]*order{}
+	for _, r := range orderDB(`SELECT o.id, o.status, o.total, SUM(l.quantity) FROM orders o JOIN order_lines l ON l.order_id = o.id GROUP BY o.id`) {
+		orders[r[0].(string)] = &order{status: r[1].(string), total: r[2].(int64), units: r[3].(int64)}
+	}
+	for _, r := range inventoryDB(`SELECT id, state FROM reservations`) {
+		id, _ := strings.CutSuffix(r[0].(string), "/reserve")
+		o := orders[id]
+		if o == nil {
+			t.Errorf("reservation %s (%s) is of no order", r[0], r[1])
+			continue
+		}
+		o.reserved = r[1].(string)
+	}
+	for _, r := range paymentsDB(`SELECT order_id, status, amount FROM payments`) {
+		o := orders[r[0].(string)]
+		if o == nil {
+			t.Errorf("payment of order %s (%s) is of no order", r[0], r[1])
+			continue
+		}
+		o.payments = append(o.payments, r[1].(string))
+		if r[1] == "charged" {
+			o.charges++
+			o.charged += r[2].(int64)
+		}
+	}
+
+	count := map[string]int{}
+	var confirmedUnits int64
+	for id, o := range orders {
+		count[o.status]++
+		switch o.status {
+		case "confirmed":
+			confirmedUnits += o.units
+			if o.reserved != "committed" || o.charges != 1 || o.charged != o.total {
+				t.Errorf("confirmed order %s of %d: reservation %q, payments %q charging %d; want the reservation committed and one charge of the total", id, o.total, o.reserved, o.payments, o.charged)
+			}
+		case "cancelled":
+			if (o.reserved != "" && o.reserved != "released") || o.charges != 0 {
+				t.Errorf("cancelled order %s: reservation %q, payments %q; want the reservation released or none, and no charge", id, o.reserved, o.payments)
+			}
+		default:
+			t.Errorf("order %s is %s, want confirmed or cancelled", id, o.status)
+		}
+	}
+
+	stock := inventoryDB(`SELECT available, reserved FROM stock WHERE product_id = ?`, productID)
+	sold := inventoryDB(`SELECT COALESCE(SUM(i.quantity), 0) FROM reservation_items i JOIN reservations r ON r.id = i.reservation_id WHERE r.state = 'committed' AND i.product_id = ?`, productID)
+	if len(stock) != 1 {
+		t.Fatalf("inventory: %d stock rows of the product, want 1", len(stock))
+	}
+	available, reserved, soldUnits := stock[0][0].(int64), stock[0][1].(int64), sold[0][0].(int64)
+	t.Logf("%d orders (%d more than were placed, run again when resent): %v; stock: %d available + %d reserved + %d sold",
+		len(orders), len(orders)-crashOrders, count, available, reserved, soldUnits)
+	if available+reserved+soldUnits != crashStock || reserved != 0 || soldUnits != confirmedUnits {
+		t.Errorf("stock: %d available + %d reserved + %d sold; want %d in all, none reserved, and %d sold (the confirmed orders' units)",
+			available, reserved, soldUnits, crashStock, confirmedUnits)
+	}
+	if count["confirmed"] == 0 || count["cancelled"] == 0 {
+		t.Errorf("orders: %v; want some confirmed and, for lack of stock, some cancelled", count)
+	}
+	// A request the kill cut after it recorded its order, and before its
+	// answer was stored under its key, runs again when resent: at most one
+	// per customer, who each had one request in flight.
+	if len(orders) < crashOrders || len(orders) > crashOrders+crashCustomers {
+		t.Errorf("%d orders recorded, want the %d placed and at most %d more", len(orders), crashOrders, crashCustomers)
+	}
+}
