@@ -14,6 +14,7 @@ import (
 	"github.com/tailorkit/tailor"
 	"github.com/tailorkit/tailor/auth"
 	"github.com/tailorkit/tailor/fault"
+	"github.com/tailorkit/tailor/idempotency"
 	"github.com/tailorkit/tailor/requestid"
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
@@ -30,11 +31,22 @@ func RegisterHTTP(r *thttp.Router, s *Service, opts ...kithttp.ServerOption) {
 	authed := endpoint.Chain(auth.RequireAuthenticated())
 	placeOpts := append([]kithttp.ServerOption{kithttp.ServerErrorEncoder(encodeError)}, opts...)
 	r.Handle("POST /v1/orders", s.idem.Handler(thttp.NewServer(
-		authed(tailor.Endpoint(s.place)), thttp.DecodeJSON[PlaceOrderRequest](), thttp.EncodeJSON(http.StatusCreated), placeOpts...)))
+		authed(tailor.Endpoint(s.place)), decodePlaceOrder(thttp.DecodeJSON[PlaceOrderRequest]()), thttp.EncodeJSON(http.StatusCreated), placeOpts...)))
 	r.Handle("GET /v1/orders", thttp.NewServer(
 		authed(tailor.Endpoint(s.ListOrders)), thttp.DecodeRequest[ListOrdersRequest](), thttp.EncodeJSON(http.StatusOK), opts...))
 	r.Handle("GET /v1/orders/{id}", thttp.NewServer(
 		authed(tailor.Endpoint(s.GetOrder)), thttp.DecodeRequest[GetOrderRequest](), thttp.EncodeJSON(http.StatusOK), opts...))
+}
+
+// decodePlaceOrder adds the request's Idempotency-Key to what dec decodes.
+func decodePlaceOrder(dec kithttp.DecodeRequestFunc) kithttp.DecodeRequestFunc {
+	return func(ctx context.Context, r *http.Request) (any, error) {
+		req, err := dec(ctx, r)
+		if p, ok := req.(*PlaceOrderRequest); ok {
+			p.IdempotencyKey = r.Header.Get(idempotency.Header)
+		}
+		return req, err
+	}
 }
 
 // placed is the answer of POST /v1/orders: 201 with a confirmed or

@@ -81,6 +81,11 @@ type Item struct {
 // PlaceOrderRequest is the body of POST /v1/orders.
 type PlaceOrderRequest struct {
 	Items []Item `json:"items" jsonschema:"minItems=1,maxItems=50"`
+	// IdempotencyKey is the request's Idempotency-Key header, which
+	// RegisterHTTP's decoder copies here. An order placed by the same user
+	// under the same key is that order: placing it again answers it,
+	// whatever the idempotency store remembers.
+	IdempotencyKey string `json:"-"`
 }
 
 // Validate lists every problem with the request: 1 to [MaxItems] items,
@@ -365,6 +370,17 @@ func (s *Service) PlaceOrder(ctx context.Context, req PlaceOrderRequest) (Order,
 	if err := s.calls.available(); err != nil {
 		return Order{}, err
 	}
+	if req.IdempotencyKey != "" {
+		id, found, err := orderByKey(ctx, s.db, who.Subject, req.IdempotencyKey)
+		if err != nil {
+			return Order{}, err
+		}
+		if found {
+			// Placed before, by a request whose answer was lost: go on
+			// with that order.
+			return s.answer(ctx, id)
+		}
+	}
 	data, err := s.calls.price(ctx, req.Items)
 	if err != nil {
 		return Order{}, err
@@ -381,7 +397,7 @@ func (s *Service) PlaceOrder(ctx context.Context, req PlaceOrderRequest) (Order,
 		return Order{}, fault.Wrap(err, fault.Internal, "could not encode the order.placed event")
 	}
 	if err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := insertOrder(ctx, tx, o); err != nil {
+		if err := insertOrder(ctx, tx, o, req.IdempotencyKey); err != nil {
 			return err
 		}
 		if err := s.order.Start(ctx, tx, o.ID, data); err != nil {
@@ -391,8 +407,15 @@ func (s *Service) PlaceOrder(ctx context.Context, req PlaceOrderRequest) (Order,
 	}); err != nil {
 		return Order{}, fault.Wrap(err, fault.Internal, "could not record the order; nothing was ordered, try again")
 	}
-	s.run(ctx, o.ID)
-	got, dependency, err := loadOrder(context.WithoutCancel(ctx), s.db, o.ID, "")
+	return s.answer(ctx, o.ID)
+}
+
+// answer runs the saga of order id for up to the wait and returns the
+// order as it then is; an order cancelled by a dependency's outage is
+// that dependency's error too.
+func (s *Service) answer(ctx context.Context, id string) (Order, error) {
+	s.run(ctx, id)
+	got, dependency, err := loadOrder(context.WithoutCancel(ctx), s.db, id, "")
 	if err != nil {
 		return Order{}, err
 	}

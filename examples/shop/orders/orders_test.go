@@ -1,6 +1,7 @@
 package orders
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -62,6 +63,18 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 	if again.header.Get("Idempotent-Replayed") != "true" {
 		t.Error("the repeat was not answered from the store")
+	}
+	// A process that dies while placing an order loses the key's stored
+	// answer; the repeat then runs again, and finds the order it placed.
+	if _, err := sh.db.ExecContext(context.Background(), `DELETE FROM tailor_idempotency`); err != nil {
+		t.Fatal(err)
+	}
+	rerun := sh.do(t, "POST", "/v1/orders", alice, "same", body)
+	if o := rerun.order(t, 201); o.ID != first.ID || o.Status != Confirmed {
+		t.Errorf("the repeat after its answer was lost: order %s %s, want the first one, %s, confirmed", o.ID, o.Status, first.ID)
+	}
+	if rerun.header.Get("Idempotent-Replayed") != "" {
+		t.Error("the repeat after its answer was lost was a replay; want it run again")
 	}
 	if p := sh.do(t, "POST", "/v1/orders", alice, "same", itemsBody(2, hat)).problem(t, 422); !strings.Contains(p.Detail, "key") {
 		t.Errorf("another body with the key: detail %q, want it to name the key", p.Detail)

@@ -42,10 +42,23 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 }
 
 // insertOrder records a pending order and its lines through tx.
-func insertOrder(ctx context.Context, tx *sql.Tx, o Order) error {
+// orderByKey finds the order user placed under the Idempotency-Key key.
+func orderByKey(ctx context.Context, db *sql.DB, user, key string) (id string, found bool, err error) {
+	err = db.QueryRowContext(ctx, `SELECT id FROM orders WHERE user_id = $1 AND idempotency_key = $2`, user, key).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", false, nil
+	case err != nil:
+		return "", false, fault.Wrap(err, fault.Internal, "could not look the order up by its Idempotency-Key")
+	}
+	return id, true, nil
+}
+
+func insertOrder(ctx context.Context, tx *sql.Tx, o Order, idempotencyKey string) error {
+	key := sql.NullString{String: idempotencyKey, Valid: idempotencyKey != ""}
 	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO orders (id, user_id, status, total, currency, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)`,
-		o.ID, o.UserID, o.Status, o.Total, o.Currency, o.CreatedAt); err != nil {
+		`INSERT INTO orders (id, user_id, status, total, currency, created_at, updated_at, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)`,
+		o.ID, o.UserID, o.Status, o.Total, o.Currency, o.CreatedAt, key); err != nil {
 		return fmt.Errorf("orders: record order %s: %w", o.ID, err)
 	}
 	for i, l := range o.Items {
