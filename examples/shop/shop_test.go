@@ -7,10 +7,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,6 +56,9 @@ func startTestShop(t *testing.T, configure func(*config)) *testShop {
 		logger:        observability.NewLogger(io.Discard, observability.LogConfig{}),
 		stdout:        io.Discard,
 	}
+	// The tests poll the gateway for effects of events and place orders at
+	// once; only the rate limits' own test limits them.
+	cfg.gateway.PerIP.Rate, cfg.gateway.PerUser.Rate = -1, -1
 	if configure != nil {
 		configure(&cfg)
 	}
@@ -403,5 +408,76 @@ func TestRateLimits(t *testing.T) {
 		if got, want := refused(resp), i == 12; got != want {
 			t.Fatalf("anonymous request %d: %s %s; refused %v, want %v", i+1, resp.Status, body, got, want)
 		}
+	}
+}
+
+// TestOrdersThroughTheGateway: 60 orders at once for 20 units end with
+// exactly 20 units sold and the rest cancelled for lack of stock; with
+// payments stopped an order is refused at once with a 503 naming it while
+// the catalog still answers, and once payments runs again orders confirm
+// without a restart.
+func TestOrdersThroughTheGateway(t *testing.T) {
+	s := startTestShop(t, nil)
+	admin := s.login(t, users.AdminEmail, testAdminPassword)
+	var hat struct{ ID string }
+	s.expect(t, "POST", "/v1/products", admin, `{"name":"Hat","price":{"amount":500,"currency":"EUR"},"stock":20}`, http.StatusCreated, &hat)
+	var page productPage
+	eventually(t, "the inventory learning the hat's stock", func() bool {
+		s.expect(t, "GET", "/v1/products/"+hat.ID, "", "", http.StatusOK, &page)
+		return page.Stock != nil && page.Stock.Available == 20
+	})
+	buyer := s.login(t, "carol@example.com", "correct horse battery")
+	order := `{"items":[{"product_id":"` + hat.ID + `","quantity":1}]}`
+
+	const orders = 60
+	type outcome struct{ status, reason string }
+	outcomes := make(chan outcome, orders)
+	var wg sync.WaitGroup
+	for i := range orders {
+		wg.Go(func() {
+			resp, body := s.call(t, "POST", "/v1/orders", buyer, order, "Idempotency-Key", fmt.Sprintf("hat-%d", i))
+			var o struct{ Status, Reason string }
+			if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &o) != nil {
+				t.Errorf("order %d: %s %s, want 201", i, resp.Status, body)
+			}
+			outcomes <- outcome{o.Status, o.Reason}
+		})
+	}
+	wg.Wait()
+	close(outcomes)
+	count := map[string]int{}
+	for o := range outcomes {
+		count[o.status]++
+		if o.status == "cancelled" && !strings.Contains(o.reason, "not enough stock") {
+			t.Errorf("a cancelled order's reason is %q, want the shortage named", o.reason)
+		}
+	}
+	s.expect(t, "GET", "/v1/products/"+hat.ID, "", "", http.StatusOK, &page)
+	if count["confirmed"] != 20 || count["cancelled"] != orders-20 || page.Stock == nil || page.Stock.Available != 0 {
+		t.Fatalf("outcomes %v, stock %+v; want 20 confirmed, %d cancelled, none left", count, page.Stock, orders-20)
+	}
+
+	if err := s.stopService("payments"); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := s.call(t, "POST", "/v1/orders", buyer, order, "Idempotency-Key", "while-payments-is-down")
+	var problem thttp.Problem
+	if err := json.Unmarshal(body, &problem); resp.StatusCode != http.StatusServiceUnavailable || err != nil ||
+		!strings.Contains(problem.Detail, "payments") || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("an order with payments stopped: %s %s, want 503 naming payments with a Retry-After", resp.Status, body)
+	}
+	s.expect(t, "GET", "/v1/products", "", "", http.StatusOK, nil)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.start(ctx, "payments"); err != nil {
+		t.Fatal(err)
+	}
+	s.expect(t, "PUT", "/v1/admin/stock/"+hat.ID, admin, `{"available":1}`, http.StatusOK, nil)
+	var o struct{ Status string }
+	s.expect(t, "POST", "/v1/orders", buyer, order, http.StatusBadRequest, nil) // no Idempotency-Key
+	resp, body = s.call(t, "POST", "/v1/orders", buyer, order, "Idempotency-Key", "payments-back")
+	if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &o) != nil || o.Status != "confirmed" {
+		t.Fatalf("an order once payments is back: %s %s, want 201 confirmed", resp.Status, body)
 	}
 }
