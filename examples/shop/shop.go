@@ -174,7 +174,13 @@ func (sh *shop) start(ctx context.Context, name string) error {
 		}
 		r.done <- err
 		if runCtx.Err() == nil { // it stopped on its own
-			sh.failed <- fmt.Errorf("%s stopped: %w", name, errors.Join(err, errors.New("the service ended")))
+			if err == nil {
+				err = fmt.Errorf("%s stopped on its own", name)
+			}
+			select {
+			case sh.failed <- err:
+			default: // the shop is stopping for an earlier one
+			}
 		}
 	}()
 	select {
