@@ -16,8 +16,9 @@
 // service found through it registers nothing itself. On Kubernetes the
 // platform registers pods: a headless Service (clusterIP: None) publishes
 // one record per ready pod, and takes a pod out of DNS as soon as it is
-// not ready or terminating, which [discovery.NewRegistration]'s readiness
-// and draining drive through /readyz. With the headless Service
+// terminating or its readiness probe fails; point the probe at the
+// service's /readyz, which fails as soon as the service starts draining.
+// With the headless Service
 //
 //	apiVersion: v1
 //	kind: Service
@@ -51,15 +52,17 @@
 // Instances found through SRV records of a port named "grpc" (or
 // "grpc-" and more, as Kubernetes and Istio name them) have Protocol
 // [discovery.ProtocolGRPC]; every other instance has
-// [discovery.ProtocolHTTP]. SRV priorities and weights are not used: every
+// [discovery.ProtocolHTTP], so a gRPC service is found through the SRV
+// records of its port. SRV priorities and weights are not used: every
 // target is an instance, and the client's balancer spreads the calls.
 //
 // # Refresh
 //
 // A watch looks its name up at once and then every [Config].Refresh
-// (default 5 s). The Go resolver keeps no cache, but the DNS server may:
-// a change shows within the records' TTL (5 s for CoreDNS's Kubernetes
-// records) plus Refresh. A name that does not exist (NXDOMAIN) or has no
+// (default 5 s). Neither the watch nor Go's resolver caches answers, but
+// the DNS server may: a change shows within the records' TTL (5 s for
+// CoreDNS's Kubernetes records) plus Refresh. TTLs are not read, as
+// net.Resolver does not report them. A name that does not exist (NXDOMAIN) or has no
 // records is an answer: the service has no instances, and a client's
 // calls fail saying that no instance of the service is registered. A
 // lookup that fails (a timeout, a refused query, a server failure) keeps
