@@ -12,6 +12,9 @@
 // both: [github.com/tailorkit/tailor/discovery/consul] on a real Consul
 // agent, and [github.com/tailorkit/tailor/discovery/memory] in-process,
 // for a single binary and for tests.
+// [github.com/tailorkit/tailor/discovery/dns] is a Resolver only: it reads
+// instances from DNS SRV or A/AAAA records, for Kubernetes, where the
+// platform registers each pod behind a headless Service.
 //
 // A service announces itself with a [Registration], a component for
 // [github.com/tailorkit/tailor/service]: it registers once the service is

@@ -130,7 +130,7 @@ type route struct {
 // the watch. A nil Option is skipped.
 func New(r discovery.Resolver, service string, opts ...Option) (*Client, error) {
 	if r == nil {
-		return nil, fmt.Errorf("client: New for %q needs a discovery.Resolver; pass the registry (consul.New, memory.New)", service)
+		return nil, fmt.Errorf("client: New for %q needs a discovery.Resolver; pass the registry (consul.New, memory.New, dns.New)", service)
 	}
 	if service == "" {
 		return nil, errors.New("client: New needs the name of the service to call")

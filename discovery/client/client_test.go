@@ -328,7 +328,7 @@ func TestNewRejectsBadArguments(t *testing.T) {
 		want    string
 	}{
 		{"no service", reg, "", "client: New needs the name of the service to call"},
-		{"no resolver", nil, "inventory", `client: New for "inventory" needs a discovery.Resolver; pass the registry (consul.New, memory.New)`},
+		{"no resolver", nil, "inventory", `client: New for "inventory" needs a discovery.Resolver; pass the registry (consul.New, memory.New, dns.New)`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := client.New(tt.r, tt.service)
