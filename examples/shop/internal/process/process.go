@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -107,11 +108,16 @@ func parse(name string, args []string, stderr io.Writer, lookupEnv func(string) 
 	if err := missing(vars, lookupEnv); err != nil {
 		return nil, err
 	}
-	get := func(name string) string { v, _ := lookupEnv(name); return v }
-	s.consulAddr = get(EnvConsulAddr)
-	if name != "gateway" {
-		s.databaseURL = get(EnvDatabaseURL)
+	// What the service does not use, it does not read.
+	get := func(name string) string {
+		if !slices.ContainsFunc(vars, func(v variable) bool { return v.name == name }) {
+			return ""
+		}
+		v, _ := lookupEnv(name)
+		return v
 	}
+	s.consulAddr = get(EnvConsulAddr)
+	s.databaseURL = get(EnvDatabaseURL)
 	s.natsURL = get(messaging.EnvURL)
 	var err error
 	if s.log, err = observability.LogConfigFromEnv(lookupEnv); err != nil {
@@ -215,15 +221,22 @@ func usageErrorf(format string, args ...any) error {
 // 0 when it is nil or the answer to -help, 2 (with the message) when a
 // setting is missing or malformed, 1 (with the message) otherwise.
 func Exit(name string, err error) {
+	code := exitCode(err)
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+	}
+	os.Exit(code)
+}
+
+// exitCode is the status Exit ends the process with for err.
+func exitCode(err error) int {
 	var usage *usageError
 	switch {
 	case err == nil || errors.Is(err, flag.ErrHelp):
-		os.Exit(0)
+		return 0
 	case errors.As(err, &usage):
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		os.Exit(2)
+		return 2
 	default:
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		os.Exit(1)
+		return 1
 	}
 }
