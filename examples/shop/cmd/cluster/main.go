@@ -159,6 +159,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	stopSignals()
+	fmt.Fprintln(stderr, "cluster: stopping the gateway, then the services, then the Consul agent it started")
 	return errors.Join(err, c.stop())
 }
 
