@@ -14,8 +14,9 @@
 // an agent already running instead), builds the services' programs once
 // into -data, makes a signing key for the users service there, and starts
 // two instances of orders, inventory and catalog and one of users,
-// payments, reviews and stats, each on a free loopback port, then the
-// gateway at -addr. Each service creates its database (-db-prefix and its
+// payments, reviews and stats, each on a free loopback port (the
+// catalog's gRPC API on another, registered too), then the gateway at
+// -addr. Each service creates its database (-db-prefix and its
 // name: shop_orders, ...) on the PostgreSQL server -postgres names when it
 // is missing, and migrates it; every instance of a service shares it.
 // Events go through the NATS server -nats names (default $NATS_URL, else
@@ -60,6 +61,7 @@ import (
 	"time"
 
 	"github.com/tailorkit/tailor/auth"
+	"github.com/tailorkit/tailor/discovery"
 	"github.com/tailorkit/tailor/discovery/consul"
 	"github.com/tailorkit/tailor/examples/shop/gateway"
 	"github.com/tailorkit/tailor/examples/shop/users"
@@ -293,6 +295,8 @@ func (c *cluster) args(service string) []string {
 		return []string{"-http-addr", c.cfg.addr,
 			"-ip-rate", strconv.FormatFloat(c.cfg.ipRate, 'g', -1, 64),
 			"-user-rate", strconv.FormatFloat(c.cfg.userRate, 'g', -1, 64)}
+	case "catalog": // its gRPC API too, registered beside its HTTP one
+		return []string{"-http-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0"}
 	default:
 		return []string{"-http-addr", "127.0.0.1:0"}
 	}
@@ -356,7 +360,13 @@ func (c *cluster) waitRegistered(ctx context.Context, reg *consul.Registry, serv
 	}
 	defer w.Stop()
 	return c.wait(ctx, fmt.Sprintf("%d instances of %s registered in Consul at %s", want, service, c.consulAddr), func() bool {
-		return len(w.State().Instances) >= want
+		n := 0
+		for _, inst := range w.State().Instances {
+			if inst.Protocol != discovery.ProtocolGRPC {
+				n++
+			}
+		}
+		return n >= want
 	})
 }
 

@@ -33,6 +33,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tailorkit/tailor/auth"
+	"github.com/tailorkit/tailor/discovery"
 	"github.com/tailorkit/tailor/discovery/consul"
 	"github.com/tailorkit/tailor/examples/shop/gateway"
 	"github.com/tailorkit/tailor/examples/shop/internal/assembly"
@@ -202,6 +203,14 @@ func (s *settings) serve(ctx context.Context, stdout, stderr io.Writer) (err err
 		return err
 	}
 	defer cleanup()
+	if svc.GRPCServer() != nil && name == "catalog" {
+		// Its gRPC API under the same name, as a gRPC instance: callers
+		// over HTTP pass it over, gRPC callers find it, and Consul checks
+		// it with the gRPC health service.
+		svc.Add(discovery.NewRegistration(reg, func() discovery.Instance {
+			return discovery.Instance{Service: name, Address: assembly.AdvertisedHost(s.cfg.GRPCAddr), Port: svc.GRPCAddr().Port, Protocol: discovery.ProtocolGRPC}
+		}))
+	}
 	started = true
 	return svc.Run(ctx)
 }
