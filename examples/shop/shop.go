@@ -14,27 +14,18 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/grpc"
 
 	"github.com/tailorkit/tailor/auth"
-	"github.com/tailorkit/tailor/discovery"
 	"github.com/tailorkit/tailor/discovery/memory"
-	"github.com/tailorkit/tailor/examples/shop/catalog"
 	"github.com/tailorkit/tailor/examples/shop/gateway"
-	"github.com/tailorkit/tailor/examples/shop/inventory"
-	"github.com/tailorkit/tailor/examples/shop/orders"
+	"github.com/tailorkit/tailor/examples/shop/internal/assembly"
 	"github.com/tailorkit/tailor/examples/shop/payments"
-	"github.com/tailorkit/tailor/examples/shop/reviews"
-	"github.com/tailorkit/tailor/examples/shop/stats"
 	"github.com/tailorkit/tailor/examples/shop/users"
 	"github.com/tailorkit/tailor/messaging"
 	"github.com/tailorkit/tailor/messaging/embedded"
-	"github.com/tailorkit/tailor/messaging/outbox"
 	"github.com/tailorkit/tailor/observability/telemetry"
-	"github.com/tailorkit/tailor/openapi"
 	"github.com/tailorkit/tailor/service"
 	"github.com/tailorkit/tailor/sqlite"
-	thttp "github.com/tailorkit/tailor/transport/http"
 )
 
 // The shop's services, in the order they start. The gateway starts last,
@@ -65,7 +56,6 @@ type shop struct {
 	cfg      config
 	registry *memory.Registry
 	nats     *natsBroker
-	users    *users.Service // made once: it creates the administrator
 
 	mu      sync.Mutex
 	running map[string]*running
@@ -124,44 +114,22 @@ func (sh *shop) start(ctx context.Context, name string) error {
 			_ = tel.Shutdown(ctx)
 			return err
 		}
-		opts = append(opts,
-			service.WithHTTPMiddleware(verifier.HTTPMiddleware()),
-			service.WithGRPCServerOptions(grpc.ChainUnaryInterceptor(verifier.UnaryServerInterceptor())))
+		opts = append(opts, assembly.AuthOptions(verifier)...)
 	}
 	svc, err := service.New(cfg, opts...)
 	if err != nil {
 		_ = tel.Shutdown(ctx)
 		return err
 	}
-	var cleanup func()
-	switch name {
-	case "users":
-		cleanup, err = sh.buildUsers(ctx, svc)
-	case "catalog":
-		cleanup, err = sh.buildCatalog(ctx, svc)
-	case "inventory":
-		cleanup, err = sh.buildInventory(ctx, svc)
-	case "payments":
-		cleanup, err = sh.buildPayments(ctx, svc)
-	case "orders":
-		cleanup, err = sh.buildOrders(ctx, svc)
-	case "reviews":
-		cleanup, err = sh.buildReviews(ctx, svc)
-	case "stats":
-		cleanup, err = sh.buildStats(ctx, svc)
-	case "gateway":
-		cleanup, err = sh.buildGateway(svc, verifier)
-	default:
-		err = fmt.Errorf("shop: no service is called %q", name)
-	}
+	deps, err := sh.deps(name, verifier)
 	if err != nil {
 		_ = tel.Shutdown(ctx)
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if name != "gateway" {
-		svc.Add(discovery.NewRegistration(sh.registry, func() discovery.Instance {
-			return discovery.Instance{Service: name, Port: svc.HTTPAddr().Port}
-		}))
+	cleanup, err := assembly.Build(ctx, svc, deps)
+	if err != nil {
+		_ = tel.Shutdown(ctx)
+		return err
 	}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -267,234 +235,32 @@ func (sh *shop) verifier() (*auth.Verifier, error) {
 	return auth.NewVerifier(keys, users.Issuer, users.Audience)
 }
 
-// openDB opens and migrates the service's own SQLite database under -data.
-func (sh *shop) openDB(ctx context.Context, file string, migrate func(context.Context, *sql.DB) error) (*sql.DB, error) {
-	path := filepath.Join(sh.cfg.data, file)
-	db, err := sqlite.Open(path)
-	if err != nil {
-		return nil, err
+// deps are what the service called name is built from: the shop's
+// registry, SQLite files under -data and broker.
+func (sh *shop) deps(name string, verifier *auth.Verifier) (assembly.Deps, error) {
+	deps := assembly.Deps{
+		Registry:      sh.registry,
+		OpenDB:        sh.openDB,
+		Connect:       sh.nats.connect,
+		Verifier:      verifier,
+		AdminPassword: sh.cfg.adminPassword,
+		Stdout:        sh.cfg.stdout,
+		PaymentFaults: sh.cfg.paymentFaults,
+		Gateway:       sh.cfg.gateway,
 	}
-	if err := migrate(ctx, db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("database %s: %w", path, err)
-	}
-	return db, nil
-}
-
-func (sh *shop) buildUsers(ctx context.Context, svc *service.Service) (func(), error) {
-	db, err := sh.openDB(ctx, "users.db", users.Migrate)
-	if err != nil {
-		return nil, err
-	}
-	if sh.users == nil {
-		if sh.users, err = newAccounts(ctx, db, sh.cfg); err != nil {
-			db.Close()
-			return nil, err
+	if name == "users" {
+		key, err := users.SigningKeyFromEnv(os.LookupEnv)
+		if err != nil {
+			return deps, err
 		}
+		deps.SigningKey = key
 	}
-	users.RegisterHTTP(svc.Router(), sh.users, thttp.ServerErrorLogger(svc.Logger()))
-	svc.Router().Handle("GET /openapi.json", describe("users", users.DescribeHTTP).Handler())
-	svc.AddCheck("database", db.PingContext)
-	return func() { db.Close() }, nil
+	return deps, nil
 }
 
-// newAccounts makes the users service, with its signing key from the
-// environment, and creates the administrator at the first start.
-func newAccounts(ctx context.Context, db *sql.DB, cfg config) (*users.Service, error) {
-	key, err := users.SigningKeyFromEnv(os.LookupEnv)
-	if err != nil {
-		return nil, err
-	}
-	accounts, err := users.NewService(users.NewStore(db), users.WithSigningKey(key))
-	if err != nil {
-		return nil, err
-	}
-	generated, err := accounts.EnsureAdmin(ctx, cfg.adminPassword)
-	if err != nil {
-		return nil, err
-	}
-	if generated != "" {
-		// Shown to the person who started the shop, never logged.
-		fmt.Fprintf(cfg.stdout, "shop: created %s with the password %s; it is shown this once (choose it with -admin-password or %s)\n", users.AdminEmail, generated, users.EnvAdminPassword)
-	}
-	return accounts, nil
-}
-
-// openWithEvents opens the service's database, as openDB does, and its
-// own connection to the broker, makes sure the catalog's and the orders'
-// streams exist, and adds both to the service's readiness checks. cleanup
-// closes both.
-func (sh *shop) openWithEvents(ctx context.Context, svc *service.Service, file string, migrate func(context.Context, *sql.DB) error) (db *sql.DB, js jetstream.JetStream, cleanup func(), err error) {
-	db, err = sh.openDB(ctx, file, migrate)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	nc, js, err := sh.nats.connect(svc.Config().Name)
-	if err != nil {
-		db.Close()
-		return nil, nil, nil, err
-	}
-	cleanup = func() { nc.Close(); db.Close() }
-	for stream, subjects := range map[string]string{catalog.Stream: catalog.StreamSubjects, orders.Stream: orders.StreamSubjects} {
-		if err := messaging.EnsureStream(ctx, js, stream, []string{subjects}); err != nil {
-			cleanup()
-			return nil, nil, nil, err
-		}
-	}
-	svc.AddCheck("database", db.PingContext)
-	svc.AddCheck("nats", messaging.Check(nc))
-	return db, js, cleanup, nil
-}
-
-func (sh *shop) buildCatalog(ctx context.Context, svc *service.Service) (func(), error) {
-	db, js, cleanup, err := sh.openWithEvents(ctx, svc, "catalog.db", catalog.Migrate)
-	if err != nil {
-		return nil, err
-	}
-	products := catalog.NewService(db, catalog.WithTelemetry(svc.Telemetry()))
-	catalog.RegisterHTTP(svc.Router(), products, thttp.ServerErrorLogger(svc.Logger()))
-	svc.Router().Handle("GET /openapi.json", describe("catalog", catalog.DescribeHTTP).Handler())
-	if g := svc.GRPCServer(); g != nil {
-		catalog.RegisterGRPC(g, products)
-	}
-	relay, err := outbox.NewRelay(db, js, outbox.WithTelemetry(svc.Telemetry()))
-	if err != nil {
-		cleanup()
-		return nil, err
-	}
-	svc.Add(relay)
-	return cleanup, nil
-}
-
-func (sh *shop) buildInventory(ctx context.Context, svc *service.Service) (func(), error) {
-	db, js, cleanup, err := sh.openWithEvents(ctx, svc, "inventory.db", inventory.Migrate)
-	if err != nil {
-		return nil, err
-	}
-	stock, err := inventory.NewService(db, inventory.WithTelemetry(svc.Telemetry()))
-	if err != nil {
-		cleanup()
-		return nil, err
-	}
-	inventory.RegisterHTTP(svc.Router(), stock, thttp.ServerErrorLogger(svc.Logger()))
-	svc.Router().Handle("GET /openapi.json", describe("inventory", inventory.DescribeHTTP).Handler())
-	consumer, err := inventory.NewConsumer(js, stock)
-	if err != nil {
-		cleanup()
-		return nil, err
-	}
-	svc.Add(consumer, stock.Pruner())
-	return cleanup, nil
-}
-
-func (sh *shop) buildPayments(ctx context.Context, svc *service.Service) (func(), error) {
-	db, err := sh.openDB(ctx, "payments.db", payments.Migrate)
-	if err != nil {
-		return nil, err
-	}
-	processor, err := payments.NewService(db, payments.WithFaults(sh.cfg.paymentFaults))
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	payments.RegisterHTTP(svc.Router(), processor, thttp.ServerErrorLogger(svc.Logger()))
-	svc.Router().Handle("GET /openapi.json", describe("payments", payments.DescribeHTTP).Handler())
-	svc.AddCheck("database", db.PingContext)
-	return func() { db.Close() }, nil
-}
-
-func (sh *shop) buildOrders(ctx context.Context, svc *service.Service) (func(), error) {
-	db, js, cleanup, err := sh.openWithEvents(ctx, svc, "orders.db", orders.Migrate)
-	if err != nil {
-		return nil, err
-	}
-	placed, err := orders.NewService(db, orders.Config{Resolver: sh.registry, Telemetry: svc.Telemetry()})
-	if err != nil {
-		cleanup()
-		return nil, err
-	}
-	orders.RegisterHTTP(svc.Router(), placed, thttp.ServerErrorLogger(svc.Logger()))
-	svc.Router().Handle("GET /openapi.json", describe("orders", orders.DescribeHTTP).Handler())
-	relay, err := outbox.NewRelay(db, js, outbox.WithTelemetry(svc.Telemetry()))
-	if err != nil {
-		placed.Close()
-		cleanup()
-		return nil, err
-	}
-	svc.Add(relay, placed.Recovery(), placed.Pruner())
-	return func() { placed.Close(); cleanup() }, nil
-}
-
-func (sh *shop) buildReviews(ctx context.Context, svc *service.Service) (func(), error) {
-	db, js, cleanup, err := sh.openWithEvents(ctx, svc, "reviews.db", reviews.Migrate)
-	if err != nil {
-		return nil, err
-	}
-	opinions, err := reviews.NewService(db, reviews.WithTelemetry(svc.Telemetry()))
-	if err != nil {
-		cleanup()
-		return nil, err
-	}
-	reviews.RegisterHTTP(svc.Router(), opinions, thttp.ServerErrorLogger(svc.Logger()))
-	svc.Router().Handle("GET /openapi.json", describe("reviews", reviews.DescribeHTTP).Handler())
-	consumer, err := reviews.NewConsumer(js, opinions)
-	if err != nil {
-		cleanup()
-		return nil, err
-	}
-	svc.Add(consumer, opinions.Pruner())
-	return cleanup, nil
-}
-
-func (sh *shop) buildStats(ctx context.Context, svc *service.Service) (func(), error) {
-	db, js, cleanup, err := sh.openWithEvents(ctx, svc, "stats.db", stats.Migrate)
-	if err != nil {
-		return nil, err
-	}
-	counts, err := stats.New(db, svc.Telemetry())
-	if err != nil {
-		cleanup()
-		return nil, err
-	}
-	stats.RegisterHTTP(svc.Router(), counts)
-	svc.Router().Handle("GET /openapi.json", describe("stats", stats.DescribeHTTP).Handler())
-	consumer, err := stats.NewConsumer(js, counts)
-	if err != nil {
-		cleanup()
-		return nil, err
-	}
-	svc.Add(consumer, counts.Pruner())
-	return cleanup, nil
-}
-
-func (sh *shop) buildGateway(svc *service.Service, verifier *auth.Verifier) (func(), error) {
-	cfg := sh.cfg.gateway
-	cfg.Resolver = sh.registry
-	cfg.Verifier = verifier
-	cfg.Telemetry = svc.Telemetry()
-	cfg.Logger = svc.Logger()
-	cfg.Docs = []*openapi.Document{
-		describe("users", users.DescribeHTTP),
-		describe("catalog", catalog.DescribeHTTP),
-		describe("inventory", inventory.DescribeHTTP),
-		describe("orders", orders.DescribeHTTP),
-		describe("payments", payments.DescribeHTTP),
-		describe("reviews", reviews.DescribeHTTP),
-		describe("stats", stats.DescribeHTTP),
-	}
-	gw, err := gateway.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	gw.Register(svc.Router())
-	return func() { gw.Close() }, nil
-}
-
-// describe returns the OpenAPI document of one service.
-func describe(name string, describeHTTP func(*openapi.Document)) *openapi.Document {
-	doc := openapi.New("tailor shop: "+name, "1.0.0")
-	describeHTTP(doc)
-	return doc
+// openDB opens the service's own SQLite database under -data.
+func (sh *shop) openDB(_ context.Context, name string) (*sql.DB, error) {
+	return sqlite.Open(filepath.Join(sh.cfg.data, name+".db"))
 }
 
 // natsBroker is the broker the services' events go through: the server

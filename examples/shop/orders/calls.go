@@ -131,13 +131,19 @@ func newCalls(cfg Config) (*calls, error) {
 		c.close()
 		return nil, err
 	}
-	c.getProduct = tailor.Call[string, product](c.catalog.Endpoint(client.HTTPFactory(http.MethodGet, "/v1/products/{id}", pathValue("id"), thttp.DecodeJSONResponse[product]())))
-	c.getStock = tailor.Call[string, stock](c.inventory.endpoint(client.HTTPFactory(http.MethodGet, "/v1/stock/{id}", pathValue("id"), thttp.DecodeJSONResponse[stock]())))
-	c.reserve = tailor.Call[reservation, reservation](c.inventory.endpoint(client.HTTPFactory(http.MethodPost, "/internal/v1/reservations", thttp.EncodeJSONRequest, thttp.DecodeJSONResponse[reservation]())))
-	c.release = tailor.Call[string, reservation](c.inventory.endpoint(client.HTTPFactory(http.MethodPost, "/internal/v1/reservations/{id}/release", pathValue("id"), thttp.DecodeJSONResponse[reservation]())))
-	c.commit = tailor.Call[string, reservation](c.inventory.endpoint(client.HTTPFactory(http.MethodPost, "/internal/v1/reservations/{id}/commit", pathValue("id"), thttp.DecodeJSONResponse[reservation]())))
-	c.charge = tailor.Call[charge, payment](c.payments.endpoint(client.HTTPFactory(http.MethodPost, "/internal/v1/charges", thttp.EncodeJSONRequest, thttp.DecodeJSONResponse[payment]())))
-	c.refund = tailor.Call[refund, payment](c.payments.endpoint(client.HTTPFactory(http.MethodPost, "/internal/v1/refunds", thttp.EncodeJSONRequest, thttp.DecodeJSONResponse[payment]())))
+	// Each call's span and trace context go along with it, so that a
+	// trace follows an order into the catalog, inventory and payments.
+	var hopts []kithttp.ClientOption
+	if cfg.Telemetry != nil {
+		hopts = cfg.Telemetry.HTTPClientOptions()
+	}
+	c.getProduct = tailor.Call[string, product](c.catalog.Endpoint(client.HTTPFactory(http.MethodGet, "/v1/products/{id}", pathValue("id"), thttp.DecodeJSONResponse[product](), hopts...)))
+	c.getStock = tailor.Call[string, stock](c.inventory.endpoint(client.HTTPFactory(http.MethodGet, "/v1/stock/{id}", pathValue("id"), thttp.DecodeJSONResponse[stock](), hopts...)))
+	c.reserve = tailor.Call[reservation, reservation](c.inventory.endpoint(client.HTTPFactory(http.MethodPost, "/internal/v1/reservations", thttp.EncodeJSONRequest, thttp.DecodeJSONResponse[reservation](), hopts...)))
+	c.release = tailor.Call[string, reservation](c.inventory.endpoint(client.HTTPFactory(http.MethodPost, "/internal/v1/reservations/{id}/release", pathValue("id"), thttp.DecodeJSONResponse[reservation](), hopts...)))
+	c.commit = tailor.Call[string, reservation](c.inventory.endpoint(client.HTTPFactory(http.MethodPost, "/internal/v1/reservations/{id}/commit", pathValue("id"), thttp.DecodeJSONResponse[reservation](), hopts...)))
+	c.charge = tailor.Call[charge, payment](c.payments.endpoint(client.HTTPFactory(http.MethodPost, "/internal/v1/charges", thttp.EncodeJSONRequest, thttp.DecodeJSONResponse[payment](), hopts...)))
+	c.refund = tailor.Call[refund, payment](c.payments.endpoint(client.HTTPFactory(http.MethodPost, "/internal/v1/refunds", thttp.EncodeJSONRequest, thttp.DecodeJSONResponse[payment](), hopts...)))
 	return c, nil
 }
 

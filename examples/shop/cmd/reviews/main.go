@@ -1,0 +1,27 @@
+// Command reviews runs the shop's reviews service as a process of its own:
+// reviews by buyers, learnt from the orders' events.
+//
+// It registers in the Consul agent CONSUL_HTTP_ADDR names, with a health
+// check of its /readyz, and leaves it on SIGINT or SIGTERM before it
+// stops serving; package process has the rest, and -help lists every
+// flag and environment variable:
+//
+//	go run ./examples/shop/cmd/reviews -help
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+
+	"github.com/tailorkit/tailor/examples/shop/internal/process"
+)
+
+func main() {
+	process.Exit("reviews", run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run runs the reviews service until SIGINT or SIGTERM drains it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return process.Run(ctx, "reviews", args, stdout, stderr, os.LookupEnv)
+}

@@ -1,0 +1,30 @@
+// Command users runs the shop's users service as a process of its own:
+// accounts and logins, and the keys that verify the tokens it issues (at
+// /.well-known/jwks.json); it creates the administrator, admin@shop.local,
+// at the first start. Every instance needs the same signing key
+// (SHOP_USERS_SIGNING_KEY_FILE).
+//
+// It registers in the Consul agent CONSUL_HTTP_ADDR names, with a health
+// check of its /readyz, and leaves it on SIGINT or SIGTERM before it
+// stops serving; package process has the rest, and -help lists every
+// flag and environment variable:
+//
+//	go run ./examples/shop/cmd/users -help
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+
+	"github.com/tailorkit/tailor/examples/shop/internal/process"
+)
+
+func main() {
+	process.Exit("users", run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run runs the users service until SIGINT or SIGTERM drains it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return process.Run(ctx, "users", args, stdout, stderr, os.LookupEnv)
+}
