@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -121,24 +122,42 @@ func stripComments(doc []byte) []byte {
 	return b.Bytes()
 }
 
-// build runs kustomize on an overlay, as kubectl apply -k does, and
-// decodes every object it makes strictly.
+// builds holds each overlay's build, made once for all the tests (each
+// takes most of a second under the race detector). The tests only read
+// the objects.
+var builds = map[string]func() ([]object, error){
+	"overlays/dev":  sync.OnceValues(func() ([]object, error) { return kustomize("overlays/dev") }),
+	"overlays/prod": sync.OnceValues(func() ([]object, error) { return kustomize("overlays/prod") }),
+}
+
+// build returns the objects of an overlay, as kubectl apply -k makes
+// them, each decoded strictly.
 func build(t *testing.T, overlay string) []object {
 	t.Helper()
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	m, err := k.Run(filesys.MakeFsOnDisk(), overlay)
-	if err != nil {
-		t.Fatalf("kustomize build %s: %v", overlay, err)
+	b, ok := builds[overlay]
+	if !ok {
+		t.Fatalf("no overlay %s; add it to builds", overlay)
 	}
-	out, err := m.AsYaml()
-	if err != nil {
-		t.Fatalf("kustomize build %s: %v", overlay, err)
-	}
-	objs, err := decodeAll("kustomize build "+overlay, bytes.NewReader(out))
+	objs, err := b()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return objs
+}
+
+// kustomize runs kustomize on an overlay and decodes every object it
+// makes strictly.
+func kustomize(overlay string) ([]object, error) {
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	m, err := k.Run(filesys.MakeFsOnDisk(), overlay)
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %w", overlay, err)
+	}
+	out, err := m.AsYaml()
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %w", overlay, err)
+	}
+	return decodeAll("kustomize build "+overlay, bytes.NewReader(out))
 }
 
 // all returns the objects of type T.
