@@ -3,7 +3,7 @@
 //
 //	tailor new NAME [--module PATH] [--dir DIR] [--db sqlite|postgres] [--resource NAME] [--tailor-replace DIR] [--no-tidy]
 //	tailor add resource NAME [--plural PLURAL]
-//	tailor add endpoint RESOURCE NAME [--method GET|POST|PUT|PATCH|DELETE] [--path PATH]
+//	tailor add endpoint RESOURCE NAME [--method GET|POST|PUT|PATCH|DELETE] [--path PATH] [--auth user|role=NAME]
 //	tailor generate [--force]
 //	tailor doctor
 //
@@ -68,7 +68,9 @@
 //     test, and regenerates the resource's http.gen.go. The method
 //     answers an empty JSON object until the user writes its logic, so
 //     the route works at once. Request fields come from the path's
-//     wildcards; POST, PUT and PATCH read a JSON body;
+//     wildcards; POST, PUT and PATCH read a JSON body; --auth guards the
+//     route with auth.RequireAuthenticated or auth.RequireRole and marks
+//     it with bearer security in the OpenAPI document;
 //   - tailor doctor compares each generated file on disk with the hash in
 //     the manifest (different: hand-edited) and with what this tailor
 //     makes from the manifest (different: stale), and says what to do;

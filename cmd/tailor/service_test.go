@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -23,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/tailorkit/tailor/auth"
 	"github.com/tailorkit/tailor/internal/testenv"
 )
 
@@ -55,7 +57,7 @@ func TestNewSQLite(t *testing.T) {
 	mainGo := appendTo(t, filepath.Join(dir, "main.go"), "\n// A note of the user's.\n")
 	for _, args := range [][]string{
 		{"add", "resource", "gadget", "--dir", dir},
-		{"add", "endpoint", "widget", "archive", "--method", "POST", "--dir", dir},
+		{"add", "endpoint", "widget", "archive", "--method", "POST", "--auth", "user", "--dir", dir},
 		{"add", "endpoint", "widget", "stats", "--dir", dir},
 	} {
 		if out, errOut, err := runCLI(args...); err != nil {
@@ -81,9 +83,22 @@ func TestNewSQLite(t *testing.T) {
 	}
 
 	check(t, dir)
-	s = start(t, dir, "DATABASE_URL="+filepath.Join(t.TempDir(), "widgets.db"))
+	// Tokens from an issuer whose keys the service fetches over HTTP.
+	signer, err := auth.NewSigner("https://issuer.test", "widgets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks := httptest.NewServer(signer.JWKSHandler())
+	defer jwks.Close()
+	token, err := signer.Sign(auth.Claims{Subject: "ann"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = start(t, dir, "DATABASE_URL="+filepath.Join(t.TempDir(), "widgets.db"),
+		"AUTH_JWKS_URL="+jwks.URL, "AUTH_ISSUER=https://issuer.test", "AUTH_AUDIENCE=widgets")
 	id = s.createWidget(t)
-	if body := s.call(t, "POST", "/v1/widgets/"+id+"/archive", `{}`, http.StatusOK); body != "{}\n" {
+	s.call(t, "POST", "/v1/widgets/"+id+"/archive", `{}`, http.StatusUnauthorized)
+	if body := s.call(t, "POST", "/v1/widgets/"+id+"/archive", `{}`, http.StatusOK, "Authorization", "Bearer "+token); body != "{}\n" {
 		t.Errorf("POST /v1/widgets/{id}/archive: got %q, want {}", body)
 	}
 	s.call(t, "GET", "/v1/widgets/"+id+"/stats", "", http.StatusOK)
@@ -93,6 +108,9 @@ func TestNewSQLite(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(s.call(t, "GET", "/openapi.json", "", http.StatusOK)), &doc); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc.Paths["/v1/widgets/{id}/archive"]["post"]), `"security":[{"bearer":[]}]`) {
+		t.Errorf("/openapi.json: POST /v1/widgets/{id}/archive has no bearer security: %s", doc.Paths["/v1/widgets/{id}/archive"]["post"])
 	}
 	for path, method := range map[string]string{"/v1/widgets/{id}/archive": "post", "/v1/widgets/{id}/stats": "get", "/v1/gadgets": "post", "/v1/gadgets/{id}": "get"} {
 		if _, ok := doc.Paths[path][method]; !ok {
@@ -230,12 +248,16 @@ func (s *service) stop(t *testing.T) {
 	}
 }
 
-// call sends a request and checks its status; it returns the body.
-func (s *service) call(t *testing.T, method, path, body string, status int) string {
+// call sends a request, with headers given as name, value pairs, and
+// checks its status; it returns the body.
+func (s *service) call(t *testing.T, method, path, body string, status int, headers ...string) string {
 	t.Helper()
 	req, err := http.NewRequestWithContext(context.Background(), method, s.url+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")

@@ -90,7 +90,7 @@ Example:
 		},
 		{
 			name:     "add endpoint",
-			synopsis: "tailor add endpoint RESOURCE NAME [--method GET|POST|PUT|PATCH|DELETE] [--path PATH] [--summary TEXT] [--dir DIR] [--force]",
+			synopsis: "tailor add endpoint RESOURCE NAME [--method GET|POST|PUT|PATCH|DELETE] [--path PATH] [--auth user|role=NAME,...] [--summary TEXT] [--dir DIR] [--force]",
 			help: `Adds an endpoint called NAME (lower camel case, such as archive or
 markPaid) to RESOURCE: the method NAME (in upper camel case) of its
 Service, with its request and response types, in a new file of yours,
@@ -100,14 +100,18 @@ OpenAPI document. The new method answers an empty JSON object until you
 write its logic. The default method is GET, the default path
 /v1/PLURAL/{id}/NAME in kebab case (markPaid gives mark-paid); each
 {wildcard} of the path becomes a field of the request. POST, PUT and
-PATCH read a JSON body into the request.
+PATCH read a JSON body into the request. With --auth user only a caller
+with a verified bearer token may call it (401 otherwise), with
+--auth role=admin only one with that role (403 otherwise); main.go
+verifies tokens when AUTH_JWKS_URL is set.
 
 Example:
-  tailor add endpoint widget archive --method POST
+  tailor add endpoint widget archive --method POST --auth role=admin
   tailor add endpoint widget search --path /v1/widgets/search`,
 			flags: func(fs *flag.FlagSet) {
 				fs.String("method", "GET", "the HTTP method")
 				fs.String("path", "", "the path (default /v1/PLURAL/{id}/NAME)")
+				fs.String("auth", "", "who may call it: user (any caller with a verified token) or role=NAME[,NAME] (default anyone)")
 				fs.String("summary", "", "the OpenAPI summary (default from NAME and RESOURCE)")
 				fs.String("dir", ".", "the service's folder")
 				fs.Bool("force", false, "rewrite generated files even when edited by hand (never the user's)")
@@ -377,7 +381,7 @@ func runAddEndpoint(_ context.Context, fs *flag.FlagSet, args []string, stdout, 
 	}
 	dir := str(fs, "dir")
 	change, err := scaffold.AddEndpoint(dir, args[0], args[1], scaffold.EndpointOptions{
-		Method: str(fs, "method"), Path: str(fs, "path"), Summary: str(fs, "summary"), Force: boolean(fs, "force"),
+		Method: str(fs, "method"), Path: str(fs, "path"), Summary: str(fs, "summary"), Auth: str(fs, "auth"), Force: boolean(fs, "force"),
 	})
 	if err != nil {
 		return err

@@ -38,13 +38,13 @@ func TestGolden(t *testing.T) {
 			if _, err := AddResource(dir, "person", "people", false); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := AddEndpoint(dir, "widget", "archive", EndpointOptions{Method: "POST"}); err != nil {
+			if _, err := AddEndpoint(dir, "widget", "archive", EndpointOptions{Method: "POST", Auth: "user"}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := AddEndpoint(dir, "widget", "search", EndpointOptions{Path: "/v1/widgets/search"}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := AddEndpoint(dir, "person", "markVerified", EndpointOptions{Method: "PUT", Path: "/v1/people/{id}/verified/{by}"}); err != nil {
+			if _, err := AddEndpoint(dir, "person", "markVerified", EndpointOptions{Method: "PUT", Path: "/v1/people/{id}/verified/{by}", Auth: "role=admin,support"}); err != nil {
 				t.Fatal(err)
 			}
 		}},

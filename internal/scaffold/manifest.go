@@ -45,6 +45,9 @@ type Resource struct {
 // Endpoint is one route of a resource, served by the method of the
 // resource's Service named by Name in upper camel case.
 type Endpoint struct {
+	// Auth is who may call the endpoint: "" anyone, "user" any caller
+	// with a verified token, "role=a,b" a caller with one of those roles.
+	Auth    string `json:"auth,omitempty"`
 	Method  string `json:"method"`
 	Name    string `json:"name"`
 	Path    string `json:"path"`

@@ -17,6 +17,7 @@ var (
 	pluralRE       = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$`)
 	endpointNameRE = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
 	wildcardRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	roleRE         = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
 )
 
 // UsageError is an error in what the user typed: a name, a flag value.
@@ -152,7 +153,30 @@ func checkEndpoint(r Resource, e Endpoint) error {
 	if _, err := wildcards(e.Path); err != nil {
 		return err
 	}
+	if _, err := roles(e.Auth); err != nil {
+		return err
+	}
 	return nil
+}
+
+// roles reads an endpoint's Auth: nil for anyone, an empty list for any
+// verified caller, else the roles of which a caller needs one.
+func roles(a string) ([]string, error) {
+	switch {
+	case a == "":
+		return nil, nil
+	case a == "user":
+		return []string{}, nil
+	case strings.HasPrefix(a, "role="):
+		rs := strings.Split(strings.TrimPrefix(a, "role="), ",")
+		for _, r := range rs {
+			if !roleRE.MatchString(r) {
+				return nil, usagef("auth %q: role %q must be letters, digits and _.:-; type --auth role=admin or --auth role=admin,support", a, r)
+			}
+		}
+		return rs, nil
+	}
+	return nil, usagef("auth %q: type --auth user (any caller with a verified token) or --auth role=NAME[,NAME] (a caller with one of the roles)", a)
 }
 
 // builtin reports whether an endpoint is one every resource starts with.

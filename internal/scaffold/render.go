@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 )
@@ -38,6 +39,7 @@ type resourceView struct {
 	Types        string // its plural in names: "Widgets"
 	Table        string // the SQL table: "widgets"
 	Path         string // the collection's path: "/v1/widgets"
+	HasAuth      bool   // some endpoint needs a verified caller
 	Endpoints    []*endpointView
 }
 
@@ -52,6 +54,7 @@ type endpointView struct {
 	OpID                        string
 	HasBody                     bool
 	Wildcards                   []wildcard
+	Guard                       string // the auth middleware, or ""
 }
 
 // data is a template's input: the service, and the resource and
@@ -85,7 +88,9 @@ func resourceOf(r Resource) *resourceView {
 		Path:   "/v1/" + r.Plural,
 	}
 	for _, e := range r.Endpoints {
-		v.Endpoints = append(v.Endpoints, endpointOf(v, e))
+		ev := endpointOf(v, e)
+		v.HasAuth = v.HasAuth || ev.Guard != ""
+		v.Endpoints = append(v.Endpoints, ev)
 	}
 	// Routes in a stable order: by path, then method.
 	sort.Slice(v.Endpoints, func(i, j int) bool {
@@ -121,6 +126,17 @@ func endpointOf(r *resourceView, e Endpoint) *endpointView {
 		v.Decoder, v.HasBody = "DecodeJSON", true
 	}
 	v.Wildcards, _ = wildcards(e.Path) // checked with the manifest
+	switch rs, _ := roles(e.Auth); {
+	case rs == nil:
+	case len(rs) == 0:
+		v.Guard = "auth.RequireAuthenticated()"
+	default:
+		quoted := make([]string, len(rs))
+		for i, r := range rs {
+			quoted[i] = strconv.Quote(r)
+		}
+		v.Guard = "auth.RequireRole(" + strings.Join(quoted, ", ") + ")"
+	}
 	return v
 }
 

@@ -62,7 +62,8 @@ type Change struct {
 	Unchanged []string
 }
 
-// New writes a new service into dir, which must not exist or be empty.
+// New writes a new service into dir, which must not exist or be empty
+// but for a .git folder.
 func New(dir string, o Options) (*Change, error) {
 	if o.Module == "" {
 		o.Module = o.Name
@@ -86,8 +87,10 @@ func New(dir string, o Options) (*Change, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	if len(entries) > 0 {
-		return nil, usagef("%s is not empty, and tailor new writes only into a new or empty folder; choose another with --dir, or run tailor add in it if it is a tailor service", dir)
+	for _, e := range entries {
+		if e.Name() != ".git" {
+			return nil, usagef("%s is not empty (it has %s), and tailor new writes only into a new or empty folder (a .git in it is fine); choose another with --dir, or run tailor add in it if it is a tailor service", dir, e.Name())
+		}
 	}
 	m := &Manifest{Name: o.Name, Module: o.Module, DB: o.DB}
 	r, err := newResource(m, o.Resource, o.Plural)
@@ -187,6 +190,7 @@ type EndpointOptions struct {
 	Method  string // default GET
 	Path    string // default /v1/PLURAL/{id}/NAME-IN-KEBAB-CASE
 	Summary string // default "NAME a RESOURCE" in words, or "NAME PLURAL" for a path without wildcards
+	Auth    string // who may call it: "" anyone, "user" any verified caller, "role=a,b" one of the roles
 	Force   bool   // rewrite generated files edited by hand
 }
 
@@ -206,7 +210,7 @@ func AddEndpoint(dir, resource, name string, o EndpointOptions) (*Change, error)
 		}
 		return nil, usagef("no resource %q in this service (it has %s); add it first with tailor add resource %s", resource, strings.Join(names, ", "), resource)
 	}
-	e := Endpoint{Name: name, Method: strings.ToUpper(o.Method), Path: o.Path, Summary: o.Summary}
+	e := Endpoint{Name: name, Method: strings.ToUpper(o.Method), Path: o.Path, Summary: o.Summary, Auth: o.Auth}
 	if e.Method == "" {
 		e.Method = "GET"
 	}

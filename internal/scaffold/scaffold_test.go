@@ -73,10 +73,17 @@ func TestNewRefusesAFolderWithFiles(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "notes.txt", "mine")
 	_, err := New(dir, Options{Name: "widgets"})
-	wantUsage(t, err, dir, "not empty", "--dir")
+	wantUsage(t, err, dir, "not empty (it has notes.txt)", "--dir")
 	if got := read(t, dir, "notes.txt"); got != "mine" {
 		t.Errorf("notes.txt: got %q, want it untouched", got)
 	}
+
+	// A repository made first is fine.
+	repo := t.TempDir()
+	if err := os.Mkdir(filepath.Join(repo, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustNew(t, repo, Options{Name: "widgets"})
 }
 
 func TestNames(t *testing.T) {
@@ -150,6 +157,8 @@ func TestAddEndpointChecks(t *testing.T) {
 		{"widget", "archive", EndpointOptions{Path: "v1/x"}, []string{"starts with /", "/v1/widgets/{id}/archive"}},
 		{"widget", "archive", EndpointOptions{Path: "/v1/x/{a-b}"}, []string{"{a-b}", "Go identifier"}},
 		{"widget", "archive", EndpointOptions{Method: "POST", Path: "/v1/widgets"}, []string{"POST /v1/widgets", "another --path"}},
+		{"widget", "archive", EndpointOptions{Auth: "admin"}, []string{`auth "admin"`, "--auth role=NAME"}},
+		{"widget", "archive", EndpointOptions{Auth: "role=a b"}, []string{`role "a b"`, "--auth role=admin"}},
 	} {
 		_, err := AddEndpoint(dir, tc.resource, tc.name, tc.o)
 		wantUsage(t, err, tc.parts...)
