@@ -59,6 +59,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"new", "widgets", "--colour", "red"}, "flag provided but not defined: -colour"},
 		{[]string{"new", "Widgets", "--dir", dir, "--no-tidy"}, `try "widgets"`},
 		{[]string{"new", "widgets", "--tailor-replace", dir}, "no go.mod of github.com/tailorkit/tailor"},
+		// A test binary, like go run, is a build from a source tree.
+		{[]string{"new", "widgets", "--dir", dir + "/w"}, "built from a source tree"},
 		{[]string{"add", "endpoint", "widget"}, "missing NAME"},
 		{[]string{"add", "resource", "gadget", "--dir", dir}, "not a service made by tailor"},
 		{[]string{"doctor", "extra"}, `unexpected "extra"`},

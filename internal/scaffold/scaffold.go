@@ -55,11 +55,10 @@ type Options struct {
 }
 
 // Change is what a command wrote: the files, each marked generated or
-// not, in the order written.
+// not, in the order written. Generated files that were already up to
+// date are not in it.
 type Change struct {
 	Files []File
-	// Unchanged lists the generated files that were already up to date.
-	Unchanged []string
 }
 
 // New writes a new service into dir, which must not exist or be empty
@@ -287,7 +286,6 @@ func apply(dir string, m *Manifest, create []File, force bool) (*Change, error) 
 			return nil, err
 		}
 		if bytes.Equal(disk, f.Data) {
-			change.Unchanged = append(change.Unchanged, f.Path)
 			m.Generated[f.Path] = hash(f.Data)
 			continue
 		}
