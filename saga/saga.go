@@ -354,8 +354,10 @@ RETURNING name, data, state, step, failed_step, reason, created_us`
 // Run drives saga id to its end: forward to [Completed], or, once a step
 // fails, through the compensations to [Compensated]. It returns the
 // saga's status. When ctx ends first, or a retryable failure outlasts
-// ctx's deadline, Run returns an error and leaves the saga as recorded,
-// for a [Recovery] (or another Run) to finish. Run on a finished saga
+// ctx's deadline, or the database fails a record, Run returns an error
+// and leaves the saga as recorded, for a [Recovery] (or another Run) to
+// finish; after a failed record, another Run may take it at once. Run on
+// a finished saga
 // returns its status; on a saga another process runs, [ErrBusy].
 func (o *Orchestrator) Run(ctx context.Context, id string) (Status, error) {
 	return o.run(ctx, id, " OR claim_token = ''", nil)
@@ -413,8 +415,20 @@ type transition struct {
 // record writes t, renewing or (in a final state) ending c's claim, and
 // the event that says why, in one transaction. It completes even when ctx
 // has ended, so that a step that took effect is not called again for
-// nothing.
+// nothing. When it fails for another reason than a lost claim (a database
+// too slow or away), it gives the claim up, so that the saga can be run
+// again at once rather than after the lease: whether or not the record
+// took effect, the next run resumes from what the database holds.
 func (o *Orchestrator) record(ctx context.Context, c *claim, t transition) error {
+	err := o.write(ctx, c, t)
+	if err != nil && !errors.Is(err, ErrLostClaim) {
+		o.release(ctx, c)
+	}
+	return err
+}
+
+// write is record's transaction.
+func (o *Orchestrator) write(ctx context.Context, c *claim, t transition) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.cfg.recordLimit)
 	defer cancel()
 	now := o.now()

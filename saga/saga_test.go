@@ -739,6 +739,54 @@ func TestRunWhileRunningIsBusy(t *testing.T) {
 	})
 }
 
+// A record the database refuses gives the claim up, so the saga can be
+// run again at once instead of after the lease; the next run calls the
+// unrecorded step again under its key, and the saga ends as it would have.
+func TestFailedRecordGivesTheClaimUp(t *testing.T) {
+	databases(t, func(t *testing.T, open func() *sql.DB) {
+		db := open()
+		refuse, allow := []string{
+			`CREATE TRIGGER refuse_charge BEFORE INSERT ON tailor_saga_events WHEN NEW.step = 'charge' BEGIN SELECT RAISE(ABORT, 'refused'); END`,
+		}, []string{`DROP TRIGGER refuse_charge`}
+		if !strings.Contains(fmt.Sprintf("%T", db.Driver()), "sqlite") {
+			refuse = []string{
+				`CREATE FUNCTION refuse_charge() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$`,
+				`CREATE TRIGGER refuse_charge BEFORE INSERT ON tailor_saga_events FOR EACH ROW WHEN (NEW.step = 'charge') EXECUTE FUNCTION refuse_charge()`,
+			}
+			allow = []string{`DROP TRIGGER refuse_charge ON tailor_saga_events`}
+		}
+		exec := func(qs []string) {
+			t.Helper()
+			for _, q := range qs {
+				if _, err := db.Exec(q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+		}
+		s := newShop(db)
+		o, def := setup(t, db, s)
+		start(t, db, def, "o1")
+		exec(refuse)
+		if st, err := o.Run(context.Background(), "o1"); err == nil || errors.Is(err, saga.ErrBusy) {
+			t.Fatalf("Run with the record refused: got %+v, %v; want the record's error", st, err)
+		}
+		exec(allow)
+		st, err := o.Run(context.Background(), "o1")
+		if err != nil || st.State != saga.Completed {
+			t.Fatalf("Run right after: got %+v, %v; want completed, not busy until the lease lapses", st, err)
+		}
+		if got, want := s.calls(), []string{"o1/reserve", "o1/charge", "o1/charge", "o1/confirm"}; !slices.Equal(got, want) {
+			t.Errorf("calls: got %v, want %v", got, want)
+		}
+		if got, want := effects(t, db), []string{"o1/charge", "o1/confirm", "o1/reserve"}; !slices.Equal(got, want) {
+			t.Errorf("effects: got %v, want %v", got, want)
+		}
+		if got, want := kinds(t, o, "o1"), []string{"started", "step_done reserve", "step_done charge", "step_done confirm"}; !slices.Equal(got, want) {
+			t.Errorf("history: got %v, want %v", got, want)
+		}
+	})
+}
+
 // An instance whose claim lapsed, and which another instance took over,
 // stops at its next record; the saga ends once, each effect applied once.
 func TestLapsedClaimStopsTheFormerHolder(t *testing.T) {

@@ -425,6 +425,14 @@ func (s *Service) answer(ctx context.Context, id string) (Order, error) {
 	return got, nil
 }
 
+// A saga that stops before its end, as when its database is too slow
+// for a record, is run again up to runAttempts times in all, after pauses
+// from runRetryPause doubling, before it is left to the Recovery.
+const (
+	runAttempts   = 5
+	runRetryPause = 100 * time.Millisecond
+)
+
 // run runs saga id for up to s.wait, or until ctx ends. The saga runs
 // apart from the request, so that neither the wait nor a client that
 // leaves cuts a call to another service short (which would count against
@@ -438,8 +446,24 @@ func (s *Service) run(ctx context.Context, id string) {
 		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		defer cancel()
 		defer context.AfterFunc(s.bg, cancel)()
-		if _, err := s.orch.Run(runCtx, id); err != nil {
-			s.log.WarnContext(runCtx, "orders: the order's saga stopped before its end; a Recovery finishes it", "order_id", id, "error", err)
+		for attempt, pause := 1, runRetryPause; ; attempt, pause = attempt+1, 2*pause {
+			_, err := s.orch.Run(runCtx, id)
+			if err == nil || errors.Is(err, saga.ErrBusy) || errors.Is(err, saga.ErrLostClaim) {
+				return // ended, or another process finishes it
+			}
+			if attempt == runAttempts || runCtx.Err() != nil {
+				s.log.WarnContext(runCtx, "orders: the order's saga stopped before its end; a Recovery finishes it", "order_id", id, "error", err)
+				return
+			}
+			// A database too slow for a moment: the saga resumes from its
+			// last record, calling the step in hand again with its key.
+			s.log.InfoContext(runCtx, "orders: the order's saga stopped before its end; running it again", "order_id", id, "attempt", attempt, "error", err)
+			t := time.NewTimer(pause)
+			select {
+			case <-t.C:
+			case <-runCtx.Done():
+				t.Stop()
+			}
 		}
 	})
 	wait := time.NewTimer(s.wait)
