@@ -10,8 +10,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
+	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
@@ -46,8 +51,16 @@ var serviceNames = []string{"users", "catalog", "inventory", "payments", "orders
 type config struct {
 	// base holds the settings every service shares (timeouts, delays);
 	// its HTTPAddr is the gateway's, its GRPCAddr the catalog's.
-	base          service.Config
-	data          string
+	base service.Config
+	data string
+	// databaseURL, when set, is the PostgreSQL server on which each
+	// service keeps its own database, named databasePrefix_<service>;
+	// when empty each keeps a SQLite file under data.
+	databaseURL    string
+	databasePrefix string
+	// lease is how long the orders' claims on an order's saga and on its
+	// Idempotency-Key last (orders.Config.Lease).
+	lease         time.Duration
 	adminPassword string
 	logger        *slog.Logger
 	stdout        io.Writer // where the administrator's generated password is shown
@@ -267,22 +280,91 @@ func (sh *shop) verifier() (*auth.Verifier, error) {
 	return auth.NewVerifier(keys, users.Issuer, users.Audience)
 }
 
-// openDB opens and migrates the service's own SQLite database under -data.
-func (sh *shop) openDB(ctx context.Context, file string, migrate func(context.Context, *sql.DB) error) (*sql.DB, error) {
-	path := filepath.Join(sh.cfg.data, file)
-	db, err := sqlite.Open(path)
+// openDB opens the service's own database, as [config.openDatabase]
+// does, and migrates it.
+func (sh *shop) openDB(ctx context.Context, name string, migrate func(context.Context, *sql.DB) error) (*sql.DB, error) {
+	db, where, err := sh.cfg.openDatabase(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	if err := migrate(ctx, db); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("database %s: %w", path, err)
+		return nil, fmt.Errorf("database %s: %w", where, err)
 	}
 	return db, nil
 }
 
+// postgresConns is how many connections each service keeps at most to
+// its PostgreSQL database: the eight services stay well within the
+// server's default limit of 100.
+const postgresConns = 10
+
+// openDatabase opens the own database of the service called name: the
+// SQLite file name.db under -data or, with -database-url, the PostgreSQL
+// database <prefix>_<name> on that server, created if missing. where
+// names it for messages.
+func (c config) openDatabase(ctx context.Context, name string) (db *sql.DB, where string, err error) {
+	if c.databaseURL == "" {
+		where = filepath.Join(c.data, name+".db")
+		db, err = sqlite.Open(where)
+		return db, where, err
+	}
+	server, err := pgx.ParseConfig(c.databaseURL)
+	if err != nil {
+		return nil, "", fmt.Errorf("-database-url (or %s) is not a PostgreSQL URL: %w; give one such as postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", envDatabaseURL, err)
+	}
+	own := server.Copy()
+	own.Database = c.databasePrefix + "_" + name
+	where = own.Database + " on PostgreSQL at " + c.postgresServer()
+	if err := createDatabase(ctx, server, own.Database); err != nil {
+		return nil, where, fmt.Errorf("database %s: %w", where, err)
+	}
+	db = stdlib.OpenDB(*own)
+	db.SetMaxOpenConns(postgresConns)
+	db.SetMaxIdleConns(postgresConns)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, where, fmt.Errorf("database %s: %w; check that its user may connect to it", where, err)
+	}
+	return db, where, nil
+}
+
+// postgresServer is the host and port of -database-url, for messages.
+func (c config) postgresServer() string {
+	server, err := pgx.ParseConfig(c.databaseURL)
+	if err != nil {
+		return "(an invalid -database-url)"
+	}
+	return net.JoinHostPort(server.Host, strconv.Itoa(int(server.Port)))
+}
+
+// createDatabase creates the database called name on the server, unless
+// it exists. Of two processes creating it at once, both succeed.
+func createDatabase(ctx context.Context, server *pgx.ConnConfig, name string) error {
+	conn, err := pgx.ConnectConfig(ctx, server)
+	if err != nil {
+		return fmt.Errorf("cannot connect to database %s to create it: %w; check that the server runs and that -database-url (or %s) names a database its user may connect to", server.Database, err, envDatabaseURL)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil || exists {
+		return err
+	}
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && (pgErr.Code == "42P04" || pgErr.Code == "23505"):
+		// duplicate_database, or unique_violation in the catalog when
+		// another process's CREATE DATABASE committed first: it exists.
+		return nil
+	case err != nil:
+		return fmt.Errorf("cannot create it: %w; let the user of -database-url create databases (CREATEDB), or create it beforehand", err)
+	}
+	return nil
+}
+
 func (sh *shop) buildUsers(ctx context.Context, svc *service.Service) (func(), error) {
-	db, err := sh.openDB(ctx, "users.db", users.Migrate)
+	db, err := sh.openDB(ctx, "users", users.Migrate)
 	if err != nil {
 		return nil, err
 	}
@@ -324,8 +406,8 @@ func newAccounts(ctx context.Context, db *sql.DB, cfg config) (*users.Service, e
 // own connection to the broker, makes sure the catalog's and the orders'
 // streams exist, and adds both to the service's readiness checks. cleanup
 // closes both.
-func (sh *shop) openWithEvents(ctx context.Context, svc *service.Service, file string, migrate func(context.Context, *sql.DB) error) (db *sql.DB, js jetstream.JetStream, cleanup func(), err error) {
-	db, err = sh.openDB(ctx, file, migrate)
+func (sh *shop) openWithEvents(ctx context.Context, svc *service.Service, migrate func(context.Context, *sql.DB) error) (db *sql.DB, js jetstream.JetStream, cleanup func(), err error) {
+	db, err = sh.openDB(ctx, svc.Config().Name, migrate)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -347,7 +429,7 @@ func (sh *shop) openWithEvents(ctx context.Context, svc *service.Service, file s
 }
 
 func (sh *shop) buildCatalog(ctx context.Context, svc *service.Service) (func(), error) {
-	db, js, cleanup, err := sh.openWithEvents(ctx, svc, "catalog.db", catalog.Migrate)
+	db, js, cleanup, err := sh.openWithEvents(ctx, svc, catalog.Migrate)
 	if err != nil {
 		return nil, err
 	}
@@ -367,7 +449,7 @@ func (sh *shop) buildCatalog(ctx context.Context, svc *service.Service) (func(),
 }
 
 func (sh *shop) buildInventory(ctx context.Context, svc *service.Service) (func(), error) {
-	db, js, cleanup, err := sh.openWithEvents(ctx, svc, "inventory.db", inventory.Migrate)
+	db, js, cleanup, err := sh.openWithEvents(ctx, svc, inventory.Migrate)
 	if err != nil {
 		return nil, err
 	}
@@ -388,7 +470,7 @@ func (sh *shop) buildInventory(ctx context.Context, svc *service.Service) (func(
 }
 
 func (sh *shop) buildPayments(ctx context.Context, svc *service.Service) (func(), error) {
-	db, err := sh.openDB(ctx, "payments.db", payments.Migrate)
+	db, err := sh.openDB(ctx, "payments", payments.Migrate)
 	if err != nil {
 		return nil, err
 	}
@@ -404,13 +486,16 @@ func (sh *shop) buildPayments(ctx context.Context, svc *service.Service) (func()
 }
 
 func (sh *shop) buildOrders(ctx context.Context, svc *service.Service) (func(), error) {
-	db, js, cleanup, err := sh.openWithEvents(ctx, svc, "orders.db", orders.Migrate)
+	db, js, cleanup, err := sh.openWithEvents(ctx, svc, orders.Migrate)
 	if err != nil {
 		return nil, err
 	}
-	placed, err := orders.NewService(db, orders.Config{Resolver: sh.registry, Telemetry: svc.Telemetry()})
+	placed, err := orders.NewService(db, orders.Config{Resolver: sh.registry, Telemetry: svc.Telemetry(), Lease: sh.cfg.lease})
 	if err != nil {
 		cleanup()
+		if sh.cfg.lease != orders.DefaultLease {
+			err = fmt.Errorf("-lease %v: %w", sh.cfg.lease, err)
+		}
 		return nil, err
 	}
 	orders.RegisterHTTP(svc.Router(), placed, thttp.ServerErrorLogger(svc.Logger()))
@@ -426,7 +511,7 @@ func (sh *shop) buildOrders(ctx context.Context, svc *service.Service) (func(), 
 }
 
 func (sh *shop) buildReviews(ctx context.Context, svc *service.Service) (func(), error) {
-	db, js, cleanup, err := sh.openWithEvents(ctx, svc, "reviews.db", reviews.Migrate)
+	db, js, cleanup, err := sh.openWithEvents(ctx, svc, reviews.Migrate)
 	if err != nil {
 		return nil, err
 	}
@@ -447,7 +532,7 @@ func (sh *shop) buildReviews(ctx context.Context, svc *service.Service) (func(),
 }
 
 func (sh *shop) buildStats(ctx context.Context, svc *service.Service) (func(), error) {
-	db, js, cleanup, err := sh.openWithEvents(ctx, svc, "stats.db", stats.Migrate)
+	db, js, cleanup, err := sh.openWithEvents(ctx, svc, stats.Migrate)
 	if err != nil {
 		return nil, err
 	}
