@@ -289,7 +289,8 @@ func walkthrough(t *testing.T, db string) {
 	})
 
 	// Ada orders two mugs: the saga reserves them, charges her and
-	// confirms; a repeat with the same key is the same order.
+	// confirms; a repeat with the same key is the same order, and another
+	// order under that key is refused.
 	order := `{"items":[{"product_id":"` + mug.ID + `","quantity":2}]}`
 	var placed struct {
 		ID, Status string
@@ -302,6 +303,10 @@ func walkthrough(t *testing.T, db string) {
 	resp, again := s.call(t, "POST", "/v1/orders", customer, order, "Idempotency-Key", "walkthrough-1")
 	if resp.StatusCode != http.StatusCreated || string(again) != string(body) || resp.Header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("the same order again: %s %s, want the first answer replayed", resp.Status, again)
+	}
+	resp, other := s.call(t, "POST", "/v1/orders", customer, strings.Replace(order, `"quantity":2`, `"quantity":3`, 1), "Idempotency-Key", "walkthrough-1")
+	if resp.StatusCode != http.StatusUnprocessableEntity && resp.StatusCode != http.StatusConflict {
+		t.Fatalf("another order under the same key: %s %s, want 422 or 409", resp.Status, other)
 	}
 	s.expect(t, "GET", "/v1/orders/"+placed.ID, customer, "", http.StatusOK, nil)
 	s.expect(t, "GET", "/v1/orders/"+placed.ID, s.login(t, "bob@example.com", "correct horse battery"), "", http.StatusNotFound, nil)
