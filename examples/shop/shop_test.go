@@ -137,13 +137,40 @@ func testPostgres(t *testing.T) (url, prefix string) {
 		if err != nil {
 			t.Errorf("listing the databases %s_*: %v", prefix, err)
 		}
+		var wg sync.WaitGroup
 		for _, name := range names {
-			if _, err := conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-				t.Errorf("dropping database %s: %v", name, err)
-			}
+			wg.Go(func() {
+				if _, err := conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+					t.Errorf("dropping database %s: %v", name, err)
+				}
+			})
 		}
+		wg.Wait()
 	})
 	return url, prefix
+}
+
+// TestCreateDatabaseAtOnce: of shops starting at once on one PostgreSQL
+// server, each creating the same service's database, every one succeeds.
+func TestCreateDatabaseAtOnce(t *testing.T) {
+	url, prefix := testPostgres(t)
+	server, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if err := createDatabase(context.Background(), server, prefix+"_orders"); err != nil {
+				t.Errorf("createDatabase: %v, want nil whoever creates it", err)
+			}
+		})
+	}
+	wg.Wait()
+	db := openServiceDB(t, config{databaseURL: url, databasePrefix: prefix}, "orders")
+	if err := db.Ping(); err != nil {
+		t.Fatalf("the database made at once: %v", err)
+	}
 }
 
 // database opens the own database of the service called name, as the
