@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/tailorkit/tailor/auth"
 	"github.com/tailorkit/tailor/examples/shop/users"
@@ -122,25 +124,28 @@ func testPostgres(t *testing.T) (url, prefix string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		conn, err := pgx.ConnectConfig(ctx, server)
-		if err != nil {
-			t.Errorf("dropping the databases %s_*: %v", prefix, err)
-			return
-		}
-		defer conn.Close(ctx)
-		rows, err := conn.Query(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, prefix+"_")
+		admin := stdlib.OpenDB(*server) // a pool, to drop the databases together
+		defer admin.Close()
+		rows, err := admin.QueryContext(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, prefix+"_")
 		if err != nil {
 			t.Errorf("listing the databases %s_*: %v", prefix, err)
 			return
 		}
-		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
+		var names []string
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				t.Errorf("listing the databases %s_*: %v", prefix, err)
+			}
+			names = append(names, name)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			t.Errorf("listing the databases %s_*: %v", prefix, err)
 		}
 		var wg sync.WaitGroup
 		for _, name := range names {
 			wg.Go(func() {
-				if _, err := conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+				if _, err := admin.ExecContext(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
 					t.Errorf("dropping database %s: %v", name, err)
 				}
 			})
