@@ -154,11 +154,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // to.
 const envDatabaseURL = "DATABASE_URL"
 
-// databasePrefix is what -database-prefix takes: the start of a
-// PostgreSQL name that needs no quoting, short enough for the longest
-// service's name to follow.
-var databasePrefix = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
-
 // checkDatabase checks -database-url and -database-prefix before anything
 // starts.
 func (c config) checkDatabase() error {
@@ -168,7 +163,9 @@ func (c config) checkDatabase() error {
 	if _, err := pgx.ParseConfig(c.databaseURL); err != nil {
 		return fmt.Errorf("-database-url (or %s) is not a PostgreSQL URL: %w; give one such as postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", envDatabaseURL, err)
 	}
-	if !databasePrefix.MatchString(c.databasePrefix) {
+	// The start of a PostgreSQL name that needs no quoting, short enough
+	// for the longest service's name to follow.
+	if !regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`).MatchString(c.databasePrefix) {
 		return fmt.Errorf("-database-prefix %q is not a plain PostgreSQL name; use lower-case letters, digits and _, starting with a letter, at most 40 in all", c.databasePrefix)
 	}
 	return nil
