@@ -2,10 +2,11 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"crypto/x509"
+	"database/sql"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -25,7 +26,6 @@ import (
 	"github.com/tailorkit/tailor/auth"
 	"github.com/tailorkit/tailor/examples/shop/users"
 	"github.com/tailorkit/tailor/internal/testenv"
-	"github.com/tailorkit/tailor/sqlite"
 )
 
 // The crash test's figures.
@@ -34,28 +34,31 @@ const (
 	crashCustomers = 10  // each places crashOrders/crashCustomers of them, one at a time
 	crashStock     = 40  // units of the one product; the orders ask for about 150
 	crashPrice     = 1000
+	// crashLease is the orders' lease (-lease): a saga or an
+	// Idempotency-Key held by the killed process is taken over once it
+	// lapses, the saga by a Recovery that looks for such sagas every 5 s.
+	crashLease = 20 * time.Second
 	// crashSettle bounds the wait, after the restart, for every order to
-	// end: a saga or an Idempotency-Key held by the killed process is
-	// taken over once its lease (one minute) lapses, and the Recovery
-	// looks for such sagas every 5 s.
-	crashSettle = 150 * time.Second
+	// end.
+	crashSettle = 90 * time.Second
 )
 
 // TestCrashDuringOrders kills the shop with SIGKILL while customers place
 // orders, restarts it on the same data, resends every order that got no
 // final answer with the same Idempotency-Key, and waits for every order to
-// end. Then, from the services' databases: no order is pending; the stock
-// adds up (available + reserved + sold = initial, nothing reserved); each
-// confirmed order has its reservation committed and exactly one charge of
-// its total; each cancelled one has its reservation released, or none,
-// and no charge.
+// end. Then, from the services' databases, as checkOrders reads them: no
+// order is pending; the stock adds up (available + reserved + sold =
+// initial, nothing reserved); each confirmed order has its reservation
+// committed and exactly one charge of its total; each cancelled one has
+// its reservation released, or none, and no charge. It runs on SQLite and
+// on PostgreSQL.
 //
-// It takes over a minute, the leases of the killed process, so it runs in
-// CI (CI=true) or with TAILOR_SHOP_CRASH=1; TAILOR_SHOP_CRASH_SEED replays
-// a seed the log shows.
+// It takes half a minute for each, the lease of the killed process, so it
+// runs in CI (CI=true) or with TAILOR_SHOP_CRASH=1; TAILOR_SHOP_CRASH_SEED
+// replays a seed the log shows.
 func TestCrashDuringOrders(t *testing.T) {
 	if !testenv.CI() && os.Getenv("TAILOR_SHOP_CRASH") != "1" {
-		t.Skip("the crash test takes over a minute; set TAILOR_SHOP_CRASH=1 (or CI=true) to run it")
+		t.Skip("the crash test takes a minute; set TAILOR_SHOP_CRASH=1 (or CI=true) to run it")
 	}
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("TAILOR_SHOP_CRASH_SEED"); s != "" {
@@ -64,15 +67,19 @@ func TestCrashDuringOrders(t *testing.T) {
 			t.Fatalf("TAILOR_SHOP_CRASH_SEED=%q is not a whole number; give a seed the test logged", s)
 		}
 	}
+	bin := filepath.Join(t.TempDir(), "shop")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	onEachDatabase(t, func(t *testing.T, db string) { crashDuringOrders(t, bin, db, seed) })
+}
+
+func crashDuringOrders(t *testing.T, bin, db string, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	killAfter := 10 + rng.IntN(crashOrders-20)                   // orders sent before the kill
 	killDelay := time.Duration(rng.IntN(100)) * time.Millisecond // then this long after the trigger
 	t.Logf("seed %d (TAILOR_SHOP_CRASH_SEED replays it): SIGKILL %v after order %d is sent with others in flight", seed, killDelay, killAfter)
 
-	bin := filepath.Join(t.TempDir(), "shop")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	key, err := auth.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
@@ -81,11 +88,15 @@ func TestCrashDuringOrders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := append(os.Environ(), "SHOP_ADMIN_PASSWORD="+testAdminPassword, "NATS_URL=",
+	env := append(os.Environ(), "SHOP_ADMIN_PASSWORD="+testAdminPassword, "NATS_URL=", envDatabaseURL+"=",
 		users.EnvSigningKey+"="+string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
-	data, logs := t.TempDir(), t.TempDir()
+	cfg := config{data: t.TempDir()}
+	if db == postgres {
+		cfg.databaseURL, cfg.databasePrefix = testPostgres(t)
+	}
+	logs := t.TempDir()
 
-	p := startShopProcess(t, bin, data, env, filepath.Join(logs, "first.log"))
+	p := startShopProcess(t, bin, cfg, env, filepath.Join(logs, "first.log"))
 	c := &crashClient{t: t, http: &http.Client{Timeout: 20 * time.Second}}
 	c.setBase(p.base)
 	admin := c.login(users.AdminEmail, testAdminPassword, false)
@@ -158,7 +169,7 @@ func TestCrashDuringOrders(t *testing.T) {
 	}
 	t.Logf("killed with %d orders sent, %d requests in flight; %d orders answered, %d to send again", sent.Load(), inFlightAtKill, answered, crashOrders-answered)
 
-	p = startShopProcess(t, bin, data, env, filepath.Join(logs, "second.log"))
+	p = startShopProcess(t, bin, cfg, env, filepath.Join(logs, "second.log"))
 	restarted := time.Now()
 	c.setBase(p.base)
 	deadline := restarted.Add(crashSettle)
@@ -193,7 +204,20 @@ func TestCrashDuringOrders(t *testing.T) {
 	t.Logf("after the restart: every order answered in %v, none pending after %v: %v", resent.Round(time.Millisecond), time.Since(restarted).Round(time.Millisecond), byStatus)
 	p.stop()
 
-	checkCrashInvariants(t, data, product.ID)
+	recorded := checkOrders(t, func(t *testing.T, name string) *sql.DB { return openServiceDB(t, cfg, name) }, product.ID, crashStock)
+	count := map[string]int{}
+	for _, o := range recorded {
+		count[o.status]++
+	}
+	if count["confirmed"] == 0 || count["cancelled"] == 0 {
+		t.Errorf("orders: %v; want some confirmed and, for lack of stock, some cancelled", count)
+	}
+	// A request the kill cut after it recorded its order, and before its
+	// answer was stored under its key, runs again when resent, and finds
+	// the order it placed under that key.
+	if len(recorded) != crashOrders {
+		t.Errorf("%d orders recorded, want the %d placed, each once", len(recorded), crashOrders)
+	}
 }
 
 // crashOrder is one order a customer places, and what the shop answered.
@@ -357,9 +381,10 @@ type shopProcess struct {
 	exited chan error
 }
 
-// startShopProcess runs the shop on data, its logs going to logFile, and
-// returns once it says where it serves.
-func startShopProcess(t *testing.T, bin, data string, env []string, logFile string) *shopProcess {
+// startShopProcess runs the shop on the data and databases of cfg, with
+// the crash test's lease, its logs going to logFile, and returns once it
+// says where it serves.
+func startShopProcess(t *testing.T, bin string, cfg config, env []string, logFile string) *shopProcess {
 	t.Helper()
 	logs, err := os.Create(logFile)
 	if err != nil {
@@ -373,7 +398,8 @@ func startShopProcess(t *testing.T, bin, data string, env []string, logFile stri
 			}
 		}
 	})
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", data, "-shutdown-timeout", "5s")
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", cfg.data, "-shutdown-timeout", "5s", "-lease", crashLease.String(),
+		"-database-url", cfg.databaseURL, "-database-prefix", cmp.Or(cfg.databasePrefix, "shop"))
 	cmd.Env, cmd.Stderr = env, logs
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -426,119 +452,5 @@ func (p *shopProcess) stop() {
 		}
 	case <-time.After(30 * time.Second):
 		p.t.Fatal("the shop did not exit within 30s of SIGTERM")
-	}
-}
-
-// checkCrashInvariants reads the stopped shop's databases under data and
-// checks that the stock and the payments agree with the orders.
-func checkCrashInvariants(t *testing.T, data, productID string) {
-	t.Helper()
-	open := func(file string) func(query string, args ...any) [][]any {
-		db, err := sqlite.Open(filepath.Join(data, file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return func(query string, args ...any) [][]any {
-			t.Helper()
-			rows, err := db.Query(query, args...)
-			if err != nil {
-				t.Fatalf("%s: %s: %v", file, query, err)
-			}
-			defer rows.Close()
-			cols, _ := rows.Columns()
-			var all [][]any
-			for rows.Next() {
-				row := make([]any, len(cols))
-				ptrs := make([]any, len(cols))
-				for i := range row {
-					ptrs[i] = &row[i]
-				}
-				if err := rows.Scan(ptrs...); err != nil {
-					t.Fatal(err)
-				}
-				all = append(all, row)
-			}
-			if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-				t.Fatal(err)
-			}
-			return all
-		}
-	}
-	orderDB, inventoryDB, paymentsDB := open("orders.db"), open("inventory.db"), open("payments.db")
-
-	type order struct {
-		status   string
-		total    int64
-		units    int64
-		reserved string // the reservation's state, or ""
-		charges  int    // payments charged
-		charged  int64  // their amount
-		payments []string
-	}
-	orders := map[string]*order{}
-	for _, r := range orderDB(`SELECT o.id, o.status, o.total, SUM(l.quantity) FROM orders o JOIN order_lines l ON l.order_id = o.id GROUP BY o.id`) {
-		orders[r[0].(string)] = &order{status: r[1].(string), total: r[2].(int64), units: r[3].(int64)}
-	}
-	for _, r := range inventoryDB(`SELECT id, state FROM reservations`) {
-		id, _ := strings.CutSuffix(r[0].(string), "/reserve")
-		o := orders[id]
-		if o == nil {
-			t.Errorf("reservation %s (%s) is of no order", r[0], r[1])
-			continue
-		}
-		o.reserved = r[1].(string)
-	}
-	for _, r := range paymentsDB(`SELECT order_id, status, amount FROM payments`) {
-		o := orders[r[0].(string)]
-		if o == nil {
-			t.Errorf("payment of order %s (%s) is of no order", r[0], r[1])
-			continue
-		}
-		o.payments = append(o.payments, r[1].(string))
-		if r[1] == "charged" {
-			o.charges++
-			o.charged += r[2].(int64)
-		}
-	}
-
-	count := map[string]int{}
-	var confirmedUnits int64
-	for id, o := range orders {
-		count[o.status]++
-		switch o.status {
-		case "confirmed":
-			confirmedUnits += o.units
-			if o.reserved != "committed" || o.charges != 1 || o.charged != o.total {
-				t.Errorf("confirmed order %s of %d: reservation %q, payments %q charging %d; want the reservation committed and one charge of the total", id, o.total, o.reserved, o.payments, o.charged)
-			}
-		case "cancelled":
-			if (o.reserved != "" && o.reserved != "released") || o.charges != 0 {
-				t.Errorf("cancelled order %s: reservation %q, payments %q; want the reservation released or none, and no charge", id, o.reserved, o.payments)
-			}
-		default:
-			t.Errorf("order %s is %s, want confirmed or cancelled", id, o.status)
-		}
-	}
-
-	stock := inventoryDB(`SELECT available, reserved FROM stock WHERE product_id = ?`, productID)
-	sold := inventoryDB(`SELECT COALESCE(SUM(i.quantity), 0) FROM reservation_items i JOIN reservations r ON r.id = i.reservation_id WHERE r.state = 'committed' AND i.product_id = ?`, productID)
-	if len(stock) != 1 {
-		t.Fatalf("inventory: %d stock rows of the product, want 1", len(stock))
-	}
-	available, reserved, soldUnits := stock[0][0].(int64), stock[0][1].(int64), sold[0][0].(int64)
-	t.Logf("%d orders: %v; stock: %d available + %d reserved + %d sold", len(orders), count, available, reserved, soldUnits)
-	if available+reserved+soldUnits != crashStock || reserved != 0 || soldUnits != confirmedUnits {
-		t.Errorf("stock: %d available + %d reserved + %d sold; want %d in all, none reserved, and %d sold (the confirmed orders' units)",
-			available, reserved, soldUnits, crashStock, confirmedUnits)
-	}
-	if count["confirmed"] == 0 || count["cancelled"] == 0 {
-		t.Errorf("orders: %v; want some confirmed and, for lack of stock, some cancelled", count)
-	}
-	// A request the kill cut after it recorded its order, and before its
-	// answer was stored under its key, runs again when resent, and finds
-	// the order it placed under that key.
-	if len(orders) != crashOrders {
-		t.Errorf("%d orders recorded, want the %d placed, each once", len(orders), crashOrders)
 	}
 }

@@ -1,11 +1,17 @@
 // Command shop runs the example e-commerce system built on tailor.
 //
-//	go run ./examples/shop [-addr 127.0.0.1:8080] [-grpc-addr 127.0.0.1:9090] [-data DIR] [-ip-rate 20] [-user-rate 10]
+//	go run ./examples/shop [-addr 127.0.0.1:8080] [-grpc-addr 127.0.0.1:9090] [-data DIR] [-database-url URL] [-ip-rate 20] [-user-rate 10] [-lease 1m]
 //
 // It runs every service of the shop in one process, each on its own
-// loopback listener with its own SQLite database under -data (by default
-// a folder in the user's cache directory), registered by name in an
-// in-memory registry:
+// loopback listener with its own database, registered by name in an
+// in-memory registry. The databases are SQLite files under -data (by
+// default a folder in the user's cache directory) or, with -database-url
+// (or DATABASE_URL) naming a PostgreSQL server, such as
+// postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable, one
+// database per service on that server, named shop_users, shop_catalog
+// and so on (-database-prefix sets the "shop"), each created at the
+// first start if missing: the URL's user then needs the CREATEDB right.
+// The services are:
 //
 //   - gateway, the one public entry, at -addr: it verifies tokens, limits
 //     each client's rate (-ip-rate and -user-rate requests a second),
@@ -24,7 +30,9 @@
 //     SHOP_PAYMENTS_UNAVAILABLE_RATE and SHOP_PAYMENTS_LATENCY_MS, and
 //     by an administrator at run time;
 //   - orders: orders placed with an Idempotency-Key, each run as a saga
-//     (reserve the stock, charge, confirm; or give back and cancel);
+//     (reserve the stock, charge, confirm; or give back and cancel); a
+//     process that stops mid-order holds the order's saga and key for
+//     -lease (one minute), after which the next process finishes it;
 //   - reviews: reviews by buyers, learnt from the orders' events;
 //   - stats: counts of products, also learnt from the catalog's events.
 //
@@ -56,10 +64,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tailorkit/tailor/examples/shop/gateway"
+	"github.com/tailorkit/tailor/examples/shop/orders"
 	"github.com/tailorkit/tailor/examples/shop/payments"
 	"github.com/tailorkit/tailor/examples/shop/users"
 	"github.com/tailorkit/tailor/observability"
@@ -85,7 +97,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fs.StringVar(&cfg.base.HTTPAddr, "addr", cfg.base.HTTPAddr, "the gateway's address, the shop's one public entry (the same as -http-addr)")
-	fs.StringVar(&cfg.data, "data", defaultDataDir(), "folder for the services' data")
+	fs.StringVar(&cfg.data, "data", defaultDataDir(), "folder for the services' data (their SQLite files, unless -database-url is set, and the embedded NATS server's streams)")
+	fs.StringVar(&cfg.databaseURL, "database-url", os.Getenv(envDatabaseURL), "a PostgreSQL server, such as postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable, on which each service keeps its own database, created if missing (default $"+envDatabaseURL+", else SQLite files under -data)")
+	fs.StringVar(&cfg.databasePrefix, "database-prefix", "shop", "the start of the services' database names on -database-url: PREFIX_users, PREFIX_orders, ...")
+	fs.DurationVar(&cfg.lease, "lease", orders.DefaultLease, "how long the orders service's claim on an order's saga and on its Idempotency-Key outlives a process that stopped: after a crash, the orders in flight end this long after the restart (not below about 16s)")
 	fs.Float64Var(&cfg.gateway.PerIP.Rate, "ip-rate", gateway.DefaultIPRate, "the gateway's limit of requests a second from one IP address, in bursts of twice as many; -1 turns it off")
 	fs.Float64Var(&cfg.gateway.PerUser.Rate, "user-rate", gateway.DefaultUserRate, "the gateway's limit of requests a second from one user, in bursts of twice as many; -1 turns it off")
 	fs.StringVar(&cfg.adminPassword, "admin-password", "", "password of "+users.AdminEmail+" when the shop first creates it (default $"+users.EnvAdminPassword+", else random and printed once)")
@@ -94,6 +109,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q; see -help", fs.Args())
+	}
+	if err := cfg.checkDatabase(); err != nil {
+		return err
 	}
 	var err error
 	if cfg.adminPassword == "" {
@@ -132,10 +150,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 }
 
+// envDatabaseURL is the environment variable that -database-url defaults
+// to.
+const envDatabaseURL = "DATABASE_URL"
+
+// checkDatabase checks -database-url and -database-prefix before anything
+// starts.
+func (c config) checkDatabase() error {
+	if c.databaseURL == "" {
+		return nil
+	}
+	if _, err := pgx.ParseConfig(c.databaseURL); err != nil {
+		return fmt.Errorf("-database-url (or %s) is not a PostgreSQL URL: %w; give one such as postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", envDatabaseURL, err)
+	}
+	// The start of a PostgreSQL name that needs no quoting, short enough
+	// for the longest service's name to follow.
+	if !regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`).MatchString(c.databasePrefix) {
+		return fmt.Errorf("-database-prefix %q is not a plain PostgreSQL name; use lower-case letters, digits and _, starting with a letter, at most 40 in all", c.databasePrefix)
+	}
+	return nil
+}
+
 // printBanner says where the shop serves and how to try it.
 func printBanner(w io.Writer, sh *shop) {
 	gw := "http://" + sh.addr("gateway")
-	fmt.Fprintf(w, "shop: serving at %s (data in %s); Ctrl-C stops it\n", gw, sh.cfg.data)
+	data := "data in " + sh.cfg.data
+	if sh.cfg.databaseURL != "" {
+		data = fmt.Sprintf("databases %s_* on PostgreSQL at %s", sh.cfg.databasePrefix, sh.cfg.postgresServer())
+	}
+	fmt.Fprintf(w, "shop: serving at %s (%s); Ctrl-C stops it\n", gw, data)
 	fmt.Fprintf(w, "shop: try  curl -s %s/v1/products  and the walkthrough in the README; the API is described at %s/openapi.json\n", gw, gw)
 	if a := sh.catalogGRPCAddr(); a != nil {
 		fmt.Fprintf(w, "shop: the catalog serves gRPC at %s (tailor.shop.catalog.v1.CatalogService)\n", a)

@@ -105,6 +105,8 @@ func TestShopBinary(t *testing.T) {
 }
 
 func TestRunRejectsBadFlags(t *testing.T) {
+	t.Setenv(envDatabaseURL, "")
+	t.Setenv("NATS_URL", "")
 	var out, errOut strings.Builder
 	tests := []struct {
 		args []string
@@ -113,6 +115,9 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{[]string{"-http-addr", "nonsense"}, `"nonsense" (-http-addr / TAILOR_HTTP_ADDR)`},
 		{[]string{"extra"}, "unexpected arguments"},
 		{[]string{"-no-such-flag"}, "no-such-flag"},
+		{[]string{"-database-url", "mysql://shop"}, "-database-url (or DATABASE_URL) is not a PostgreSQL URL"},
+		{[]string{"-database-url", "postgres://postgres@127.0.0.1:5432/postgres", "-database-prefix", "Shop-1"}, `-database-prefix "Shop-1" is not a plain PostgreSQL name`},
+		{[]string{"-addr", "127.0.0.1:0", "-lease", "10s"}, "orders: -lease 10s: orders: Config.Lease of 10s is too short"},
 	}
 	for _, tt := range tests {
 		err := run(context.Background(), append(tt.args, "-data", t.TempDir()), &out, &errOut)

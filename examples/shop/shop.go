@@ -8,10 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -37,8 +41,16 @@ var serviceNames = []string{"users", "catalog", "inventory", "payments", "orders
 type config struct {
 	// base holds the settings every service shares (timeouts, delays);
 	// its HTTPAddr is the gateway's, its GRPCAddr the catalog's.
-	base          service.Config
-	data          string
+	base service.Config
+	data string
+	// databaseURL, when set, is the PostgreSQL server on which each
+	// service keeps its own database, named databasePrefix_<service>;
+	// when empty each keeps a SQLite file under data.
+	databaseURL    string
+	databasePrefix string
+	// lease is how long the orders' claims on an order's saga and on its
+	// Idempotency-Key last (orders.Config.Lease).
+	lease         time.Duration
 	adminPassword string
 	logger        *slog.Logger
 	stdout        io.Writer // where the administrator's generated password is shown
@@ -246,6 +258,7 @@ func (sh *shop) deps(name string, verifier *auth.Verifier) (assembly.Deps, error
 		AdminPassword: sh.cfg.adminPassword,
 		Stdout:        sh.cfg.stdout,
 		PaymentFaults: sh.cfg.paymentFaults,
+		OrdersLease:   sh.cfg.lease,
 		Gateway:       sh.cfg.gateway,
 	}
 	if name == "users" {
@@ -258,9 +271,52 @@ func (sh *shop) deps(name string, verifier *auth.Verifier) (assembly.Deps, error
 	return deps, nil
 }
 
-// openDB opens the service's own SQLite database under -data.
-func (sh *shop) openDB(_ context.Context, name string) (*sql.DB, error) {
-	return sqlite.Open(filepath.Join(sh.cfg.data, name+".db"))
+// openDB opens the own database of the service called name, as
+// [config.openDatabase] does.
+func (sh *shop) openDB(ctx context.Context, name string) (*sql.DB, error) {
+	db, where, err := sh.cfg.openDatabase(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", where, err)
+	}
+	return db, nil
+}
+
+// postgresConns is how many connections each service keeps at most to
+// its PostgreSQL database: the eight services stay well within the
+// server's default limit of 100.
+const postgresConns = 10
+
+// openDatabase opens the own database of the service called name: the
+// SQLite file name.db under -data or, with -database-url, the PostgreSQL
+// database <prefix>_<name> on that server, created if missing. where
+// names it for messages.
+func (c config) openDatabase(ctx context.Context, name string) (db *sql.DB, where string, err error) {
+	if c.databaseURL == "" {
+		where = filepath.Join(c.data, name+".db")
+		db, err = sqlite.Open(where)
+		return db, where, err
+	}
+	own, err := url.Parse(c.databaseURL)
+	if err != nil {
+		return nil, "", fmt.Errorf("-database-url (or %s) is not a PostgreSQL URL: %w; give one such as postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", envDatabaseURL, err)
+	}
+	own.Path = "/" + c.databasePrefix + "_" + name
+	where = c.databasePrefix + "_" + name + " on PostgreSQL at " + c.postgresServer()
+	if db, err = assembly.OpenDatabase(ctx, own.String()); err != nil {
+		return nil, where, err
+	}
+	db.SetMaxOpenConns(postgresConns)
+	db.SetMaxIdleConns(postgresConns)
+	return db, where, nil
+}
+
+// postgresServer is the host and port of -database-url, for messages.
+func (c config) postgresServer() string {
+	server, err := pgx.ParseConfig(c.databaseURL)
+	if err != nil {
+		return "(an invalid -database-url)"
+	}
+	return net.JoinHostPort(server.Host, strconv.Itoa(int(server.Port)))
 }
 
 // natsBroker is the broker the services' events go through: the server

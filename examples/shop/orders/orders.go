@@ -1,6 +1,7 @@
 package orders
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -49,6 +50,10 @@ const AdminRole = "admin"
 // DefaultWait is how long POST /v1/orders waits for the order's saga
 // when [Config.Wait] is not set.
 const DefaultWait = 5 * time.Second
+
+// DefaultLease is how long a claim on an order lasts when [Config.Lease]
+// is not set.
+const DefaultLease = time.Minute
 
 // The names under which the services the orders call are registered.
 const (
@@ -263,6 +268,16 @@ type Config struct {
 	// Recovery configures the component that finishes the sagas of
 	// orders left pending ([Service.Recovery]).
 	Recovery saga.RecoveryConfig
+	// Lease is how long a process's claim on an order's saga, and on the
+	// Idempotency-Key of the request placing it, lasts unrenewed: the
+	// orders a crashed process was placing wait this long before another
+	// process (or the restarted one) finishes them. A lease shorter than
+	// the default shortens the timeout of each step's call to a twelfth
+	// of it and the longest wait between attempts at a failing
+	// compensation to a quarter, so that they fit within it; [NewService]
+	// refuses one too short for that (below about 16 s) and one not
+	// longer than Wait. Default [DefaultLease].
+	Lease time.Duration
 }
 
 // Service is the orders' business logic over its database and the
@@ -271,6 +286,7 @@ type Config struct {
 type Service struct {
 	db       *sql.DB
 	wait     time.Duration
+	step     time.Duration // the timeout of each call of a step
 	log      *slog.Logger
 	orch     *saga.Orchestrator
 	order    *saga.Definition[orderSaga]
@@ -292,12 +308,17 @@ func NewService(db *sql.DB, cfg Config) (*Service, error) {
 	if cfg.Resolver == nil {
 		return nil, errors.New("orders: Config.Resolver is nil; pass the registry that finds the catalog, inventory and payments services")
 	}
-	s := &Service{db: db, wait: cfg.Wait, log: slog.New(slog.DiscardHandler)}
-	s.bg, s.stop = context.WithCancel(context.Background())
-	if s.wait <= 0 {
-		s.wait = DefaultWait
+	s := &Service{db: db, wait: cmp.Or(max(cfg.Wait, 0), DefaultWait), step: stepTimeout, log: slog.New(slog.DiscardHandler)}
+	lease := cmp.Or(max(cfg.Lease, 0), DefaultLease)
+	if s.wait >= lease {
+		return nil, fmt.Errorf("orders: Config.Wait (%v) is not shorter than Config.Lease (%v); a request could lose its Idempotency-Key while it waits. Shorten the wait or lengthen the lease", s.wait, lease)
 	}
-	var sagaOpts []saga.Option
+	sagaOpts := []saga.Option{saga.WithLease(lease)}
+	if lease < DefaultLease {
+		s.step = lease / 12
+		sagaOpts = append(sagaOpts, saga.WithCompensationBackoff(min(100*time.Millisecond, lease/4), lease/4))
+	}
+	s.bg, s.stop = context.WithCancel(context.Background())
 	var outboxOpts []outbox.Option
 	if cfg.Telemetry != nil {
 		s.log = cfg.Telemetry.Logger()
@@ -311,11 +332,14 @@ func NewService(db *sql.DB, cfg Config) (*Service, error) {
 	if s.orch, err = saga.New(db, sagaOpts...); err == nil {
 		s.order, err = saga.Define(s.orch, "order", s.steps()...)
 	}
+	if err != nil && lease != DefaultLease {
+		err = fmt.Errorf("orders: Config.Lease of %v is too short for the order's saga; lengthen it: %w", lease, err)
+	}
 	if err == nil {
 		s.outbox, err = outbox.New(outboxOpts...)
 	}
 	if err == nil {
-		s.idem, err = idempotency.New(db, idempotency.Required(), idempotency.WithLogger(s.log))
+		s.idem, err = idempotency.New(db, idempotency.Required(), idempotency.WithLease(lease), idempotency.WithLogger(s.log))
 	}
 	if err != nil {
 		s.calls.close()

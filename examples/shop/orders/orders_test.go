@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tailorkit/tailor/examples/shop/payments"
 )
@@ -150,5 +151,40 @@ func TestPlaceOrderRefusesBadItems(t *testing.T) {
 	var n int
 	if err := sh.db.QueryRow(`SELECT COUNT(*) FROM orders`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d orders recorded (%v), want none", n, err)
+	}
+}
+
+// A lease shorter than the default still places orders, its steps' calls
+// timed to fit within it; one too short for the saga's steps, or not
+// longer than the wait, is refused saying what to change.
+func TestLease(t *testing.T) {
+	sh := newShop(t, withConfig(func(c *Config) { c.Lease = 20 * time.Second }))
+	if got, want := sh.orders.step, 20*time.Second/12; got != want {
+		t.Errorf("step timeout under a 20s lease: got %v, want %v", got, want)
+	}
+	hat := sh.product(t, "Hat", 1250, "EUR", 10)
+	if o := sh.do(t, "POST", "/v1/orders", sh.token(t, "alice"), "k-1", itemsBody(1, hat)).order(t, 201); o.Status != Confirmed {
+		t.Errorf("order under a 20s lease is %s (%s), want confirmed", o.Status, o.Reason)
+	}
+
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"too short", Config{Lease: 10 * time.Second, Wait: time.Second}, "Config.Lease of 10s is too short for the order's saga; lengthen it"},
+		{"not longer than the wait", Config{Lease: 20 * time.Second, Wait: 20 * time.Second}, "Config.Wait (20s) is not shorter than Config.Lease (20s)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.Resolver = sh.reg
+			s, err := NewService(sh.db, tc.cfg)
+			if err == nil {
+				s.Close()
+				t.Fatalf("NewService with %+v: no error, want one saying %q", tc.cfg, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("NewService: got %q, want it to say %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -29,8 +29,8 @@ const (
 	reasonUnknown  = "the order could not be completed"
 )
 
-// stepTimeout bounds each call of a step; with three attempts a step
-// takes well within the saga's lease.
+// stepTimeout bounds each call of a step under the default lease; with
+// three attempts a step takes well within it.
 const stepTimeout = 5 * time.Second
 
 // orderSaga is the data of an order's saga, recorded with each step.
@@ -104,7 +104,7 @@ func (s *Service) steps() []saga.Step[orderSaga] {
 			}
 			return s.cancel(ctx, d)
 		},
-		Timeout: stepTimeout,
+		Timeout: s.step,
 		Retry:   retry,
 	}, {
 		Name: stepCharge,
@@ -127,7 +127,7 @@ func (s *Service) steps() []saga.Step[orderSaga] {
 			_, err := c.refund(resilience.WithIdempotent(ctx), refund{Key: saga.Key(d.OrderID, stepCharge), OrderID: d.OrderID})
 			return err
 		},
-		Timeout: stepTimeout,
+		Timeout: s.step,
 		Retry:   retry,
 	}, {
 		Name: stepConfirm,
@@ -139,7 +139,7 @@ func (s *Service) steps() []saga.Step[orderSaga] {
 			}
 			return s.confirm(ctx, d)
 		},
-		Timeout: stepTimeout,
+		Timeout: s.step,
 		Retry:   retry,
 	}}
 }

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -84,6 +85,10 @@ type Deps struct {
 	Stdout io.Writer
 	// PaymentFaults are the simulated card processor's faults at start.
 	PaymentFaults payments.Faults
+	// OrdersLease is how long the orders' claims on an order's saga and
+	// on its Idempotency-Key last (orders.Config.Lease); zero is
+	// orders.DefaultLease.
+	OrdersLease time.Duration
 	// Gateway configures the gateway beyond what Build fills in
 	// (resolver, verifier, telemetry, logger, documents).
 	Gateway gateway.Config
@@ -292,9 +297,12 @@ func (b builder) buildOrders(ctx context.Context, svc *service.Service) (func(),
 	if err != nil {
 		return nil, err
 	}
-	placed, err := orders.NewService(db, orders.Config{Resolver: b.deps.Registry, Telemetry: svc.Telemetry()})
+	placed, err := orders.NewService(db, orders.Config{Resolver: b.deps.Registry, Telemetry: svc.Telemetry(), Lease: b.deps.OrdersLease})
 	if err != nil {
 		cleanup()
+		if b.deps.OrdersLease != 0 && b.deps.OrdersLease != orders.DefaultLease {
+			err = fmt.Errorf("lease %v: %w", b.deps.OrdersLease, err)
+		}
 		return nil, err
 	}
 	orders.RegisterHTTP(svc.Router(), placed, thttp.ServerErrorLogger(svc.Logger()))
