@@ -86,8 +86,8 @@ type Deps struct {
 	// PaymentFaults are the simulated card processor's faults at start.
 	PaymentFaults payments.Faults
 	// OrdersLease is how long the orders' claims on an order's saga and
-	// on its Idempotency-Key last (orders.Config.Lease); zero is
-	// orders.DefaultLease.
+	// on its Idempotency-Key last (orders.Config.Lease, the one-process
+	// shop's -lease); zero is orders.DefaultLease.
 	OrdersLease time.Duration
 	// Gateway configures the gateway beyond what Build fills in
 	// (resolver, verifier, telemetry, logger, documents).
@@ -301,7 +301,7 @@ func (b builder) buildOrders(ctx context.Context, svc *service.Service) (func(),
 	if err != nil {
 		cleanup()
 		if b.deps.OrdersLease != 0 && b.deps.OrdersLease != orders.DefaultLease {
-			err = fmt.Errorf("lease %v: %w", b.deps.OrdersLease, err)
+			err = fmt.Errorf("-lease %v: %w", b.deps.OrdersLease, err)
 		}
 		return nil, err
 	}
