@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"io"
 	"io/fs"
 	"net"
@@ -43,6 +44,25 @@ func TestNewSQLite(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "widgets")
 	newService(t, dir)
 	check(t, dir)
+	// -help is no failure; a flag the program does not know is a usage
+	// error.
+	for _, tc := range []struct {
+		flag string
+		code int
+	}{{"-help", 0}, {"-colour", 2}} {
+		err := exec.Command(filepath.Join(dir, "bin", "widgets"), tc.flag).Run()
+		var exit *exec.ExitError
+		if code := 0; err == nil || errors.As(err, &exit) {
+			if exit != nil {
+				code = exit.ExitCode()
+			}
+			if code != tc.code {
+				t.Errorf("widgets %s: exit status %d, want %d", tc.flag, code, tc.code)
+			}
+		} else {
+			t.Errorf("widgets %s: %v", tc.flag, err)
+		}
+	}
 	s := start(t, dir, "DATABASE_URL="+filepath.Join(t.TempDir(), "widgets.db"))
 	id := s.createWidget(t)
 	s.call(t, "GET", "/v1/widgets/"+id, "", http.StatusOK)
@@ -137,15 +157,16 @@ func TestNewPostgres(t *testing.T) {
 	s.stop(t)
 }
 
-// newService runs tailor new for a service called widgets in dir, with
-// go.mod replacing tailor by this checkout.
+// newService runs tailor new for a service called after dir's last
+// element (widgets) in dir, with go.mod replacing tailor by this checkout.
 func newService(t *testing.T, dir string, flags ...string) {
 	t.Helper()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"new", "widgets", "--module", "example.com/widgets", "--dir", dir, "--tailor-replace", root}, flags...)
+	name := filepath.Base(dir)
+	args := append([]string{"new", name, "--module", "example.com/" + name, "--dir", dir, "--tailor-replace", root}, flags...)
 	if out, errOut, err := runCLI(args...); err != nil {
 		t.Fatalf("tailor %s: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
 	}
@@ -155,7 +176,7 @@ func newService(t *testing.T, dir string, flags ...string) {
 func check(t *testing.T, dir string, env ...string) {
 	t.Helper()
 	goCmd(t, dir, env, "vet", "./...")
-	goCmd(t, dir, env, "build", "-o", "bin/widgets", ".")
+	goCmd(t, dir, env, "build", "-o", "bin/"+filepath.Base(dir), ".")
 	goCmd(t, dir, env, "test", "-count=1", "./...")
 }
 
@@ -186,18 +207,13 @@ type service struct {
 	client *http.Client
 }
 
-// start runs dir's bin/widgets on a free loopback port with env added,
-// and returns once it answers /readyz with 200.
+// start runs the binary check built in dir on a free loopback port with
+// env added, and returns once it answers /readyz with 200.
 func start(t *testing.T, dir string, env ...string) *service {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := freeAddr(t)
 	s := &service{url: "http://" + addr, done: make(chan error, 1), logs: &syncBuffer{}, client: &http.Client{Timeout: 10 * time.Second}}
-	s.cmd = exec.Command(filepath.Join(dir, "bin", "widgets"))
+	s.cmd = exec.Command(filepath.Join(dir, "bin", filepath.Base(dir)))
 	s.cmd.Env = append(append(os.Environ(), "TAILOR_HTTP_ADDR="+addr), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
@@ -229,6 +245,17 @@ func start(t *testing.T, dir string, env ...string) *service {
 			t.Fatalf("the service was not ready within 30s (last: %v)\n%s", err, s.logs)
 		}
 	}
+}
+
+// freeAddr returns a loopback address whose port was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 // stop sends SIGTERM and checks that the service exits 0.
