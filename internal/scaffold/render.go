@@ -242,14 +242,26 @@ func serviceFiles(m *Manifest, example, version, replace string) ([]File, error)
 		"service/Dockerfile.tmpl", "Dockerfile",
 		"service/gitignore.tmpl", ".gitignore",
 		"service/kustomization.yaml.tmpl", "deploy/base/kustomization.yaml",
-		"service/configmap.yaml.tmpl", "deploy/base/configmap.yaml",
 		"service/deployment.yaml.tmpl", "deploy/base/deployment.yaml",
 		"service/service.yaml.tmpl", "deploy/base/service.yaml",
+		"service/pdb.yaml.tmpl", "deploy/base/pdb.yaml",
+		"overlays/dev.yaml.tmpl", "deploy/overlays/dev/kustomization.yaml",
+		"overlays/prod.yaml.tmpl", "deploy/overlays/prod/kustomization.yaml",
 		"service/database.go.tmpl", "internal/database/database.go",
 		"service/databasetest.go.tmpl", "internal/database/databasetest/databasetest.go",
 	)
-	if err != nil || !s.Events {
-		return files, err
+	if err != nil {
+		return nil, err
+	}
+	if s.DB == "postgres" {
+		hpa, err := render("service/hpa.yaml.tmpl", "deploy/base/hpa.yaml", d, false)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, hpa)
+	}
+	if !s.Events {
+		return files, nil
 	}
 	// The consumer of the example's events, and the table it counts in.
 	ev, err := renderAll(data{M: s, R: ex, Migration: fmt.Sprintf("%04d_create_stats.sql", statsMigration)}, false,
