@@ -25,8 +25,8 @@ import (
 )
 
 // TestNewGRPCEventsPostgres: one service made with --grpc, --events and
-// --db postgres, to build once for the three: it passes its own tests
-// (gRPC, the stats' inbox), serves create and get over real gRPC and the
+// --db postgres, and grown by a resource, to build once for all: it
+// passes its own tests (gRPC, the stats' inbox), serves create and get over real gRPC and the
 // gRPC health service, and publishes each widget.created event, from an
 // HTTP or a gRPC create, through the outbox to the NATS server, whence
 // its consumer counts it once, as GET /v1/stats shows. Its name is unique
@@ -47,9 +47,16 @@ func TestNewGRPCEventsPostgres(t *testing.T) {
 	})
 	dir := filepath.Join(t.TempDir(), name)
 	newService(t, dir, "--db", "postgres", "--grpc", "--events", "--resource", "widget")
-	for _, f := range []string{"proto/" + name + "/v1/widget.pb.go", "proto/" + name + "/v1/widget_grpc.pb.go"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			t.Fatalf("tailor new --grpc did not make %s: %v", f, err)
+	// A resource added later gets its own .proto and service, and its Go
+	// code; the one build and test run below covers both.
+	if out, errOut, err := runCLI("add", "resource", "gadget", "--dir", dir); err != nil {
+		t.Fatalf("tailor add resource gadget: %v\n%s%s", err, out, errOut)
+	}
+	for _, r := range []string{"widget", "gadget"} {
+		for _, f := range []string{r + ".pb.go", r + "_grpc.pb.go"} {
+			if _, err := os.Stat(filepath.Join(dir, "proto", name, "v1", f)); err != nil {
+				t.Fatalf("protoc did not make %s: %v", f, err)
+			}
 		}
 	}
 	check(t, dir, "TEST_DATABASE_URL="+server)

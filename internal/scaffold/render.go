@@ -32,11 +32,11 @@ type serviceView struct {
 	Resources        []*resourceView
 	GRPC, Events     bool
 
-	Proto        string // the proto package: "widgets.v1"
-	ProtoDir     string // its folder under proto/: "widgets/v1"
-	ProtoGo      string // the Go package protoc makes of it: "widgetsv1"
-	Stream       string // the JetStream stream of the service's events: "WIDGETS"
-	Subjects     string // its subjects: "widgets.>"
+	Proto        string        // the proto package: "widgets.v1"
+	ProtoDir     string        // its folder under proto/: "widgets/v1"
+	ProtoGo      string        // the Go package protoc makes of it: "widgetsv1"
+	Stream       string        // the JetStream stream of the service's events: "WIDGETS"
+	Subjects     string        // its subjects: "widgets.>"
 	EventsSource *resourceView // with Events, the resource whose creation is an event
 }
 
