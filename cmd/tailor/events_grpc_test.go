@@ -25,8 +25,10 @@ import (
 )
 
 // TestNewGRPCEventsPostgres: one service made with --grpc, --events and
-// --db postgres, and grown by a resource, to build once for all: it
-// passes its own tests (gRPC, the stats' inbox), serves create and get over real gRPC and the
+// --db postgres, and grown by a resource, to build once for all (the
+// default, SQLite without gRPC or events, is TestNewSQLite's): it passes
+// its own tests (HTTP, gRPC, the stats' inbox) on PostgreSQL, serves its
+// routes over HTTP, serves create and get over real gRPC and the
 // gRPC health service, and publishes each widget.created event, from an
 // HTTP or a gRPC create, through the outbox to the NATS server, whence
 // its consumer counts it once, as GET /v1/stats shows. Its name is unique
@@ -34,6 +36,7 @@ import (
 // the end: runs do not meet on the shared NATS server.
 func TestNewGRPCEventsPostgres(t *testing.T) {
 	testenv.Short(t, "generated service")
+	t.Parallel()
 	server := postgresServer(t)
 	js := jetStream(t)
 	name := "widgets-" + strings.ToLower(rand.Text()[:8])
@@ -64,6 +67,10 @@ func TestNewGRPCEventsPostgres(t *testing.T) {
 	grpcAddr := freeAddr(t)
 	s := start(t, dir, "DATABASE_URL="+freshDatabase(t, server), "NATS_URL="+natsURL(), "TAILOR_GRPC_ADDR="+grpcAddr)
 	id := s.createWidget(t)
+	s.call(t, "GET", "/v1/widgets/"+id, "", http.StatusOK)
+	if body := s.call(t, "GET", "/v1/widgets", "", http.StatusOK); !strings.Contains(body, id) {
+		t.Errorf("GET /v1/widgets: %s does not list %s", body, id)
+	}
 	s.waitCreated(t, 1)
 
 	cc, err := tgrpc.NewConn(grpcAddr)

@@ -33,7 +33,8 @@ import (
 // replacing tailor by this checkout, and build, vet, test and run them
 // with the go command, as a user would. They share the build cache with
 // every other build on the machine, so after the first run they take
-// seconds; -short skips them outside CI.
+// seconds; -short skips them outside CI. They run in parallel, as they
+// spend much of their time waiting on the processes they start.
 
 // TestNewSQLite: tailor new makes a service that vets, builds, passes its
 // own tests and serves its routes over real HTTP; then it grows by a
@@ -41,6 +42,7 @@ import (
 // too.
 func TestNewSQLite(t *testing.T) {
 	testenv.Short(t, "generated service")
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "widgets")
 	newService(t, dir)
 	check(t, dir)
@@ -136,23 +138,6 @@ func TestNewSQLite(t *testing.T) {
 		if _, ok := doc.Paths[path][method]; !ok {
 			t.Errorf("/openapi.json has no %s %s", method, path)
 		}
-	}
-	s.stop(t)
-}
-
-// TestNewPostgres: the same service on PostgreSQL, in a database of its
-// own that is dropped after; its own tests make theirs.
-func TestNewPostgres(t *testing.T) {
-	testenv.Short(t, "generated service")
-	server := postgresServer(t)
-	dir := filepath.Join(t.TempDir(), "widgets")
-	newService(t, dir, "--db", "postgres")
-	check(t, dir, "TEST_DATABASE_URL="+server)
-	s := start(t, dir, "DATABASE_URL="+freshDatabase(t, server))
-	id := s.createWidget(t)
-	s.call(t, "GET", "/v1/widgets/"+id, "", http.StatusOK)
-	if body := s.call(t, "GET", "/v1/widgets", "", http.StatusOK); !strings.Contains(body, id) {
-		t.Errorf("GET /v1/widgets: %s does not list %s", body, id)
 	}
 	s.stop(t)
 }
