@@ -1,7 +1,7 @@
 // Command tailor scaffolds a service built on github.com/tailorkit/tailor
 // and grows it, safe to run again at any time.
 //
-//	tailor new NAME [--module PATH] [--dir DIR] [--db sqlite|postgres] [--resource NAME] [--tailor-replace DIR] [--no-tidy]
+//	tailor new NAME [--module PATH] [--dir DIR] [--db sqlite|postgres] [--grpc] [--events] [--resource NAME] [--tailor-replace DIR] [--no-tidy]
 //	tailor add resource NAME [--plural PLURAL]
 //	tailor add endpoint RESOURCE NAME [--method GET|POST|PUT|PATCH|DELETE] [--path PATH] [--auth user|role=NAME]
 //	tailor generate [--force]
@@ -21,7 +21,8 @@
 //
 //	tailor.json                                  the manifest (tailor's)
 //	go.mod, main.go, README.md                   yours
-//	Dockerfile, .gitignore, deploy/base/*.yaml   yours
+//	Dockerfile, .gitignore                       yours
+//	deploy/base/, deploy/overlays/{dev,prod}/    yours: Kubernetes, in the shop's style
 //	internal/app/app.gen.go                      generated: every resource wired, /openapi.json
 //	internal/database/database.go                yours: open and migrate the database
 //	internal/database/databasetest/              yours: a database per test
@@ -35,13 +36,60 @@
 // main.go runs the service on package service's lifecycle; health,
 // metrics, tracing, logs, token verification (AUTH_JWKS_URL) and
 // registration in Consul (CONSUL_HTTP_ADDR) are set by configuration
-// alone.
+// alone. Its -help exits 0, a mistake in its flags 2.
+//
+// The Kubernetes manifests follow the shop's deploy/: a kustomize base
+// (a Deployment that names each variable it reads from a generated
+// ConfigMap and Secret, probes /healthz and /readyz on the port http, runs
+// as non-root on a read-only root with requests and limits, and has a
+// grace period longer than its drain; a headless Service; a
+// PodDisruptionBudget; on PostgreSQL a HorizontalPodAutoscaler, on SQLite
+// one pod) and overlays for a development cluster and for production.
+//
+// # gRPC and events
+//
+// tailor new --grpc serves every resource over gRPC too:
+//
+//	proto/widgets/v1/widget.proto                yours: the WidgetService
+//	proto/widgets/v1/widget.pb.go, widget_grpc.pb.go   made by protoc
+//	proto/widgets/v1/proto.gen.go                generated: the go:generate directives
+//	internal/widget/grpc.gen.go                  generated: RegisterGRPC on transport/grpc, a GRPCClient
+//	internal/widget/grpc_test.go                 yours: gRPC tests over loopback
+//
+// app.gen.go's RegisterGRPC serves them all on the service's gRPC server,
+// which listens on -grpc-addr (TAILOR_GRPC_ADDR, default :9090) with the
+// grpc.health.v1 service. The Go code of the .proto files is committed
+// with the service; tailor new makes it by running go generate
+// ./proto/... after go mod tidy, as the user does after editing a
+// .proto: the directives build protoc-gen-go and protoc-gen-go-grpc, at
+// the versions the tool lines of go.mod pin, into .tools/bin, and run
+// protoc, which must be installed (tailor new says so before writing
+// anything when it is not; with --no-tidy it writes everything else and
+// prints the command). tailor add resource gives a new resource its own
+// .proto, service and grpc.gen.go, and runs the command again; tailor add
+// endpoint adds HTTP routes only, as the RPC is the user's to declare.
+//
+// tailor new --events makes the example resource's creation an event:
+//
+//	internal/widget/events.go                    yours: the stream, the subject, the widget.created type
+//	internal/stats/stats.go, stats_test.go       yours: the consumer, GET /v1/stats
+//	internal/database/migrations/0002_create_stats.sql   yours
+//
+// The Store writes the widget and its widget.created event in one
+// transaction (messaging/outbox); main.go connects to NATS (NATS_URL,
+// default nats://127.0.0.1:4222), ensures the stream, named after the
+// service (WIDGETS, subjects widgets.>), and runs the outbox relay, the
+// durable consumer of package stats, which applies each event once
+// through an inbox (messaging/inbox) in the same database, and the
+// inbox's pruner; /readyz checks the connection. Resources added later
+// publish nothing until their Store does as the example's does.
 //
 // # Generated files and the user's files
 //
 // The manifest, tailor.json, records the service's name, module and
-// database, its resources and their endpoints (method, path, name,
-// summary), and the SHA-256 of each generated file as tailor wrote it.
+// database, whether it has gRPC and events, its resources and their
+// endpoints (method, path, name, summary), and the SHA-256 of each
+// generated file as tailor wrote it.
 // It is the one input of the generated files: they are a pure function
 // of it and of the templates of this version of tailor, rendered with
 // text/template from templates embedded in the binary, gofmt'd, with

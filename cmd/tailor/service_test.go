@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"io"
 	"io/fs"
 	"net"
@@ -32,7 +33,8 @@ import (
 // replacing tailor by this checkout, and build, vet, test and run them
 // with the go command, as a user would. They share the build cache with
 // every other build on the machine, so after the first run they take
-// seconds; -short skips them outside CI.
+// seconds; -short skips them outside CI. They run in parallel, as they
+// spend much of their time waiting on the processes they start.
 
 // TestNewSQLite: tailor new makes a service that vets, builds, passes its
 // own tests and serves its routes over real HTTP; then it grows by a
@@ -40,9 +42,29 @@ import (
 // too.
 func TestNewSQLite(t *testing.T) {
 	testenv.Short(t, "generated service")
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "widgets")
 	newService(t, dir)
 	check(t, dir)
+	// -help is no failure; a flag the program does not know is a usage
+	// error.
+	for _, tc := range []struct {
+		flag string
+		code int
+	}{{"-help", 0}, {"-colour", 2}} {
+		err := exec.Command(filepath.Join(dir, "bin", "widgets"), tc.flag).Run()
+		var exit *exec.ExitError
+		if code := 0; err == nil || errors.As(err, &exit) {
+			if exit != nil {
+				code = exit.ExitCode()
+			}
+			if code != tc.code {
+				t.Errorf("widgets %s: exit status %d, want %d", tc.flag, code, tc.code)
+			}
+		} else {
+			t.Errorf("widgets %s: %v", tc.flag, err)
+		}
+	}
 	s := start(t, dir, "DATABASE_URL="+filepath.Join(t.TempDir(), "widgets.db"))
 	id := s.createWidget(t)
 	s.call(t, "GET", "/v1/widgets/"+id, "", http.StatusOK)
@@ -120,32 +142,16 @@ func TestNewSQLite(t *testing.T) {
 	s.stop(t)
 }
 
-// TestNewPostgres: the same service on PostgreSQL, in a database of its
-// own that is dropped after; its own tests make theirs.
-func TestNewPostgres(t *testing.T) {
-	testenv.Short(t, "generated service")
-	server := postgresServer(t)
-	dir := filepath.Join(t.TempDir(), "widgets")
-	newService(t, dir, "--db", "postgres")
-	check(t, dir, "TEST_DATABASE_URL="+server)
-	s := start(t, dir, "DATABASE_URL="+freshDatabase(t, server))
-	id := s.createWidget(t)
-	s.call(t, "GET", "/v1/widgets/"+id, "", http.StatusOK)
-	if body := s.call(t, "GET", "/v1/widgets", "", http.StatusOK); !strings.Contains(body, id) {
-		t.Errorf("GET /v1/widgets: %s does not list %s", body, id)
-	}
-	s.stop(t)
-}
-
-// newService runs tailor new for a service called widgets in dir, with
-// go.mod replacing tailor by this checkout.
+// newService runs tailor new for a service called after dir's last
+// element (widgets) in dir, with go.mod replacing tailor by this checkout.
 func newService(t *testing.T, dir string, flags ...string) {
 	t.Helper()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"new", "widgets", "--module", "example.com/widgets", "--dir", dir, "--tailor-replace", root}, flags...)
+	name := filepath.Base(dir)
+	args := append([]string{"new", name, "--module", "example.com/" + name, "--dir", dir, "--tailor-replace", root}, flags...)
 	if out, errOut, err := runCLI(args...); err != nil {
 		t.Fatalf("tailor %s: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
 	}
@@ -155,7 +161,7 @@ func newService(t *testing.T, dir string, flags ...string) {
 func check(t *testing.T, dir string, env ...string) {
 	t.Helper()
 	goCmd(t, dir, env, "vet", "./...")
-	goCmd(t, dir, env, "build", "-o", "bin/widgets", ".")
+	goCmd(t, dir, env, "build", "-o", "bin/"+filepath.Base(dir), ".")
 	goCmd(t, dir, env, "test", "-count=1", "./...")
 }
 
@@ -186,18 +192,13 @@ type service struct {
 	client *http.Client
 }
 
-// start runs dir's bin/widgets on a free loopback port with env added,
-// and returns once it answers /readyz with 200.
+// start runs the binary check built in dir on a free loopback port with
+// env added, and returns once it answers /readyz with 200.
 func start(t *testing.T, dir string, env ...string) *service {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := freeAddr(t)
 	s := &service{url: "http://" + addr, done: make(chan error, 1), logs: &syncBuffer{}, client: &http.Client{Timeout: 10 * time.Second}}
-	s.cmd = exec.Command(filepath.Join(dir, "bin", "widgets"))
+	s.cmd = exec.Command(filepath.Join(dir, "bin", filepath.Base(dir)))
 	s.cmd.Env = append(append(os.Environ(), "TAILOR_HTTP_ADDR="+addr), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
@@ -229,6 +230,17 @@ func start(t *testing.T, dir string, env ...string) *service {
 			t.Fatalf("the service was not ready within 30s (last: %v)\n%s", err, s.logs)
 		}
 	}
+}
+
+// freeAddr returns a loopback address whose port was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 // stop sends SIGTERM and checks that the service exits 0.

@@ -38,15 +38,30 @@ func commands() []command {
 	return []command{
 		{
 			name:     "new",
-			synopsis: "tailor new NAME [--module PATH] [--dir DIR] [--db sqlite|postgres] [--resource NAME] [--plural PLURAL] [--tailor-replace DIR] [--no-tidy]",
+			synopsis: "tailor new NAME [--module PATH] [--dir DIR] [--db sqlite|postgres] [--grpc] [--events] [--resource NAME] [--plural PLURAL] [--tailor-replace DIR] [--no-tidy]",
 			help: `Writes a new service called NAME (lower case, digits and dashes) into DIR
 (default ./NAME), which must be new or empty: main.go on the service
 lifecycle, one example resource with create, get and list over HTTP, its
 repository over SQL and its migration, /openapi.json, unit and HTTP tests,
-a README, a Dockerfile, Kubernetes manifests (deploy/base) and .gitignore.
-The example resource is --resource, by default the singular of NAME's last
-word ("widgets" gives "widget"). Then it runs go mod tidy in DIR, which
+a README, a Dockerfile, Kubernetes manifests (deploy/base and the
+overlays deploy/overlays/dev and prod) and .gitignore. The example
+resource is --resource, by default the singular of NAME's last word
+("widgets" gives "widget"). Then it runs go mod tidy in DIR, which
 downloads what the service needs (--no-tidy skips it).
+
+--grpc serves each resource over gRPC too (on -grpc-addr, default :9090,
+with the grpc.health.v1 health service), from its .proto in
+proto/NAME/v1, which is yours; tailor new runs go generate ./proto/...,
+which builds the protoc plugins that go.mod pins and runs protoc, so
+protoc must be installed (Debian and Ubuntu: apt-get install
+protobuf-compiler libprotobuf-dev). Run the same command after editing a
+.proto.
+
+--events makes the example resource's creation an event: it is written
+to a transactional outbox in the same transaction, a relay publishes it
+to NATS JetStream (NATS_URL) on a stream named after the service, and
+package stats consumes it through an inbox, applying each event once, and
+serves the count at GET /v1/stats.
 
 go.mod requires github.com/tailorkit/tailor at the version of this tailor.
 A tailor built from a source tree has no version: give --tailor-replace
@@ -54,11 +69,14 @@ with the folder of that tree, and go.mod replaces the module with it.
 
 Example:
   tailor new widgets --module example.com/widgets --db postgres
-  cd widgets && go test ./... && DATABASE_URL=postgres://... go run .`,
+  cd widgets && go test ./... && DATABASE_URL=postgres://... go run .
+  tailor new orders --grpc --events`,
 			flags: func(fs *flag.FlagSet) {
 				fs.String("module", "", "the Go module path (default NAME)")
 				fs.String("dir", "", "the folder to write the service into (default ./NAME)")
 				fs.String("db", "sqlite", "the database: sqlite or postgres")
+				fs.Bool("grpc", false, "serve the resources over gRPC too, from .proto files (needs protoc)")
+				fs.Bool("events", false, "publish the example resource's created events through an outbox to NATS JetStream, and consume them through an inbox")
 				fs.String("resource", "", "the example resource's name, singular (default from NAME)")
 				fs.String("plural", "", "the example resource's plural, its path and table (default by the English rules)")
 				fs.String("tailor-replace", "", "a folder holding github.com/tailorkit/tailor, for go.mod to replace the module with")
@@ -77,6 +95,12 @@ list under /v1/PLURAL, in internal/NAME/http.gen.go, wired by
 internal/app/app.gen.go, which tailor regenerates. It writes no file of
 yours that exists, and refuses generated files edited by hand unless
 --force.
+
+In a service made with --grpc, the resource is served over gRPC too: its
+own .proto in proto/SERVICE/v1 (yours) and internal/NAME/grpc.gen.go;
+tailor then runs go generate ./proto/..., which needs protoc. In a service
+made with --events, the new resource publishes no events: the example
+resource shows how (its events.go and store.go).
 
 Example:
   tailor add resource gadget
@@ -97,7 +121,9 @@ Service, with its request and response types, in a new file of yours,
 internal/RESOURCE/NAME.go (markPaid gives mark_paid.go), and a test
 beside it; then its route in internal/RESOURCE/http.gen.go and the
 OpenAPI document. The new method answers an empty JSON object until you
-write its logic. The default method is GET, the default path
+write its logic. It is served over HTTP only, also in a service made
+with --grpc: add its RPC to the resource's .proto and serve it from a
+file of yours. The default method is GET, the default path
 /v1/PLURAL/{id}/NAME in kebab case (markPaid gives mark-paid); each
 {wildcard} of the path becomes a field of the request. POST, PUT and
 PATCH read a JSON body into the request. With --auth user only a caller
@@ -271,6 +297,7 @@ func runNew(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr
 	o := scaffold.Options{
 		Name: args[0], Module: str(fs, "module"), DB: str(fs, "db"),
 		Resource: str(fs, "resource"), Plural: str(fs, "plural"),
+		GRPC: boolean(fs, "grpc"), Events: boolean(fs, "events"),
 	}
 	dir := str(fs, "dir")
 	if dir == "" {
@@ -294,6 +321,11 @@ func runNew(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr
 		}
 		o.TailorVersion = v
 	}
+	if o.GRPC && !noTidy {
+		if err := checkProtoc(); err != nil {
+			return err
+		}
+	}
 	change, err := scaffold.New(dir, o)
 	if err != nil {
 		return err
@@ -304,8 +336,41 @@ func runNew(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr
 		if err := goCommand(ctx, dir, stdout, stderr, "mod", "tidy"); err != nil {
 			return fmt.Errorf("go mod tidy in %s: %w; the service is written: fix what go says, then run go mod tidy there", dir, err)
 		}
+		if o.GRPC {
+			if err := protoGenerate(ctx, dir, stdout, stderr); err != nil {
+				return err
+			}
+		}
 	}
-	fmt.Fprintf(stdout, "\nnext:\n  cd %s\n  go test ./...\n  go run .\n", dir)
+	fmt.Fprintf(stdout, "\nnext:\n  cd %s\n", dir)
+	if o.GRPC && noTidy {
+		fmt.Fprintf(stdout, "  go mod tidy && %s    # the gRPC code, with protoc installed\n", scaffold.ProtoCommand)
+	}
+	fmt.Fprintf(stdout, "  go test ./...\n  go run .\n")
+	return nil
+}
+
+// checkProtoc fails, saying how to install it, when protoc is not on
+// PATH.
+func checkProtoc() error {
+	if _, err := exec.LookPath("protoc"); err != nil {
+		return errors.New("a service with gRPC needs protoc, to make the Go code of its .proto files, and it is not on PATH: " +
+			"install it (Debian and Ubuntu: apt-get install protobuf-compiler libprotobuf-dev; macOS: brew install protobuf) and run the command again; " +
+			"or run tailor new with --no-tidy, which writes everything else, and then " + scaffold.ProtoCommand + " in the service once protoc is there")
+	}
+	return nil
+}
+
+// protoGenerate makes the Go code of the .proto files of the service in
+// dir, then tidies go.mod for the imports of that code.
+func protoGenerate(ctx context.Context, dir string, stdout, stderr io.Writer) error {
+	fmt.Fprintf(stdout, "running %s in %s\n", scaffold.ProtoCommand, dir)
+	if err := goCommand(ctx, dir, stdout, stderr, strings.Fields(scaffold.ProtoCommand)[1:]...); err != nil {
+		return fmt.Errorf("%s in %s: %w; the service is written: fix what protoc says, then run %s there", scaffold.ProtoCommand, dir, err, scaffold.ProtoCommand)
+	}
+	if err := goCommand(ctx, dir, stdout, stderr, "mod", "tidy"); err != nil {
+		return fmt.Errorf("go mod tidy in %s: %w; the service is written: fix what go says, then run go mod tidy there", dir, err)
+	}
 	return nil
 }
 
@@ -361,16 +426,30 @@ func goCommand(ctx context.Context, dir string, stdout, stderr io.Writer, args .
 	return cmd.Run()
 }
 
-func runAddResource(_ context.Context, fs *flag.FlagSet, args []string, stdout, _ io.Writer) error {
+func runAddResource(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	if err := positional("add resource", args, "NAME"); err != nil {
 		return err
 	}
 	dir := str(fs, "dir")
+	m, err := scaffold.LoadManifest(dir)
+	if err != nil {
+		return err
+	}
+	if m.GRPC {
+		if err := checkProtoc(); err != nil {
+			return err
+		}
+	}
 	change, err := scaffold.AddResource(dir, args[0], str(fs, "plural"), boolean(fs, "force"))
 	if err != nil {
 		return err
 	}
 	report(stdout, dir, change)
+	if m.GRPC {
+		if err := protoGenerate(ctx, dir, stdout, stderr); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(stdout, "\nnext: write the logic in internal/%s/%s.go, then go test ./...\n", args[0], args[0])
 	return nil
 }

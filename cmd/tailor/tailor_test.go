@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -96,5 +99,24 @@ func TestFlagsAnywhere(t *testing.T) {
 	}
 	if out, _, err = runCLI("doctor", "--dir", root+"/a"); err != nil || !strings.Contains(out, "every generated file is what tailor would write") {
 		t.Errorf("tailor doctor: %v\n%s", err, out)
+	}
+}
+
+// TestNewGRPCWithoutProtoc: without protoc, tailor new --grpc says how to
+// install it before it writes anything; with --no-tidy it writes the
+// service and prints the command that makes the gRPC code later.
+func TestNewGRPCWithoutProtoc(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	dir := filepath.Join(t.TempDir(), "widgets")
+	_, _, err := runCLI("new", "widgets", "--grpc", "--dir", dir, "--tailor-replace", filepath.Join("..", ".."))
+	if err == nil || !strings.Contains(err.Error(), "apt-get install protobuf-compiler") || !strings.Contains(err.Error(), "--no-tidy") {
+		t.Errorf("tailor new --grpc without protoc: got %v, want an error that says how to install it", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("tailor new --grpc without protoc wrote %s (%v); want nothing written", dir, err)
+	}
+	out, _, err := runCLI("new", "widgets", "--grpc", "--dir", dir, "--no-tidy")
+	if err != nil || !strings.Contains(out, "go mod tidy && go generate ./proto/...") {
+		t.Errorf("tailor new --grpc --no-tidy: %v\n%s", err, out)
 	}
 }

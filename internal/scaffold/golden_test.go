@@ -33,6 +33,12 @@ func TestGolden(t *testing.T) {
 		{"widgets-postgres", func(t *testing.T, dir string) {
 			mustNew(t, dir, Options{Name: "widgets", Module: "example.com/widgets", DB: "postgres", TailorVersion: goldenVersion})
 		}},
+		{"widgets-grpc-events", func(t *testing.T, dir string) {
+			mustNew(t, dir, Options{Name: "widgets", Module: "example.com/widgets", DB: "postgres", GRPC: true, Events: true, TailorVersion: goldenVersion})
+			if _, err := AddResource(dir, "gadget", "", false); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"widgets-grown", func(t *testing.T, dir string) {
 			mustNew(t, dir, Options{Name: "widgets", Module: "example.com/widgets", TailorVersion: goldenVersion})
 			if _, err := AddResource(dir, "person", "people", false); err != nil {

@@ -21,11 +21,21 @@ const ManifestFile = "tailor.json"
 type Manifest struct {
 	// DB is the database the service uses: "sqlite" or "postgres".
 	DB string `json:"db"`
+	// Events is true for a service that publishes its example resource's
+	// created events through a transactional outbox and consumes them
+	// through an inbox (tailor new --events).
+	Events bool `json:"events,omitempty"`
+	// Example is the resource tailor new made; with Events, it is the one
+	// whose creation is an event.
+	Example string `json:"example,omitempty"`
 	// Generated maps each generated file, by its slash-separated path in
 	// the service, to the SHA-256 (hex) of its content as tailor last
 	// wrote it, so that [Doctor] tells a hand-edited file from a stale
 	// one.
 	Generated map[string]string `json:"generated"`
+	// GRPC is true for a service whose resources are served over gRPC
+	// too (tailor new --grpc), each from its .proto under proto/.
+	GRPC bool `json:"grpc,omitempty"`
 	// Module is the Go module path.
 	Module string `json:"module"`
 	// Name is the service's name: a DNS label.
@@ -122,6 +132,9 @@ func (m *Manifest) check() error {
 	}
 	if err := checkDB(m.DB); err != nil {
 		return err
+	}
+	if m.Events && m.resource(m.Example) == nil {
+		return fmt.Errorf("events are on, but example names no resource (%q); set it to the resource whose creation is an event", m.Example)
 	}
 	seen := map[string]bool{}
 	for _, r := range m.Resources {

@@ -85,7 +85,8 @@ func reservedPackage(name string) bool {
 		"make", "max", "min", "new", "panic", "print", "println", "real", "recover":
 		return true
 	// the generated code's imports and folders
-	case "app", "database", "databasetest", "internal", "kithttp", "main", "openapi", "sql", "testdata", "thttp", "vendor":
+	case "app", "database", "databasetest", "internal", "kithttp", "main", "openapi", "sql", "testdata", "thttp", "vendor",
+		"grpc", "kitgrpc", "tgrpc", "proto", "stats":
 		return true
 	}
 	return false

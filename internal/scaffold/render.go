@@ -30,6 +30,14 @@ type File struct {
 type serviceView struct {
 	Name, Module, DB string
 	Resources        []*resourceView
+	GRPC, Events     bool
+
+	Proto        string        // the proto package: "widgets.v1"
+	ProtoDir     string        // its folder under proto/: "widgets/v1"
+	ProtoGo      string        // the Go package protoc makes of it: "widgetsv1"
+	Stream       string        // the JetStream stream of the service's events: "WIDGETS"
+	Subjects     string        // its subjects: "widgets.>"
+	EventsSource *resourceView // with Events, the resource whose creation is an event
 }
 
 // resourceView is what the templates see of a resource.
@@ -40,6 +48,8 @@ type resourceView struct {
 	Table        string // the SQL table: "widgets"
 	Path         string // the collection's path: "/v1/widgets"
 	HasAuth      bool   // some endpoint needs a verified caller
+	Events       bool   // its creation is an event (tailor new --events)
+	ProtoFile    string // its .proto under proto/: "widgets/v1/widget.proto"
 	Endpoints    []*endpointView
 }
 
@@ -71,9 +81,21 @@ type data struct {
 }
 
 func view(m *Manifest) *serviceView {
-	s := &serviceView{Name: m.Name, Module: m.Module, DB: m.DB}
+	s := &serviceView{
+		Name: m.Name, Module: m.Module, DB: m.DB, GRPC: m.GRPC, Events: m.Events,
+		Proto:    strings.ReplaceAll(m.Name, "-", "_") + ".v1",
+		ProtoDir: m.Name + "/v1",
+		ProtoGo:  strings.ReplaceAll(m.Name, "-", "") + "v1",
+		Stream:   strings.ToUpper(strings.ReplaceAll(m.Name, "-", "_")),
+		Subjects: m.Name + ".>",
+	}
 	for _, r := range m.Resources {
-		s.Resources = append(s.Resources, resourceOf(r))
+		v := resourceOf(r)
+		v.ProtoFile = s.ProtoDir + "/" + r.Name + ".proto"
+		if m.Events && r.Name == m.Example {
+			v.Events, s.EventsSource = true, v
+		}
+		s.Resources = append(s.Resources, v)
 	}
 	return s
 }
@@ -182,7 +204,18 @@ func GeneratedFiles(m *Manifest) ([]File, error) {
 		return nil, err
 	}
 	for _, r := range s.Resources {
-		f, err := render("generated/http.gen.go.tmpl", "internal/"+r.Name+"/http.gen.go", data{M: s, R: r}, true)
+		pairs := []string{"generated/http.gen.go.tmpl", "internal/" + r.Name + "/http.gen.go"}
+		if s.GRPC {
+			pairs = append(pairs, "generated/grpc.gen.go.tmpl", "internal/"+r.Name+"/grpc.gen.go")
+		}
+		rf, err := renderAll(data{M: s, R: r}, true, pairs...)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, rf...)
+	}
+	if s.GRPC {
+		f, err := render("generated/proto.gen.go.tmpl", "proto/"+s.ProtoDir+"/proto.gen.go", data{M: s}, true)
 		if err != nil {
 			return nil, err
 		}
@@ -202,20 +235,48 @@ func serviceFiles(m *Manifest, example, version, replace string) ([]File, error)
 		}
 	}
 	d := data{M: s, Example: ex, TailorVersion: version, TailorReplace: replace}
-	return renderAll(d, false,
+	files, err := renderAll(d, false,
 		"service/go.mod.tmpl", "go.mod",
 		"service/main.go.tmpl", "main.go",
 		"service/README.md.tmpl", "README.md",
 		"service/Dockerfile.tmpl", "Dockerfile",
 		"service/gitignore.tmpl", ".gitignore",
 		"service/kustomization.yaml.tmpl", "deploy/base/kustomization.yaml",
-		"service/configmap.yaml.tmpl", "deploy/base/configmap.yaml",
 		"service/deployment.yaml.tmpl", "deploy/base/deployment.yaml",
 		"service/service.yaml.tmpl", "deploy/base/service.yaml",
+		"service/pdb.yaml.tmpl", "deploy/base/pdb.yaml",
+		"overlays/dev.yaml.tmpl", "deploy/overlays/dev/kustomization.yaml",
+		"overlays/prod.yaml.tmpl", "deploy/overlays/prod/kustomization.yaml",
 		"service/database.go.tmpl", "internal/database/database.go",
 		"service/databasetest.go.tmpl", "internal/database/databasetest/databasetest.go",
 	)
+	if err != nil {
+		return nil, err
+	}
+	if s.DB == "postgres" {
+		hpa, err := render("service/hpa.yaml.tmpl", "deploy/base/hpa.yaml", d, false)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, hpa)
+	}
+	if !s.Events {
+		return files, nil
+	}
+	// The consumer of the example's events, and the table it counts in.
+	ev, err := renderAll(data{M: s, R: ex, Migration: fmt.Sprintf("%04d_create_stats.sql", statsMigration)}, false,
+		"resource/events.go.tmpl", "internal/"+ex.Name+"/events.go",
+		"events/stats.go.tmpl", "internal/stats/stats.go",
+		"events/stats_test.go.tmpl", "internal/stats/stats_test.go",
+		"events/migration.sql.tmpl", fmt.Sprintf("internal/database/migrations/%04d_create_stats.sql", statsMigration),
+	)
+	return append(files, ev...), err
 }
+
+// statsMigration is the version of the migration of package stats's
+// table in a service made with events: the one after the example
+// resource's.
+const statsMigration = 2
 
 // resourceFiles returns the user's files of a new resource, with its
 // migration numbered version.
@@ -230,13 +291,19 @@ func resourceFiles(m *Manifest, name string, version int) ([]File, error) {
 	migration := fmt.Sprintf("%04d_create_%s.sql", version, r.Table)
 	d := data{M: s, R: r, Migration: migration}
 	dir := "internal/" + r.Name + "/"
-	return renderAll(d, false,
-		"resource/resource.go.tmpl", dir+r.Name+".go",
-		"resource/store.go.tmpl", dir+"store.go",
-		"resource/resource_test.go.tmpl", dir+r.Name+"_test.go",
-		"resource/http_test.go.tmpl", dir+"http_test.go",
-		"resource/migration.sql.tmpl", "internal/database/migrations/"+migration,
-	)
+	pairs := []string{
+		"resource/resource.go.tmpl", dir + r.Name + ".go",
+		"resource/store.go.tmpl", dir + "store.go",
+		"resource/resource_test.go.tmpl", dir + r.Name + "_test.go",
+		"resource/http_test.go.tmpl", dir + "http_test.go",
+		"resource/migration.sql.tmpl", "internal/database/migrations/" + migration,
+	}
+	if s.GRPC {
+		pairs = append(pairs,
+			"resource/grpc_test.go.tmpl", dir+"grpc_test.go",
+			"resource/resource.proto.tmpl", "proto/"+r.ProtoFile)
+	}
+	return renderAll(d, false, pairs...)
 }
 
 // endpointFiles returns the user's files of a new endpoint: its logic

@@ -139,6 +139,22 @@ func TestAddResourceRefusesCollisions(t *testing.T) {
 	wantUsage(t, err, "/v1/widgets", "--plural")
 }
 
+// TestEventsKeepStats: in a service with events, package stats and its
+// route are taken; the manifest must name the resource whose creation is
+// the event.
+func TestEventsKeepStats(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "widgets")
+	mustNew(t, dir, Options{Name: "widgets", Events: true, TailorVersion: goldenVersion})
+	_, err := AddResource(dir, "stat", "stats", false)
+	wantUsage(t, err, "/v1/stats", "--plural")
+	_, err = AddResource(dir, "stats", "", false)
+	wantUsage(t, err, `"stats" is taken`)
+	write(t, dir, ManifestFile, strings.Replace(read(t, dir, ManifestFile), `"example": "widget"`, `"example": "gizmo"`, 1))
+	if _, err := LoadManifest(dir); err == nil || !strings.Contains(err.Error(), `example names no resource ("gizmo")`) {
+		t.Errorf("a manifest whose example names no resource: got %v", err)
+	}
+}
+
 func TestAddEndpointChecks(t *testing.T) {
 	dir := newService(t)
 	for _, tc := range []struct {
