@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,6 +37,9 @@ import (
 // the end: runs do not meet on the shared NATS server.
 func TestNewGRPCEventsPostgres(t *testing.T) {
 	testenv.Short(t, "generated service")
+	if _, err := exec.LookPath("protoc"); err != nil {
+		testenv.Missing(t, "protoc is not installed (scripts/protoc.sh installs it)")
+	}
 	t.Parallel()
 	server := postgresServer(t)
 	js := jetStream(t)
