@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -83,8 +84,12 @@ func WithTelemetry(tel *observability.Telemetry) Option {
 // An instance whose breaker is open is out of rotation (outlier ejection)
 // until a probe succeeds, without waiting for the registry's health
 // check; a breaker that refuses a call sends it to another instance at
-// once. A retry made by the policy goes to an instance the call has not
-// tried yet. A call that finds no instance fails with a fault.Unavailable
+// once. So does an instance that cannot be reached (the connection to it
+// is refused, say, as when its process has died): nothing was sent, so
+// the call goes on to another instance whatever it does, idempotent or
+// not, and fails with the connection's error only once no instance is
+// left to try. A retry made by the policy goes to an instance the call
+// has not tried yet. A call that finds no instance fails with a fault.Unavailable
 // error whose cause is a [*NoInstanceError]; the policy's breaker does not
 // count it against the service.
 //
@@ -427,23 +432,42 @@ func (c *Client) call(ctx context.Context, r *route, request any) (any, error) {
 	set := c.set.Load()
 	nodes := *r.nodes.Load()
 	t, _ := ctx.Value(triesKey{c}).(*tries)
+	var unsent error // why the last instance tried could not be reached
 	for {
 		n := c.cfg.balancer.Pick(nodes, t.skip)
 		if n == nil && t.any() {
 			// Every healthy instance was tried: a repeat beats giving up.
 			n = c.cfg.balancer.Pick(nodes, t.refused)
 		}
+		if n == nil && unsent != nil {
+			return nil, unsent
+		}
 		if n == nil {
 			return nil, c.noInstance(set, nodes, t)
 		}
 		response, err := c.serve(ctx, n, r, request)
-		if errors.Is(err, resilience.ErrOpen) {
-			t.add(n, true)
+		switch {
+		case errors.Is(err, resilience.ErrOpen):
+			t.add(n, tryRefused)
+			continue
+		case err != nil && ctx.Err() == nil && notSent(err):
+			// Nothing reached the instance: sending the request to
+			// another one cannot do anything twice, whatever it does.
+			t.add(n, tryUnsent)
+			unsent = err
 			continue
 		}
-		t.add(n, false)
+		t.add(n, tryAnswered)
 		return response, err
 	}
+}
+
+// notSent reports whether err says that the request never reached the
+// instance: the connection to it could not be made (a [*net.OpError] of
+// Op "dial", such as a refused connection), so nothing was sent.
+func notSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // serve makes one call on n and feeds its latency to the balancer.
@@ -472,7 +496,7 @@ func (c *Client) noInstance(set *nodeSet, nodes []*Node, t *tries) error {
 		e.Stale = time.Since(set.state.Updated)
 	}
 	for _, n := range nodes {
-		if n.Ejected() || t.refused(n) {
+		if n.Ejected() || t.ejected(n) {
 			e.Ejected++
 		} else if t.has(n) {
 			e.Tried++
@@ -483,9 +507,9 @@ func (c *Client) noInstance(set *nodeSet, nodes []*Node, t *tries) error {
 
 type triesKey struct{ c *Client }
 
-// tries records the nodes one call has tried, and those whose breaker
-// refused it, so a retry goes elsewhere. The first few fit without an
-// allocation. A nil *tries has tried nothing.
+// tries records the nodes one call has tried, those whose breaker refused
+// it and those it could not reach, so a retry goes elsewhere. The first
+// few fit without an allocation. A nil *tries has tried nothing.
 type tries struct {
 	mu    sync.Mutex
 	first [4]try
@@ -494,34 +518,36 @@ type tries struct {
 
 type try struct {
 	n       *Node
-	refused bool
+	outcome tryOutcome
 }
+
+// tryOutcome is what became of one try of a node.
+type tryOutcome uint8
+
+const (
+	tryAnswered tryOutcome = iota // the call reached the instance
+	tryRefused                    // the instance's breaker refused it
+	tryUnsent                     // the instance could not be reached
+)
 
 func (t *tries) skip(n *Node) bool { return n.Ejected() || t.has(n) }
 
 func (t *tries) has(n *Node) bool {
-	if t == nil {
-		return false
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return slices.ContainsFunc(t.nodes, func(x try) bool { return x.n == n })
+	return t.find(func(x try) bool { return x.n == n })
 }
 
-// refused reports whether n's breaker is open or refused this call.
+// refused reports whether n's breaker is open, or refused this call, or n
+// could not be reached by it: a node not worth a repeat.
 func (t *tries) refused(n *Node) bool {
-	if n.Ejected() {
-		return true
-	}
-	if t == nil {
-		return false
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return slices.ContainsFunc(t.nodes, func(x try) bool { return x.n == n && x.refused })
+	return n.Ejected() || t.find(func(x try) bool { return x.n == n && x.outcome != tryAnswered })
 }
 
-func (t *tries) add(n *Node, refused bool) {
+// ejected reports whether n's breaker is open or refused this call.
+func (t *tries) ejected(n *Node) bool {
+	return n.Ejected() || t.find(func(x try) bool { return x.n == n && x.outcome == tryRefused })
+}
+
+func (t *tries) add(n *Node, outcome tryOutcome) {
 	if t == nil {
 		return
 	}
@@ -529,18 +555,22 @@ func (t *tries) add(n *Node, refused bool) {
 	if t.nodes == nil {
 		t.nodes = t.first[:0]
 	}
-	t.nodes = append(t.nodes, try{n, refused})
+	t.nodes = append(t.nodes, try{n, outcome})
 	t.mu.Unlock()
 }
 
-// any reports whether the call tried a node that did not refuse it.
+// any reports whether the call reached a node.
 func (t *tries) any() bool {
+	return t.find(func(x try) bool { return x.outcome == tryAnswered })
+}
+
+func (t *tries) find(match func(try) bool) bool {
 	if t == nil {
 		return false
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return slices.ContainsFunc(t.nodes, func(x try) bool { return !x.refused })
+	return slices.ContainsFunc(t.nodes, match)
 }
 
 func (n *Node) retireNode() {
