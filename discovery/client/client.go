@@ -88,7 +88,7 @@ func WithTelemetry(tel *observability.Telemetry) Option {
 // is refused, say, as when its process has died): nothing was sent, so
 // the call goes on to another instance whatever it does, idempotent or
 // not, and fails with the connection's error only once no instance is
-// left to try. A retry made by the policy goes to an instance the call
+// left to try; the instance is out of rotation for [UnreachableFor]. A retry made by the policy goes to an instance the call
 // has not tried yet. A call that finds no instance fails with a fault.Unavailable
 // error whose cause is a [*NoInstanceError]; the policy's breaker does not
 // count it against the service.
@@ -408,6 +408,15 @@ func (c *Client) newNode(inst discovery.Instance) *Node {
 	return n
 }
 
+// UnreachableFor is how long an instance that could not be reached (a
+// connection to it refused, say) stays out of rotation, as if its breaker
+// had opened, before a call tries it again: a process that died answers
+// no call, and its callers need not wait for the registry's health check
+// or for its breaker to count failures to stop sending it calls. When
+// every instance is out of rotation, a call still tries those that are
+// out only for this reason.
+const UnreachableFor = 5 * time.Second
+
 // call is the innermost endpoint of the policy: one attempt of route r.
 // An instance whose breaker refuses the call costs nothing, so the attempt
 // moves on to another at once rather than return the refusal, whose
@@ -439,6 +448,13 @@ func (c *Client) call(ctx context.Context, r *route, request any) (any, error) {
 			// Every healthy instance was tried: a repeat beats giving up.
 			n = c.cfg.balancer.Pick(nodes, t.refused)
 		}
+		if n == nil {
+			// Every instance is out of rotation, some only because a
+			// connection to them failed a moment ago: trying one again
+			// costs at most another refused connection, and finds an
+			// instance that came back on the same address at once.
+			n = c.cfg.balancer.Pick(nodes, t.lastResort)
+		}
 		if n == nil && unsent != nil {
 			return nil, unsent
 		}
@@ -455,6 +471,10 @@ func (c *Client) call(ctx context.Context, r *route, request any) (any, error) {
 			// another one cannot do anything twice, whatever it does.
 			t.add(n, tryUnsent)
 			unsent = err
+			if n.markUnreachable() {
+				inst := n.Instance()
+				c.logger.Warn("client: instance unreachable; out of rotation", "peer.service", c.service, "instance", inst.ID, "addr", inst.HostPort(), "for", UnreachableFor, "error", err)
+			}
 			continue
 		}
 		t.add(n, tryAnswered)
@@ -541,6 +561,10 @@ func (t *tries) has(n *Node) bool {
 func (t *tries) refused(n *Node) bool {
 	return n.Ejected() || t.find(func(x try) bool { return x.n == n && x.outcome != tryAnswered })
 }
+
+// lastResort reports whether n is to be left out even when every node is
+// out of rotation: this call tried it, or its breaker is open.
+func (t *tries) lastResort(n *Node) bool { return n.breakerOpen() || t.has(n) }
 
 // ejected reports whether n's breaker is open or refused this call.
 func (t *tries) ejected(n *Node) bool {

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/go-kit/kit/endpoint"
 
@@ -125,4 +127,66 @@ func TestUnreachableInstanceIsSkippedForAnyCall(t *testing.T) {
 			}
 		})
 	}
+}
+
+// refused is the error of a call whose connection was refused, as the
+// HTTP factories return it.
+var refused = fault.Wrap(&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}, fault.Unavailable, "the call got no answer")
+
+// An instance that could not be reached is out of rotation at once, for
+// UnreachableFor, and then tried again; while every instance is out for
+// that reason, calls still try them, so an instance back on its address
+// is called at once.
+func TestUnreachableInstanceLeavesRotation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reg := memory.New()
+		register(t, reg, "orders", "a", "b")
+		f := newFleet()
+		f.fail("a", refused)
+		c, call := newClient(t, reg, "orders", f.factory, client.WithBalancer(preferA{}))
+		defer c.Close()
+		waitInstances(t, c, 2)
+		for range 10 {
+			if got, err := call(context.Background(), "order"); err != nil || got != "b" {
+				t.Fatalf("got %v, %v; want b, nil", got, err)
+			}
+		}
+		if n := f.callsTo("a"); n != 1 {
+			t.Errorf("the unreachable instance was tried %d times, want once: it is out of rotation after the first", n)
+		}
+		time.Sleep(client.UnreachableFor)
+		if got, err := call(context.Background(), "order"); err != nil || got != "b" {
+			t.Fatalf("got %v, %v; want b, nil", got, err)
+		}
+		if n := f.callsTo("a"); n != 2 {
+			t.Errorf("after UnreachableFor the instance was tried %d times in all, want 2: it is back in rotation", n)
+		}
+	})
+}
+
+func TestEveryInstanceUnreachable(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reg := memory.New()
+		register(t, reg, "orders", "a", "b")
+		f := newFleet()
+		f.fail("a", refused)
+		f.fail("b", refused)
+		c, call := newClient(t, reg, "orders", f.factory, client.WithBalancer(preferA{}))
+		defer c.Close()
+		waitInstances(t, c, 2)
+		for range 2 {
+			_, err := call(context.Background(), "order")
+			var op *net.OpError
+			if !errors.As(err, &op) || !errors.Is(err, fault.Unavailable) {
+				t.Fatalf("got %v, want the refused connection's error, of kind Unavailable", err)
+			}
+		}
+		if tried := f.tried(); !slices.Equal(tried, []string{"a", "b", "a", "b"}) {
+			t.Errorf("attempts went to %v, want a and b on each call: with every instance out for being unreachable, each is tried", tried)
+		}
+		f.fail("a", nil) // back on its address
+		if got, err := call(context.Background(), "order"); err != nil || got != "a" {
+			t.Fatalf("got %v, %v; want a, nil: the instance is called as soon as it is back", got, err)
+		}
+	})
 }
