@@ -56,9 +56,10 @@ const (
 //
 // Wanted: no failed order but those the killed instance had taken, which
 // the gateway's retry finds still held and answers 409; no call to the
-// dead instance 1 s after the kill (but the breaker's rare probes, which
-// go on to a live instance); the new instance called within 2 s of its
-// registration; not one failed order around the SIGTERM.
+// dead instance 1 s after the kill (but for a rare one that tries it
+// again once client.UnreachableFor has passed, and goes on to a live
+// instance); the new instance called within 2 s of its registration;
+// not one failed order around the SIGTERM.
 func TestClusterKillAndScale(t *testing.T) {
 	testenv.Short(t, "the multi-process shop's")
 	consulAddr := os.Getenv("TAILOR_TEST_CONSUL")
@@ -458,6 +459,8 @@ type calls struct {
 type poller struct {
 	stopc chan struct{}
 	done  chan []calls
+	once  sync.Once
+	calls []calls
 }
 
 var callCount = regexp.MustCompile(`^http_client_request_duration_seconds_count\{[^}]*server_port="(\d+)"[^}]*\} (\S+)$`)
@@ -500,12 +503,17 @@ func pollCalls(t *testing.T, base string, watch discovery.Instancer) *poller {
 			out = append(out, c)
 		}
 	}()
+	t.Cleanup(func() { p.stop() })
 	return p
 }
 
+// stop stops the polling, once, and returns the readings.
 func (p *poller) stop() []calls {
-	close(p.stopc)
-	return <-p.done
+	p.once.Do(func() {
+		close(p.stopc)
+		p.calls = <-p.done
+	})
+	return p.calls
 }
 
 // callsAfter reads, in samples, the calls to port after from: when the
