@@ -2,8 +2,8 @@
 // the shop's one public entry: it verifies tokens, limits each client's
 // rate (-ip-rate, -user-rate), finds the services by name in Consul and
 // calls them with timeouts, retries of what is safe to send again and a
-// circuit breaker per
-// instance, and serves the merged OpenAPI document at /openapi.json.
+// circuit breaker per instance, and serves the merged OpenAPI document at
+// /openapi.json.
 //
 // It finds the services in the Consul agent CONSUL_HTTP_ADDR names, or,
 // with SHOP_DISCOVERY=dns, in DNS SRV records, and on SIGINT or SIGTERM
