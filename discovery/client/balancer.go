@@ -55,6 +55,10 @@ type Node struct {
 	cost     atomic.Uint64 // float64 bits: peak EWMA of latency, in ns
 	stamp    atomic.Int64  // when cost was last set, ns since epoch
 	open     atomic.Bool   // the breaker reported it opened
+	// unreachable is when, in ns since epoch, the node comes back into
+	// rotation after a connection to it could not be made; 0 when none
+	// failed.
+	unreachable atomic.Int64
 
 	retired   atomic.Bool
 	closeOnce sync.Once
@@ -77,10 +81,28 @@ func (n *Node) Latency(now time.Time) time.Duration {
 	return time.Duration(n.costAt(int64(now.Sub(n.epoch))))
 }
 
-// Ejected reports whether the node's breaker is open, so balancers leave
-// it out.
+// Ejected reports whether the node is out of rotation, so balancers leave
+// it out: its breaker is open, or a connection to it could not be made
+// in the last [UnreachableFor].
 func (n *Node) Ejected() bool {
+	return n.breakerOpen() || n.isUnreachable()
+}
+
+func (n *Node) breakerOpen() bool {
 	return n.open.Load() && n.breaker != nil && n.breaker.State() == resilience.StateOpen
+}
+
+func (n *Node) isUnreachable() bool {
+	until := n.unreachable.Load()
+	return until != 0 && n.elapsed() < until
+}
+
+// markUnreachable takes the node out of rotation for UnreachableFor; it
+// reports whether the node was in rotation until now.
+func (n *Node) markUnreachable() bool {
+	was := n.isUnreachable()
+	n.unreachable.Store(n.elapsed() + int64(UnreachableFor))
+	return !was
 }
 
 func (n *Node) costAt(now int64) float64 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -83,8 +84,12 @@ func WithTelemetry(tel *observability.Telemetry) Option {
 // An instance whose breaker is open is out of rotation (outlier ejection)
 // until a probe succeeds, without waiting for the registry's health
 // check; a breaker that refuses a call sends it to another instance at
-// once. A retry made by the policy goes to an instance the call has not
-// tried yet. A call that finds no instance fails with a fault.Unavailable
+// once. So does an instance that cannot be reached (the connection to it
+// is refused, say, as when its process has died): nothing was sent, so
+// the call goes on to another instance whatever it does, idempotent or
+// not, and fails with the connection's error only once no instance is
+// left to try; the instance is out of rotation for [UnreachableFor]. A retry made by the policy goes to an instance the call
+// has not tried yet. A call that finds no instance fails with a fault.Unavailable
 // error whose cause is a [*NoInstanceError]; the policy's breaker does not
 // count it against the service.
 //
@@ -403,6 +408,15 @@ func (c *Client) newNode(inst discovery.Instance) *Node {
 	return n
 }
 
+// UnreachableFor is how long an instance that could not be reached (a
+// connection to it refused, say) stays out of rotation, as if its breaker
+// had opened, before a call tries it again: a process that died answers
+// no call, and its callers need not wait for the registry's health check
+// or for its breaker to count failures to stop sending it calls. When
+// every instance is out of rotation, a call still tries those that are
+// out only for this reason.
+const UnreachableFor = 5 * time.Second
+
 // call is the innermost endpoint of the policy: one attempt of route r.
 // An instance whose breaker refuses the call costs nothing, so the attempt
 // moves on to another at once rather than return the refusal, whose
@@ -427,6 +441,7 @@ func (c *Client) call(ctx context.Context, r *route, request any) (any, error) {
 	set := c.set.Load()
 	nodes := *r.nodes.Load()
 	t, _ := ctx.Value(triesKey{c}).(*tries)
+	var unsent error // why the last instance tried could not be reached
 	for {
 		n := c.cfg.balancer.Pick(nodes, t.skip)
 		if n == nil && t.any() {
@@ -434,16 +449,45 @@ func (c *Client) call(ctx context.Context, r *route, request any) (any, error) {
 			n = c.cfg.balancer.Pick(nodes, t.refused)
 		}
 		if n == nil {
+			// Every instance is out of rotation, some only because a
+			// connection to them failed a moment ago: trying one again
+			// costs at most another refused connection, and finds an
+			// instance that came back on the same address at once.
+			n = c.cfg.balancer.Pick(nodes, t.lastResort)
+		}
+		if n == nil && unsent != nil {
+			return nil, unsent
+		}
+		if n == nil {
 			return nil, c.noInstance(set, nodes, t)
 		}
 		response, err := c.serve(ctx, n, r, request)
-		if errors.Is(err, resilience.ErrOpen) {
-			t.add(n, true)
+		switch {
+		case errors.Is(err, resilience.ErrOpen):
+			t.add(n, tryRefused)
+			continue
+		case err != nil && ctx.Err() == nil && notSent(err):
+			// Nothing reached the instance: sending the request to
+			// another one cannot do anything twice, whatever it does.
+			t.add(n, tryUnsent)
+			unsent = err
+			if n.markUnreachable() {
+				inst := n.Instance()
+				c.logger.Warn("client: instance unreachable; out of rotation", "peer.service", c.service, "instance", inst.ID, "addr", inst.HostPort(), "for", UnreachableFor, "error", err)
+			}
 			continue
 		}
-		t.add(n, false)
+		t.add(n, tryAnswered)
 		return response, err
 	}
+}
+
+// notSent reports whether err says that the request never reached the
+// instance: the connection to it could not be made (a [*net.OpError] of
+// Op "dial", such as a refused connection), so nothing was sent.
+func notSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // serve makes one call on n and feeds its latency to the balancer.
@@ -472,7 +516,7 @@ func (c *Client) noInstance(set *nodeSet, nodes []*Node, t *tries) error {
 		e.Stale = time.Since(set.state.Updated)
 	}
 	for _, n := range nodes {
-		if n.Ejected() || t.refused(n) {
+		if n.Ejected() || t.ejected(n) {
 			e.Ejected++
 		} else if t.has(n) {
 			e.Tried++
@@ -483,9 +527,9 @@ func (c *Client) noInstance(set *nodeSet, nodes []*Node, t *tries) error {
 
 type triesKey struct{ c *Client }
 
-// tries records the nodes one call has tried, and those whose breaker
-// refused it, so a retry goes elsewhere. The first few fit without an
-// allocation. A nil *tries has tried nothing.
+// tries records the nodes one call has tried, those whose breaker refused
+// it and those it could not reach, so a retry goes elsewhere. The first
+// few fit without an allocation. A nil *tries has tried nothing.
 type tries struct {
 	mu    sync.Mutex
 	first [4]try
@@ -494,34 +538,40 @@ type tries struct {
 
 type try struct {
 	n       *Node
-	refused bool
+	outcome tryOutcome
 }
+
+// tryOutcome is what became of one try of a node.
+type tryOutcome uint8
+
+const (
+	tryAnswered tryOutcome = iota // the call reached the instance
+	tryRefused                    // the instance's breaker refused it
+	tryUnsent                     // the instance could not be reached
+)
 
 func (t *tries) skip(n *Node) bool { return n.Ejected() || t.has(n) }
 
 func (t *tries) has(n *Node) bool {
-	if t == nil {
-		return false
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return slices.ContainsFunc(t.nodes, func(x try) bool { return x.n == n })
+	return t.find(func(x try) bool { return x.n == n })
 }
 
-// refused reports whether n's breaker is open or refused this call.
+// refused reports whether n's breaker is open, or refused this call, or n
+// could not be reached by it: a node not worth a repeat.
 func (t *tries) refused(n *Node) bool {
-	if n.Ejected() {
-		return true
-	}
-	if t == nil {
-		return false
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return slices.ContainsFunc(t.nodes, func(x try) bool { return x.n == n && x.refused })
+	return n.Ejected() || t.find(func(x try) bool { return x.n == n && x.outcome != tryAnswered })
 }
 
-func (t *tries) add(n *Node, refused bool) {
+// lastResort reports whether n is to be left out even when every node is
+// out of rotation: this call tried it, or its breaker is open.
+func (t *tries) lastResort(n *Node) bool { return n.breakerOpen() || t.has(n) }
+
+// ejected reports whether n's breaker is open or refused this call.
+func (t *tries) ejected(n *Node) bool {
+	return n.Ejected() || t.find(func(x try) bool { return x.n == n && x.outcome == tryRefused })
+}
+
+func (t *tries) add(n *Node, outcome tryOutcome) {
 	if t == nil {
 		return
 	}
@@ -529,18 +579,22 @@ func (t *tries) add(n *Node, refused bool) {
 	if t.nodes == nil {
 		t.nodes = t.first[:0]
 	}
-	t.nodes = append(t.nodes, try{n, refused})
+	t.nodes = append(t.nodes, try{n, outcome})
 	t.mu.Unlock()
 }
 
-// any reports whether the call tried a node that did not refuse it.
+// any reports whether the call reached a node.
 func (t *tries) any() bool {
+	return t.find(func(x try) bool { return x.outcome == tryAnswered })
+}
+
+func (t *tries) find(match func(try) bool) bool {
 	if t == nil {
 		return false
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return slices.ContainsFunc(t.nodes, func(x try) bool { return !x.refused })
+	return slices.ContainsFunc(t.nodes, match)
 }
 
 func (n *Node) retireNode() {

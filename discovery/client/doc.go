@@ -29,7 +29,10 @@
 // [resilience.Breaker]: one that opens takes the instance out of rotation
 // (outlier ejection) until a probe succeeds, without waiting for the
 // registry's health check, and one that refuses a call sends it on to
-// another instance at once. A retry made by the policy goes to an
+// another instance at once, as does an instance that cannot be reached
+// (its connection refused: the request was never sent, so it is safe to
+// send elsewhere, whatever it does); such an instance is out of rotation
+// for [UnreachableFor]. A retry made by the policy goes to an
 // instance the call has not tried yet. [WithTelemetry] reports all of it
 // as metrics and logs.
 package client

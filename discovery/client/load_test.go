@@ -178,9 +178,9 @@ func crashAndJoin(t *testing.T, balancer client.Balancer) {
 	}
 	t.Logf("dead instance: %d attempts in %s after the crash, then no traffic (target ≤ 1s); %d later probes", burst, stoppedAfter.Round(time.Microsecond), probes)
 	if ejected {
-		t.Logf("its breaker ejected it %s after the crash", ejectedAt.Sub(crashed).Round(time.Microsecond))
+		t.Logf("it was ejected %s after the crash", ejectedAt.Sub(crashed).Round(time.Microsecond))
 	} else {
-		t.Logf("its breaker never opened: the balancer stopped picking it first (P2C counts a failure as a slow answer)")
+		t.Logf("it was never ejected: the balancer stopped picking it first (P2C counts a failure as a slow answer)")
 	}
 	if consulDropped > 0 {
 		t.Logf("Consul's health check dropped it from the watch %s after the crash (check interval 10 s)", consulDropped.Round(time.Millisecond))
@@ -273,7 +273,8 @@ func (a *attempts) after(port int, t time.Time) []time.Time {
 	return out
 }
 
-// ejectionLog is a slog.Handler that keeps when each instance was ejected.
+// ejectionLog is a slog.Handler that keeps when each instance was ejected:
+// by its breaker, or at its first refused connection.
 type ejectionLog struct {
 	mu    sync.Mutex
 	times map[string][]time.Time
@@ -283,7 +284,7 @@ func (h *ejectionLog) Enabled(context.Context, slog.Level) bool { return true }
 func (h *ejectionLog) WithAttrs([]slog.Attr) slog.Handler       { return h }
 func (h *ejectionLog) WithGroup(string) slog.Handler            { return h }
 func (h *ejectionLog) Handle(_ context.Context, r slog.Record) error {
-	if r.Message != "client: instance ejected" {
+	if r.Message != "client: instance ejected" && r.Message != "client: instance unreachable; out of rotation" {
 		return nil
 	}
 	var addr string

@@ -251,7 +251,8 @@ func (sh *shop) verifier() (*auth.Verifier, error) {
 // registry, SQLite files under -data and broker.
 func (sh *shop) deps(name string, verifier *auth.Verifier) (assembly.Deps, error) {
 	deps := assembly.Deps{
-		Registry:      sh.registry,
+		Resolver:      sh.registry,
+		Registrar:     sh.registry,
 		OpenDB:        sh.openDB,
 		Connect:       sh.nats.connect,
 		Verifier:      verifier,

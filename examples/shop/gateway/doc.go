@@ -1,7 +1,8 @@
 // Package gateway is the shop's one public entry. It serves the public
 // API by calling the shop's services, each found by name in a discovery
 // registry ("users", "catalog", "inventory", "stats", "reviews"), with a
-// circuit breaker per instance, retries of reads and a timeout, and it
+// circuit breaker per instance, retries of what is safe to send again
+// and a timeout, and it
 // checks tokens and rate limits at the edge, before any service is
 // called.
 //
@@ -80,10 +81,16 @@
 // in a row and probed again after 5 s). Failures are 5xx answers and
 // calls that got no answer; 4xx answers are the service answering and
 // never count. Every call is bounded by [Config.Timeout] (5 s by
-// default), retries included. Only reads (GET and HEAD, the product
-// page's two calls included) are retried: up to 3 attempts, each on an
-// instance not tried yet, after a failure that may be retried (503, 502,
-// 504, no answer), under a retry budget. POST and PUT are sent once.
+// default), retries included. Reads (GET and HEAD, the product page's
+// two calls included) are retried: up to 3 attempts, each on an instance
+// not tried yet, after a failure that may be retried (503, 502, 504, no
+// answer), under a retry budget. So is POST /v1/orders when it carries an
+// Idempotency-Key, which the orders service de-duplicates by: a retry
+// of an order that was placed replays its answer, and one still running
+// on an instance that died is answered 409 until its key's lease ends.
+// Other POSTs and PUTs are sent once, except to the next instance when
+// the one picked cannot be reached at all (its connection refused):
+// nothing was sent, so nothing can happen twice.
 //
 // # Tokens and rate limits
 //

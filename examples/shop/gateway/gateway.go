@@ -35,24 +35,28 @@ const (
 // routes are the public routes, each with the service it is passed to;
 // the product page, which the gateway builds itself, has none. The
 // services' other routes (the inventory's and payments' /internal ones)
-// are not reachable from outside.
-var routes = []struct{ pattern, service string }{
-	{"POST /v1/users", UsersService},
-	{"POST /v1/sessions", UsersService},
-	{"GET /v1/users/me", UsersService},
-	{"GET /v1/products", CatalogService},
-	{"POST /v1/products", CatalogService},
-	{productPageRoute, ""},
-	{"GET /v1/products/{id}/reviews", ReviewsService},
-	{"POST /v1/products/{id}/reviews", ReviewsService},
-	{"POST /v1/orders", OrdersService},
-	{"GET /v1/orders", OrdersService},
-	{"GET /v1/orders/{id}", OrdersService},
-	{"PUT /v1/admin/stock/{product_id}", InventoryService},
-	{"GET /v1/admin/payments", PaymentsService},
-	{"GET /v1/admin/payments/faults", PaymentsService},
-	{"PUT /v1/admin/payments/faults", PaymentsService},
-	{"GET /v1/stats", StatsService},
+// are not reachable from outside. keyed marks the routes whose service
+// de-duplicates requests by their Idempotency-Key.
+var routes = []struct {
+	pattern, service string
+	keyed            bool
+}{
+	{"POST /v1/users", UsersService, false},
+	{"POST /v1/sessions", UsersService, false},
+	{"GET /v1/users/me", UsersService, false},
+	{"GET /v1/products", CatalogService, false},
+	{"POST /v1/products", CatalogService, false},
+	{productPageRoute, "", false},
+	{"GET /v1/products/{id}/reviews", ReviewsService, false},
+	{"POST /v1/products/{id}/reviews", ReviewsService, false},
+	{"POST /v1/orders", OrdersService, true},
+	{"GET /v1/orders", OrdersService, false},
+	{"GET /v1/orders/{id}", OrdersService, false},
+	{"PUT /v1/admin/stock/{product_id}", InventoryService, false},
+	{"GET /v1/admin/payments", PaymentsService, false},
+	{"GET /v1/admin/payments/faults", PaymentsService, false},
+	{"PUT /v1/admin/payments/faults", PaymentsService, false},
+	{"GET /v1/stats", StatsService, false},
 }
 
 // Defaults of [Config].
@@ -236,7 +240,7 @@ func (g *Gateway) Register(r *thttp.Router) {
 	for _, route := range routes {
 		h := http.HandlerFunc(g.productPage)
 		if route.service != "" {
-			h = g.proxy(route.service).ServeHTTP
+			h = g.proxy(route.service, route.keyed).ServeHTTP
 		}
 		r.Handle(route.pattern, g.admit(h))
 	}

@@ -165,8 +165,10 @@ func classify(ctx context.Context, service string, err error) error {
 
 // proxy is the handler of a route the gateway passes on to service as it
 // is. Reads (GET, HEAD) are marked idempotent, so the client's policy may
-// retry them on another instance; nothing else is retried.
-func (g *Gateway) proxy(service string) http.Handler {
+// retry them on another instance, and so are the requests of a keyed
+// route that carry an Idempotency-Key, which the service de-duplicates
+// by; nothing else is retried.
+func (g *Gateway) proxy(service string, keyed bool) http.Handler {
 	call := g.call[service]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := g.readBody(r)
@@ -175,7 +177,7 @@ func (g *Gateway) proxy(service string) http.Handler {
 			return
 		}
 		ctx := r.Context()
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead || keyed && r.Header.Get("Idempotency-Key") != "" {
 			ctx = resilience.WithIdempotent(ctx)
 		}
 		response, err := call(ctx, newUpstreamRequest(r, body))

@@ -88,3 +88,50 @@ func TestClientErrorsDoNotEjectAnInstance(t *testing.T) {
 		t.Errorf("the instance got %d calls, want 10: one each, none refused by its breaker", n)
 	}
 }
+
+// An order carrying an Idempotency-Key is retried like a read, as the
+// orders service de-duplicates by the key; one without a key, and a POST
+// to a service that does not de-duplicate, are sent once.
+func TestKeyedOrdersAreRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name, path, service string
+		headers             []string
+		want                int
+	}{
+		{"order with a key", "/v1/orders", OrdersService, []string{"Idempotency-Key", "order-1"}, 3},
+		{"order without a key", "/v1/orders", OrdersService, nil, 1},
+		{"product with a key", "/v1/products", CatalogService, []string{"Idempotency-Key", "product-1"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			a := startUpstream(t, h.reg, tc.service, tc.service+"-1", answerJSON(http.StatusServiceUnavailable, `{"status":503}`))
+			b := startUpstream(t, h.reg, tc.service, tc.service+"-2", answerJSON(http.StatusServiceUnavailable, `{"status":503}`))
+			h.start(t, unlimited)
+			if resp, body := h.do(t, "POST", tc.path, `{"items":[]}`, tc.headers...); resp.StatusCode != http.StatusServiceUnavailable {
+				t.Fatalf("got %d %s, want the service's 503", resp.StatusCode, body)
+			}
+			if n := a.calls() + b.calls(); n != tc.want {
+				t.Errorf("the POST reached %s %d times, want %d", tc.service, n, tc.want)
+			}
+		})
+	}
+}
+
+// A write whose instance cannot be reached (its process died: the
+// connection is refused) was never sent, so it goes to another instance
+// and succeeds, key or none.
+func TestWritesGoToAnotherInstanceWhenOneIsUnreachable(t *testing.T) {
+	h := newHarness(t)
+	dead := startUpstream(t, h.reg, CatalogService, "catalog-1", answerJSON(http.StatusCreated, `{"id":"p1"}`))
+	live := startUpstream(t, h.reg, CatalogService, "catalog-2", answerJSON(http.StatusCreated, `{"id":"p1"}`))
+	dead.srv.Close()
+	h.start(t, unlimited)
+	for range 3 {
+		if resp, body := h.do(t, "POST", "/v1/products", `{"name":"Mug"}`); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("got %d %s, want 201 from the instance that can be reached", resp.StatusCode, body)
+		}
+	}
+	if n := live.calls(); n != 3 {
+		t.Errorf("the live instance got %d calls, want 3", n)
+	}
+}

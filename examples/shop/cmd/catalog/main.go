@@ -5,8 +5,10 @@
 //
 // It registers in the Consul agent CONSUL_HTTP_ADDR names, with a health
 // check of its /readyz, and leaves it on SIGINT or SIGTERM before it
-// stops serving; package process has the rest, and -help lists every
-// flag and environment variable:
+// stops serving; with SHOP_DISCOVERY=dns it registers nowhere, the
+// platform publishing it in DNS, and finds the others in DNS SRV records.
+// Package process has the rest, and -help lists every flag and
+// environment variable:
 //
 //	go run ./examples/shop/cmd/catalog -help
 package main

@@ -2,8 +2,9 @@
 // on, so that the one-process shop (examples/shop) and the programs that
 // run one service each (examples/shop/cmd/<service>) build them the same
 // way: the one-process shop hands in an in-memory registry, SQLite files
-// and an embedded NATS server; a service's own program hands in Consul,
-// its database from DATABASE_URL and the NATS server NATS_URL names.
+// and an embedded NATS server; a service's own program hands in Consul
+// (or, where the platform registers the instances, DNS), its database
+// from DATABASE_URL and the NATS server NATS_URL names.
 //
 // Start with [Build]: given a service.Service named after one of the
 // shop's services and the [Deps] it needs, it adds the service's routes,
@@ -46,19 +47,19 @@ import (
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
 
-// Registry is where a service registers and finds the services it calls:
-// discovery/memory in one process, discovery/consul across processes.
-type Registry interface {
-	discovery.Registrar
-	discovery.Resolver
-}
-
 // Deps is what a service is built from. Which fields a service needs is
 // written beside each; [Build] says which one is missing.
 type Deps struct {
-	// Registry is where the service registers once ready (every service
-	// but the gateway) and finds those it calls (orders, the gateway).
-	Registry Registry
+	// Resolver is where the service finds those it calls (orders, the
+	// gateway, and every service's token verifier): discovery/memory in
+	// one process, discovery/consul or discovery/dns across processes.
+	// Every service needs it.
+	Resolver discovery.Resolver
+	// Registrar is where the service registers once ready (every service
+	// but the gateway), usually the registry Resolver reads. Nil
+	// registers nothing: the platform does, as Kubernetes publishes the
+	// ready pods of a headless Service in DNS.
+	Registrar discovery.Registrar
 	// Address is the host callers dial to reach the service; empty lets
 	// the registry choose (Consul: its agent's node address; the memory
 	// registry: 127.0.0.1).
@@ -106,14 +107,15 @@ func AuthOptions(v *auth.Verifier) []service.Option {
 // Build adds to svc the service of the shop it is named after
 // (svc.Config().Name: users, catalog, inventory, payments, orders,
 // reviews, stats or gateway), built from deps, and a registration in
-// deps.Registry that announces it once ready (every service but the
-// gateway, which is the shop's entry, not called by name). It returns
+// deps.Registrar, when there is one, that announces it once ready (every
+// service but the gateway, which is the shop's entry, not called by
+// name). It returns
 // what to call once svc's Run has returned: it closes the service's
 // database and connections. Errors name the service.
 func Build(ctx context.Context, svc *service.Service, deps Deps) (cleanup func(), err error) {
 	name := svc.Config().Name
-	if deps.Registry == nil {
-		return nil, fmt.Errorf("%s: assembly: Deps.Registry is nil; pass the registry the services register in", name)
+	if deps.Resolver == nil {
+		return nil, fmt.Errorf("%s: assembly: Deps.Resolver is nil; pass the registry the services are found in", name)
 	}
 	if deps.Stdout == nil {
 		deps.Stdout = io.Discard
@@ -142,8 +144,8 @@ func Build(ctx context.Context, svc *service.Service, deps Deps) (cleanup func()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if name != "gateway" {
-		svc.Add(discovery.NewRegistration(deps.Registry, func() discovery.Instance {
+	if name != "gateway" && deps.Registrar != nil {
+		svc.Add(discovery.NewRegistration(deps.Registrar, func() discovery.Instance {
 			return discovery.Instance{Service: name, Address: deps.Address, Port: svc.HTTPAddr().Port}
 		}))
 	}
@@ -297,7 +299,7 @@ func (b builder) buildOrders(ctx context.Context, svc *service.Service) (func(),
 	if err != nil {
 		return nil, err
 	}
-	placed, err := orders.NewService(db, orders.Config{Resolver: b.deps.Registry, Telemetry: svc.Telemetry(), Lease: b.deps.OrdersLease})
+	placed, err := orders.NewService(db, orders.Config{Resolver: b.deps.Resolver, Telemetry: svc.Telemetry(), Lease: b.deps.OrdersLease})
 	if err != nil {
 		cleanup()
 		if b.deps.OrdersLease != 0 && b.deps.OrdersLease != orders.DefaultLease {
@@ -361,7 +363,7 @@ func (b builder) buildStats(ctx context.Context, svc *service.Service) (func(), 
 
 func (b builder) buildGateway(svc *service.Service) (func(), error) {
 	cfg := b.deps.Gateway
-	cfg.Resolver = b.deps.Registry
+	cfg.Resolver = b.deps.Resolver
 	cfg.Verifier = b.deps.Verifier
 	cfg.Telemetry = svc.Telemetry()
 	cfg.Logger = svc.Logger()

@@ -128,8 +128,9 @@ func TestBuildRegistersOnceReady(t *testing.T) {
 	dir := t.TempDir()
 	var opened []string
 	cleanup, err := assembly.Build(context.Background(), svc, assembly.Deps{
-		Registry: reg,
-		Address:  "127.0.0.1",
+		Resolver:  reg,
+		Registrar: reg,
+		Address:   "127.0.0.1",
 		OpenDB: func(_ context.Context, name string) (*sql.DB, error) {
 			opened = append(opened, name)
 			return assembly.OpenDatabase(context.Background(), filepath.Join(dir, name+".db"))
@@ -179,10 +180,10 @@ func TestBuildRefusesWhatIsMissing(t *testing.T) {
 		deps    assembly.Deps
 		want    string
 	}{
-		{"orders", assembly.Deps{}, "Deps.Registry is nil"},
-		{"payments", assembly.Deps{Registry: memory.New()}, "Deps.OpenDB is nil"},
-		{"shipping", assembly.Deps{Registry: memory.New()}, `no service is called "shipping"`},
-		{"stats", assembly.Deps{Registry: memory.New(), OpenDB: func(context.Context, string) (*sql.DB, error) {
+		{"orders", assembly.Deps{}, "Deps.Resolver is nil"},
+		{"payments", assembly.Deps{Resolver: memory.New()}, "Deps.OpenDB is nil"},
+		{"shipping", assembly.Deps{Resolver: memory.New()}, `no service is called "shipping"`},
+		{"stats", assembly.Deps{Resolver: memory.New(), OpenDB: func(context.Context, string) (*sql.DB, error) {
 			return assembly.OpenDatabase(context.Background(), filepath.Join(t.TempDir(), "stats.db"))
 		}}, "Deps.Connect is nil"},
 	} {
@@ -286,5 +287,51 @@ func waitFor(t *testing.T, what string, check func() bool) {
 			t.Fatalf("%s did not happen within 5s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestBuildWithoutRegistrar: with only a Resolver, as where the platform
+// registers the instances, the service is built and serves, and
+// registers nothing itself.
+func TestBuildWithoutRegistrar(t *testing.T) {
+	reg := memory.New()
+	svc, err := service.New(service.Config{Name: "payments", HTTPAddr: "127.0.0.1:0"},
+		service.WithoutSignals(), service.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cleanup, err := assembly.Build(context.Background(), svc, assembly.Deps{
+		Resolver: reg,
+		OpenDB: func(_ context.Context, name string) (*sql.DB, error) {
+			return assembly.OpenDatabase(context.Background(), filepath.Join(dir, name+".db"))
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx); cleanup() }()
+	<-svc.Ready()
+	resp, err := http.Get("http://" + svc.HTTPAddr().String() + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /readyz: %s, want 200", resp.Status)
+	}
+	w, err := reg.Resolve("payments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	if st := w.State(); st.Registered != 0 {
+		t.Errorf("%d instances of payments registered, want none: nothing registers without a Registrar", st.Registered)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

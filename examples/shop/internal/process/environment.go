@@ -13,8 +13,22 @@ import (
 
 // The variables Run reads itself, besides those of the tables below.
 const (
+	EnvDiscovery   = "SHOP_DISCOVERY"
+	EnvDNSServer   = "SHOP_DNS_SERVER"
 	EnvConsulAddr  = "CONSUL_HTTP_ADDR"
 	EnvDatabaseURL = "DATABASE_URL"
+)
+
+// The values of EnvDiscovery: how the services find each other.
+const (
+	// DiscoveryConsul registers each instance in Consul, with a health
+	// check, and finds the others there. The default.
+	DiscoveryConsul = "consul"
+	// DiscoveryDNS registers nothing, the platform publishing the ready
+	// instances in DNS (Kubernetes' headless Services), and finds the
+	// others in the SRV records _http._tcp.<service>, which the resolver's
+	// search list completes.
+	DiscoveryDNS = "dns"
 )
 
 // variable is one environment variable a service's program reads.
@@ -26,8 +40,9 @@ type variable struct {
 	required bool
 	example  string
 	// unless, on a required variable, names another that may stand in
-	// for it.
-	unless string
+	// for it; with unlessIs, only when it has that value.
+	unless   string
+	unlessIs string
 }
 
 // environment is every variable the program of the service called name
@@ -36,7 +51,10 @@ type variable struct {
 // client are read by those libraries.
 func environment(name string) []variable {
 	vars := []variable{
-		{name: EnvConsulAddr, usage: "the Consul agent's HTTP API, where the service registers and finds the others", required: true, example: "127.0.0.1:8500"},
+		{name: EnvDiscovery, usage: "how the services find each other: consul (default), registering in Consul; or dns, finding them in the DNS SRV records _http._tcp.<service> (Kubernetes' headless Services), the platform registering the instances"},
+		{name: EnvConsulAddr, usage: "the Consul agent's HTTP API, where the service registers and finds the others; required unless " + EnvDiscovery + " is " + DiscoveryDNS,
+			required: true, unless: EnvDiscovery, unlessIs: DiscoveryDNS, example: "127.0.0.1:8500"},
+		{name: EnvDNSServer, usage: "with " + EnvDiscovery + "=" + DiscoveryDNS + ": the DNS server to ask, ip:port, such as 10.96.0.10:53; default: those of /etc/resolv.conf"},
 		{name: "CONSUL_HTTP_TOKEN", usage: "the Consul ACL token (read by the Consul client)"},
 		{name: "CONSUL_HTTP_SSL", usage: "true to talk to Consul over HTTPS (read by the Consul client)"},
 		{name: "CONSUL_CACERT", usage: "the CA certificate file that checks Consul's (read by the Consul client)"},
@@ -111,11 +129,21 @@ func printEnvironment(w io.Writer, vars []variable) {
 // nil when every one is set.
 func missing(vars []variable, lookup func(string) (string, bool)) error {
 	set := func(name string) bool { v, ok := lookup(name); return ok && v != "" }
+	standIn := func(v variable) bool {
+		if v.unless == "" {
+			return false
+		}
+		s, ok := lookup(v.unless)
+		return ok && s != "" && (v.unlessIs == "" || s == v.unlessIs)
+	}
 	for _, v := range vars {
-		if !v.required || set(v.name) || v.unless != "" && set(v.unless) {
+		if !v.required || set(v.name) || standIn(v) {
 			continue
 		}
-		if v.unless != "" {
+		switch {
+		case v.unlessIs != "":
+			return usageErrorf("%s is not set; set it, for instance %s=%s, or set %s=%s", v.name, v.name, v.example, v.unless, v.unlessIs)
+		case v.unless != "":
 			return usageErrorf("%s (or %s) is not set; set it, for instance %s=%s", v.name, v.unless, v.name, v.example)
 		}
 		return usageErrorf("%s is not set; set it, for instance %s=%s", v.name, v.name, v.example)

@@ -1,6 +1,8 @@
 // Package process runs one service of the shop as a process of its own,
 // on real infrastructure: it registers in Consul with a health check and
-// finds the services it calls there, keeps its data in its own database
+// finds the services it calls there (or, with SHOP_DISCOVERY=dns, finds
+// them in DNS SRV records and leaves registering to the platform, as on
+// Kubernetes), keeps its data in its own database
 // (PostgreSQL, created and migrated at start, or an SQLite file), sends
 // and receives events through an external NATS server, and exports
 // traces as the OTEL_* environment says. Each program under
@@ -25,6 +27,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"time"
@@ -35,6 +38,7 @@ import (
 	"github.com/tailorkit/tailor/auth"
 	"github.com/tailorkit/tailor/discovery"
 	"github.com/tailorkit/tailor/discovery/consul"
+	"github.com/tailorkit/tailor/discovery/dns"
 	"github.com/tailorkit/tailor/examples/shop/gateway"
 	"github.com/tailorkit/tailor/examples/shop/internal/assembly"
 	"github.com/tailorkit/tailor/examples/shop/payments"
@@ -53,7 +57,9 @@ const DefaultShutdownDelay = time.Second
 // settings are what one service's process runs with.
 type settings struct {
 	cfg           service.Config
+	discovery     string // DiscoveryConsul or DiscoveryDNS
 	consulAddr    string
+	dnsServer     string
 	databaseURL   string
 	natsURL       string
 	log           observability.LogConfig
@@ -106,6 +112,14 @@ func parse(name string, args []string, stderr io.Writer, lookupEnv func(string) 
 	if fs.NArg() > 0 {
 		return nil, usageErrorf("unexpected arguments %q; settings are flags and environment variables, see -help", fs.Args())
 	}
+	switch d, _ := lookupEnv(EnvDiscovery); d {
+	case "", DiscoveryConsul:
+		s.discovery = DiscoveryConsul
+	case DiscoveryDNS:
+		s.discovery = DiscoveryDNS
+	default:
+		return nil, usageErrorf("%s is %q; set it to %s (the default: register in Consul) or %s (find the services in DNS SRV records)", EnvDiscovery, d, DiscoveryConsul, DiscoveryDNS)
+	}
 	if err := missing(vars, lookupEnv); err != nil {
 		return nil, err
 	}
@@ -117,7 +131,18 @@ func parse(name string, args []string, stderr io.Writer, lookupEnv func(string) 
 		v, _ := lookupEnv(name)
 		return v
 	}
-	s.consulAddr = get(EnvConsulAddr)
+	switch s.discovery {
+	case DiscoveryConsul:
+		if v := get(EnvDNSServer); v != "" {
+			return nil, usageErrorf("%s is set but the services are found in Consul; set %s=%s to find them in DNS, or unset %s", EnvDNSServer, EnvDiscovery, DiscoveryDNS, EnvDNSServer)
+		}
+		s.consulAddr = get(EnvConsulAddr)
+	case DiscoveryDNS:
+		s.dnsServer = get(EnvDNSServer)
+		if _, err := dns.New(dns.Config{Server: s.dnsServer}); err != nil { // checks the address, asks nothing
+			return nil, usageErrorf("%s: %v", EnvDNSServer, err)
+		}
+	}
 	s.databaseURL = get(EnvDatabaseURL)
 	s.natsURL = get(messaging.EnvURL)
 	var err error
@@ -142,11 +167,11 @@ func parse(name string, args []string, stderr io.Writer, lookupEnv func(string) 
 func (s *settings) serve(ctx context.Context, stdout, stderr io.Writer) (err error) {
 	name := s.cfg.Name
 	logger := observability.NewLogger(stderr, s.log) // the service adds its name to each record
-	reg, err := consul.New(consul.Config{Address: s.consulAddr}, consul.WithLogger(logger))
+	resolver, registrar, closeRegistry, err := s.registry(logger)
 	if err != nil {
 		return err
 	}
-	defer reg.Close()
+	defer closeRegistry()
 	tel, err := telemetry.New(ctx, telemetry.Config{ServiceName: name, Logger: logger})
 	if err != nil {
 		return err
@@ -162,7 +187,7 @@ func (s *settings) serve(ctx context.Context, stdout, stderr io.Writer) (err err
 	if name != "users" {
 		// Every service but the issuer trusts the users service's tokens,
 		// checking them against the keys any users instance publishes.
-		v, watch, err := assembly.NewVerifier(reg)
+		v, watch, err := assembly.NewVerifier(resolver)
 		if err != nil {
 			return err
 		}
@@ -175,8 +200,9 @@ func (s *settings) serve(ctx context.Context, stdout, stderr io.Writer) (err err
 		return err
 	}
 	cleanup, err := assembly.Build(ctx, svc, assembly.Deps{
-		Registry: reg,
-		Address:  assembly.AdvertisedHost(s.cfg.HTTPAddr),
+		Resolver:  resolver,
+		Registrar: registrar,
+		Address:   assembly.AdvertisedHost(s.cfg.HTTPAddr),
 		OpenDB: func(ctx context.Context, _ string) (*sql.DB, error) {
 			return assembly.OpenDatabase(ctx, s.databaseURL)
 		},
@@ -203,16 +229,34 @@ func (s *settings) serve(ctx context.Context, stdout, stderr io.Writer) (err err
 		return err
 	}
 	defer cleanup()
-	if svc.GRPCServer() != nil && name == "catalog" {
+	if svc.GRPCServer() != nil && name == "catalog" && registrar != nil {
 		// Its gRPC API under the same name, as a gRPC instance: callers
 		// over HTTP pass it over, gRPC callers find it, and Consul checks
 		// it with the gRPC health service.
-		svc.Add(discovery.NewRegistration(reg, func() discovery.Instance {
+		svc.Add(discovery.NewRegistration(registrar, func() discovery.Instance {
 			return discovery.Instance{Service: name, Address: assembly.AdvertisedHost(s.cfg.GRPCAddr), Port: svc.GRPCAddr().Port, Protocol: discovery.ProtocolGRPC}
 		}))
 	}
 	started = true
 	return svc.Run(ctx)
+}
+
+// registry returns where the service finds the others and where it
+// registers: both Consul, or DNS and nowhere (the platform registers
+// it). closeRegistry stops them.
+func (s *settings) registry(logger *slog.Logger) (discovery.Resolver, discovery.Registrar, func(), error) {
+	if s.discovery == DiscoveryDNS {
+		r, err := dns.New(dns.Config{Server: s.dnsServer}, dns.WithLogger(logger))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return r, nil, func() { _ = r.Close() }, nil
+	}
+	reg, err := consul.New(consul.Config{Address: s.consulAddr}, consul.WithLogger(logger))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return reg, reg, func() { _ = reg.Close() }, nil
 }
 
 // usageError is a setting that is missing or malformed: the program
