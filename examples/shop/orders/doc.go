@@ -34,7 +34,7 @@
 // recorded pending with its lines, its saga is started
 // (github.com/tailorkit/tailor/saga) and an order.placed event is added to
 // the outbox (github.com/tailorkit/tailor/messaging/outbox). The request
-// then waits up to Config.Wait (5 s by default) for the saga:
+// then waits up to Config.Wait (2 s by default) for the saga:
 //
 //  1. reserve: the inventory reserves the items under the reservation id
 //     "<order id>/reserve", the step's idempotency key. Compensation:

@@ -48,8 +48,10 @@ const (
 const AdminRole = "admin"
 
 // DefaultWait is how long POST /v1/orders waits for the order's saga
-// when [Config.Wait] is not set.
-const DefaultWait = 5 * time.Second
+// when [Config.Wait] is not set: well within the 5 s a gateway gives a
+// call by default, so that an order the saga is still working on is
+// answered 202 pending rather than cut off by the caller's timeout.
+const DefaultWait = 2 * time.Second
 
 // DefaultLease is how long a claim on an order lasts when [Config.Lease]
 // is not set.
