@@ -86,6 +86,9 @@ type Deps struct {
 	Stdout io.Writer
 	// PaymentFaults are the simulated card processor's faults at start.
 	PaymentFaults payments.Faults
+	// StreamReplicas is how many servers of a JetStream cluster keep
+	// each stream the service creates; zero is one.
+	StreamReplicas int
 	// OrdersLease is how long the orders' claims on an order's saga and
 	// on its Idempotency-Key last (orders.Config.Lease, the one-process
 	// shop's -lease); zero is orders.DefaultLease.
@@ -227,7 +230,7 @@ func (b builder) openWithEvents(ctx context.Context, svc *service.Service, migra
 	}
 	cleanup = func() { nc.Close(); db.Close() }
 	for stream, subjects := range map[string]string{catalog.Stream: catalog.StreamSubjects, orders.Stream: orders.StreamSubjects} {
-		if err := messaging.EnsureStream(ctx, js, stream, []string{subjects}); err != nil {
+		if err := messaging.EnsureStream(ctx, js, stream, []string{subjects}, messaging.WithReplicas(max(b.deps.StreamReplicas, 1))); err != nil {
 			cleanup()
 			return nil, nil, nil, err
 		}

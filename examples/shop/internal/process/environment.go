@@ -17,6 +17,9 @@ const (
 	EnvDNSServer   = "SHOP_DNS_SERVER"
 	EnvConsulAddr  = "CONSUL_HTTP_ADDR"
 	EnvDatabaseURL = "DATABASE_URL"
+	// EnvStreamReplicas is the number of copies of each stream the
+	// service creates (messaging.WithReplicas).
+	EnvStreamReplicas = "SHOP_STREAM_REPLICAS"
 )
 
 // The values of EnvDiscovery: how the services find each other.
@@ -68,7 +71,8 @@ func environment(name string) []variable {
 	}
 	if slices.Contains([]string{"catalog", "inventory", "orders", "reviews", "stats"}, name) {
 		vars = append(vars, variable{name: messaging.EnvURL, required: true,
-			usage: "the NATS server (JetStream) or cluster the events go through", example: "nats://127.0.0.1:4222"})
+			usage: "the NATS server (JetStream) or cluster the events go through", example: "nats://127.0.0.1:4222"},
+			variable{name: EnvStreamReplicas, usage: "how many servers of a JetStream cluster keep each of the shop's streams, when the service creates or updates them at start: 1 (default) to 5; 3 keeps them through the loss of one server"})
 	}
 	switch name {
 	case "users":

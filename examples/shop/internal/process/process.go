@@ -30,6 +30,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -62,6 +63,7 @@ type settings struct {
 	dnsServer     string
 	databaseURL   string
 	natsURL       string
+	replicas      int
 	log           observability.LogConfig
 	signingKey    crypto.Signer
 	adminPassword string
@@ -145,6 +147,13 @@ func parse(name string, args []string, stderr io.Writer, lookupEnv func(string) 
 	}
 	s.databaseURL = get(EnvDatabaseURL)
 	s.natsURL = get(messaging.EnvURL)
+	if v := get(EnvStreamReplicas); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 5 {
+			return nil, usageErrorf("%s=%q is not a number of replicas; give 1 to 5 (JetStream's limit), such as %s=3 on a three-server cluster", EnvStreamReplicas, v, EnvStreamReplicas)
+		}
+		s.replicas = n
+	}
 	var err error
 	if s.log, err = observability.LogConfigFromEnv(lookupEnv); err != nil {
 		return nil, usageErrorf("%v", err)
@@ -218,12 +227,13 @@ func (s *settings) serve(ctx context.Context, stdout, stderr io.Writer) (err err
 			}
 			return nc, js, nil
 		},
-		Verifier:      verifier,
-		SigningKey:    s.signingKey,
-		AdminPassword: s.adminPassword,
-		Stdout:        stdout,
-		PaymentFaults: s.faults,
-		Gateway:       s.gateway,
+		StreamReplicas: s.replicas,
+		Verifier:       verifier,
+		SigningKey:     s.signingKey,
+		AdminPassword:  s.adminPassword,
+		Stdout:         stdout,
+		PaymentFaults:  s.faults,
+		Gateway:        s.gateway,
 	})
 	if err != nil {
 		return err

@@ -147,3 +147,36 @@ func TestMissingSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamReplicas: a service that creates streams reads how many
+// copies to keep, 1 to 5, and refuses anything else; one that creates
+// none does not read it.
+func TestStreamReplicas(t *testing.T) {
+	for _, tc := range []struct {
+		service, value string
+		refused        bool
+		want           int // the replicas read; 0 when unset or not read
+	}{
+		{"orders", "", false, 0},
+		{"orders", "3", false, 3},
+		{"orders", "0", true, 0},
+		{"orders", "six", true, 0},
+		{"orders", "9", true, 0},
+		{"payments", "six", false, 0},
+	} {
+		t.Run(tc.service+"/"+tc.value, func(t *testing.T) {
+			env := required(t, tc.service)
+			env[EnvStreamReplicas] = tc.value
+			s, err := parse(tc.service, nil, io.Discard, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+			refused := tc.refused
+			switch {
+			case refused && (err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), EnvStreamReplicas)):
+				t.Fatalf("got %v, want exit 2 naming %s", err, EnvStreamReplicas)
+			case !refused && err != nil:
+				t.Fatalf("got %v, want no error", err)
+			case !refused && s.replicas != tc.want:
+				t.Errorf("replicas %d, want %d", s.replicas, tc.want)
+			}
+		})
+	}
+}
