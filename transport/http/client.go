@@ -123,9 +123,19 @@ func classify(ctx context.Context, err error) error {
 	case fault.DeadlineExceeded:
 		return &fault.Error{Kind: kind, Detail: "the call timed out before an answer came", Cause: err}
 	case fault.Unavailable:
-		return &fault.Error{Kind: kind, Detail: "the call got no answer", Cause: err}
+		return &fault.Error{Kind: kind, Detail: noAnswer(err), Cause: err}
 	}
 	return err
+}
+
+// noAnswer says why a call that failed at the transport got no answer:
+// either no connection could be made (nothing was sent: is the server
+// running at that address?) or the connection was lost.
+func noAnswer(err error) string {
+	if op, ok := errors.AsType[*net.OpError](err); ok && op.Op == "dial" {
+		return "the call could not connect, so nothing was sent; is the server running at that address?"
+	}
+	return "the call got no answer: the connection was lost"
 }
 
 // EncodeJSONRequest is a go-kit request encoder that sends request as a

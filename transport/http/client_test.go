@@ -100,6 +100,9 @@ func TestClientTransportErrors(t *testing.T) {
 	if !errors.Is(err, fault.Unavailable) || !fault.IsRetryable(err) {
 		t.Fatalf("connection refused: err = %v, want a retryable Unavailable", err)
 	}
+	if !strings.Contains(err.Error(), "could not connect, so nothing was sent") {
+		t.Errorf("connection refused: err = %v, want it to say the call could not connect", err)
+	}
 
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -159,6 +160,9 @@ func classify(ctx context.Context, service string, err error) error {
 	}
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return err
+	}
+	if op, ok := errors.AsType[*net.OpError](err); ok && op.Op == "dial" {
+		return fault.Wrap(err, fault.KindOf(err), "could not connect to "+service+", so nothing was sent")
 	}
 	return fault.Wrap(err, fault.KindOf(err), "the call to "+service+" got no answer")
 }
