@@ -6,7 +6,7 @@
 # bytes. The figures feed the capacity model in deploy/README.md.
 #
 #	deploy/capacity/measure.sh [-rates "40 80 120"] [-duration 30s] [-idle 20] \
-#	    [-saturation 30s] [-concurrency 32] [-out FILE]
+#	    [-saturation 30s] [-concurrency 32] [-steps 0] [-out FILE]
 #
 # It builds the cluster runner and the load generator, starts a NATS
 # server of its own (so that its CPU time and message counts are the
@@ -26,7 +26,11 @@
 #     orders are those the orders database gained in the window;
 #  3. unless -saturation is 0, a closed loop of -concurrency workers for
 #     that long (loadgen -rate 0), for the orders a second the shop
-#     reaches on this machine and their latency.
+#     reaches on this machine and their latency;
+#  4. unless -steps is 0, the first rate of -rates for 15 s once more,
+#     reading the saga's history of -steps orders afterwards, for the time
+#     of each of its steps (no CPU figures: reading the histories costs
+#     CPU time too).
 #
 # Every window prints the load average before and after it, the machine's
 # busy CPU time from /proc/stat (all processes, the load generator and any
@@ -45,6 +49,7 @@ duration=30s
 idle=20
 saturation=30s
 concurrency=32
+steps=0
 out=/dev/null
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -53,6 +58,7 @@ while [ $# -gt 0 ]; do
 	-idle) idle=$2 ;;
 	-saturation) saturation=$2 ;;
 	-concurrency) concurrency=$2 ;;
+	-steps) steps=$2 ;;
 	-out) out=$2 ;;
 	-h | -help | --help)
 		sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -293,12 +299,12 @@ idle_rates() {
 		END { secs = b["time"] - a["time"]; for (k in b) if (k ~ /^(cpu|pg|commits|rows):/) printf "%s %.6f\n", k, (b[k] - a[k]) / tck / secs }' "$1" "$2"
 }
 
-# load RATE DURATION: places orders with the load generator, taking a
+# load RATE DURATION [SAGA_SAMPLE]: places orders with the load generator, taking a
 # snapshot at its first order (start) and 3 s after its end (end); the
 # summary goes to $work/load.out.
 load() {
 	/usr/bin/time -f "%U %S" -o "$work/load.time" "$work/loadgen" -addr "$gateway" -admin-password "$password" -rate "$1" -duration "$2" \
-		-concurrency "$concurrency" -saga-sample 0 >"$work/load.out" 2>"$work/load.err" &
+		-concurrency "$concurrency" -saga-sample "${3:-0}" >"$work/load.out" 2>"$work/load.err" &
 	load_pid=$!
 	until grep -q "placing orders" "$work/load.err"; do
 		if ! kill -0 "$load_pid" 2>/dev/null; then
@@ -314,7 +320,8 @@ load() {
 	sleep 3
 	snapshot "$work/end"
 	echo "loadgen $(awk '{ print $1 + $2 }' "$work/load.time")" >>"$work/end"
-	tee -a "$out" <"$work/load.out" | head -n 2 >&2
+	cat "$work/load.out" >>"$out"
+	head -n 2 "$work/load.out" >&2
 }
 
 placed() { sed -n 's/^orders: [0-9]* attempted, \([0-9]*\) placed.*/\1/p' "$work/load.out"; }
@@ -338,4 +345,11 @@ if [ "$saturation" != 0 ]; then
 	load 0 "$saturation"
 	cat "$work/load.out"
 	report "saturation ($concurrency workers)" "$work/start" "$work/end" "$(placed)" "$work/idle"
+fi
+
+if [ "$steps" != 0 ]; then
+	rate=${rates%% *}
+	log "the saga's steps: rate $rate orders/s for 15s, then the history of $steps orders"
+	load "$rate" 15s "$steps"
+	cat "$work/load.out"
 fi
