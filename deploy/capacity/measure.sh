@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Measures what one order costs the multi-process shop, per process: the
-# CPU time of each service instance, of the PostgreSQL backends serving
-# each service's database, of the NATS server and of the Consul agent;
-# the commits in each service's database; the NATS messages; the WAL
-# bytes. The figures feed the capacity model in deploy/README.md.
+# CPU time of each service instance, of PostgreSQL, of the NATS server and
+# of the Consul agent; per service database the commits, the new sessions
+# and the rows written; the NATS messages; the WAL bytes. The figures feed
+# the capacity model in deploy/README.md.
 #
 #	deploy/capacity/measure.sh [-rates "40 80 120"] [-duration 30s] [-idle 20] \
 #	    [-saturation 30s] [-concurrency 32] [-steps 0] [-out FILE]
@@ -17,13 +17,13 @@
 # in databases named capacity_<pid>_<service>, with the gateway's rate
 # limits off. Then:
 #
-#  1. an idle window of -idle seconds, for the CPU the processes use
-#     without orders (their health checks, polls and timers), which is
-#     subtracted from the loaded windows in proportion to their length;
+#  1. an idle window of -idle seconds, for what the processes use without
+#     orders (health checks, polls, timers), which is subtracted from the
+#     loaded windows in proportion to their length ("net of idle");
 #  2. for each rate of -rates, the load generator places that many orders
-#     a second for -duration; the window runs from its first order to 3 s
-#     after its last answer, so the saga's tail is in it; the
-#     orders are those the orders database gained in the window;
+#     a second for -duration, with at most -concurrency in flight; the
+#     window runs from its first order to 3 s after its last answer, so
+#     the sagas' ends are in it;
 #  3. unless -saturation is 0, a closed loop of -concurrency workers for
 #     that long (loadgen -rate 0), for the orders a second the shop
 #     reaches on this machine and their latency;
@@ -34,14 +34,18 @@
 #
 # Every window prints the load average before and after it, the machine's
 # busy CPU time from /proc/stat (all processes, the load generator and any
-# other work included) and, per process, CPU milliseconds per order placed.
-# A backend of PostgreSQL that ends within a window takes its CPU time
-# with it, and a backend is counted only while it serves one of the
-# shop's databases; the server's own processes (WAL writer, checkpointer)
-# are in "postgres (server)", which other databases on the server share.
-# The WAL bytes are the server's, so they include any other database's
-# writes in the window: the commits in the other databases are printed
-# beside them. Everything stops, and the databases are dropped, on exit.
+# other work included) and, per process, CPU milliseconds per order
+# placed; the per-order figures of the databases and NATS divide by the
+# orders the orders database gained between their two reads. A
+# PostgreSQL backend is counted by database while it serves one of the
+# shop's databases; once it ends, its CPU time moves to the postgres
+# server's waited-for children, "postgres (ended)", which holds the
+# backends of every database on the server, other work's included; the
+# server's own processes (WAL writer, checkpointer) are "postgres
+# (server)". The WAL bytes are the server's too; the commits in the other
+# databases are printed beside them. The load generator's own CPU time is
+# printed apart. Everything stops, and the databases are dropped, on exit;
+# CAPACITY_KEEP=1 keeps the folder of the logs and snapshots.
 set -euo pipefail
 
 rates="40 80 120"
@@ -82,7 +86,21 @@ tck=$(getconf CLK_TCK)
 password="capacity-$$-$RANDOM$RANDOM"
 
 log() { echo "measure: $*" >&2; }
-sql() { psql "$postgres" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+sql() { dbsql "$postgres" "$1"; }
+
+# dbsql URL QUERY runs a query, trying again for a while when the server
+# refuses (a busy server may be out of connections for a moment).
+dbsql() {
+	local try
+	for try in $(seq 50); do
+		if psql "$1" -XAtq -v ON_ERROR_STOP=1 -c "$2" 2>"$work/psql.err"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "measure: psql $2: $(cat "$work/psql.err")" >&2
+	return 1
+}
 
 # dburl SERVICE prints the URL of the service's database.
 dburl() {
@@ -107,7 +125,11 @@ cleanup() {
 	for s in $services; do
 		sql "DROP DATABASE IF EXISTS \"$prefix$s\" WITH (FORCE)" >/dev/null
 	done
-	rm -rf "$work"
+	if [ -n "${CAPACITY_KEEP:-}" ]; then
+		log "the logs and snapshots are in $work"
+	else
+		rm -rf "$work"
+	fi
 }
 trap cleanup EXIT
 
@@ -203,6 +225,8 @@ snapshot() {
 	local f=$1 name pid db
 	{
 		echo "loadavg $(cut -d' ' -f1 /proc/loadavg)"
+		# The window's time is that of the machine's CPU counters.
+		echo "time $(date +%s.%N)"
 		awk '/^cpu / { print "machine", $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
 		for name in "${!procs[@]}"; do
 			echo "cpu:$name $(ticks "${procs[$name]}")"
@@ -226,13 +250,12 @@ snapshot() {
 			awk -F'|' '{ print "commits:" $1, $2; print "sessions:" $1, $3; print "active:" $1, $4 }'
 		# Per table of the shop's databases: rows inserted, updated, deleted.
 		for s in $services; do
-			psql "$(dburl "$s")" -XAtq -c "SELECT 'rows:$s.' || relname, n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_user_tables" 2>/dev/null | tr '|' ' '
+			dbsql "$(dburl "$s")" "SELECT 'rows:$s.' || relname, n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_user_tables" | tr '|' ' '
 		done
-		echo "orders $(psql "$(dburl orders)" -XAtq -c "SELECT count(*) FROM orders")"
+		echo "orders $(dbsql "$(dburl orders)" "SELECT count(*) FROM orders")"
 		echo "wal $(sql "SELECT pg_current_wal_lsn() - '0/0'")"
 		curl -fsS "http://127.0.0.1:$nats_mon/varz" | jq -r '"nats:in_msgs \(.in_msgs)\nnats:out_msgs \(.out_msgs)\nnats:in_bytes \(.in_bytes)"'
-	} | awk '{ sum[$1] += $2 } END { for (k in sum) printf "%s %.2f\n", k, sum[k] }' >"$f"
-	echo "time $(date +%s.%N)" >>"$f"
+	} | awk '$1 == "time" { print; next } { sum[$1] += $2 } END { for (k in sum) printf "%s %.2f\n", k, sum[k] }' >"$f"
 }
 
 # report NAME A B PLACED IDLE_FILE prints the per-order figures of the
@@ -248,9 +271,16 @@ report() {
 				while ((getline line < idlefile) > 0) { split(line, f, " "); idle[f[1]] = f[2] }
 			}
 			secs = b["time"] - a["time"]
-			answered = placed
-			placed = b["orders"] - a["orders"]
-			printf "== %s: %d orders made in a %.1f s window (%.1f orders/s; the load generator had %d placed); load average %s -> %s\n", name, placed, secs, placed / secs, answered, a["loadavg"], b["loadavg"]
+			# CPU time is read first in a snapshot, so its orders are those
+			# the load generator placed; the databases and NATS are read
+			# later, a busy machine can take seconds, so theirs are the
+			# orders the orders database gained between the two reads.
+			made = b["orders"] - a["orders"]
+			if (placed <= 0 || made <= 0 || secs <= 0) {
+				printf "== %s: no orders made in the window; no figures\n", name
+				exit
+			}
+			printf "== %s: %d orders placed in a %.1f s window (%.1f orders/s), %d made between the database reads; load average %s -> %s\n", name, placed, secs, placed / secs, made, a["loadavg"], b["loadavg"]
 			printf "   machine busy: %.2f of its CPUs on average (all processes, the load generator included)\n", (b["machine"] - a["machine"]) / tck / secs
 			printf "   %-22s %12s %14s %14s\n", "process", "CPU s", "CPU ms/order", "net of idle"
 			n = 0
@@ -275,20 +305,20 @@ report() {
 				d = dbs[i]
 				c = b["commits:" d] - a["commits:" d]
 				act = b["active:" d] - a["active:" d]
-				printf "   %-22s %10d %12.2f %12.2f %14.0f %12.3f %10d\n", d, c, c / placed, (c - idle["commits:" d] * secs) / placed, act, act / placed, b["sessions:" d] - a["sessions:" d]
+				printf "   %-22s %10d %12.2f %12.2f %14.0f %12.3f %10d\n", d, c, c / made, (c - idle["commits:" d] * secs) / made, act, act / made, b["sessions:" d] - a["sessions:" d]
 			}
 			printf "   rows written (inserted, updated, deleted) per order, net of idle:"
 			n = 0
-			for (k in b) if (k ~ /^rows:/ && b[k] - a[k] - idle[k] * secs > 0.05 * placed) tables[n++] = k
+			for (k in b) if (k ~ /^rows:/ && b[k] - a[k] - idle[k] * secs > 0.05 * made) tables[n++] = k
 			asort(tables)
-			for (i = 1; i <= n; i++) printf " %s %.2f", substr(tables[i], 6), (b[tables[i]] - a[tables[i]] - idle[tables[i]] * secs) / placed
+			for (i = 1; i <= n; i++) printf " %s %.2f", substr(tables[i], 6), (b[tables[i]] - a[tables[i]] - idle[tables[i]] * secs) / made
 			printf "\n"
 			printf "   connections to the shop'"'"'s databases at the start and the end:"
 			for (k in b) if (k ~ /^backends:/) printf " %s %d->%d", substr(k, 10), a[k], b[k]
 			printf "\n"
 			if ("loadgen" in b) printf "   the load generator used %.2f CPU s (%.3f ms/order), setup included\n", b["loadgen"], 1000 * b["loadgen"] / placed
-			printf "   WAL bytes (whole server) %d  %.0f per order\n", b["wal"] - a["wal"], (b["wal"] - a["wal"]) / placed
-			printf "   NATS messages in %d (%.2f per order), out %d (%.2f per order), bytes in %.0f per order\n", b["nats:in_msgs"] - a["nats:in_msgs"], (b["nats:in_msgs"] - a["nats:in_msgs"]) / placed, b["nats:out_msgs"] - a["nats:out_msgs"], (b["nats:out_msgs"] - a["nats:out_msgs"]) / placed, (b["nats:in_bytes"] - a["nats:in_bytes"]) / placed
+			printf "   WAL bytes (whole server) %d  %.0f per order\n", b["wal"] - a["wal"], (b["wal"] - a["wal"]) / made
+			printf "   NATS messages in %d (%.2f per order), out %d (%.2f per order), bytes in %.0f per order\n", b["nats:in_msgs"] - a["nats:in_msgs"], (b["nats:in_msgs"] - a["nats:in_msgs"]) / made, b["nats:out_msgs"] - a["nats:out_msgs"], (b["nats:out_msgs"] - a["nats:out_msgs"]) / made, (b["nats:in_bytes"] - a["nats:in_bytes"]) / made
 		}' "$a" "$b" | tee -a "$out"
 }
 
@@ -303,10 +333,11 @@ idle_rates() {
 # snapshot at its first order (start) and 3 s after its end (end); the
 # summary goes to $work/load.out.
 load() {
+	rm -f "$work/load.err" # a line of the run before is not this one's start
 	/usr/bin/time -f "%U %S" -o "$work/load.time" "$work/loadgen" -addr "$gateway" -admin-password "$password" -rate "$1" -duration "$2" \
 		-concurrency "$concurrency" -saga-sample "${3:-0}" >"$work/load.out" 2>"$work/load.err" &
 	load_pid=$!
-	until grep -q "placing orders" "$work/load.err"; do
+	until grep -q "placing orders" "$work/load.err" 2>/dev/null; do
 		if ! kill -0 "$load_pid" 2>/dev/null; then
 			log "the load generator stopped before placing orders:"
 			cat "$work/load.err" >&2
