@@ -17,7 +17,7 @@ check() { # NAME GOT WANT
 	fi
 }
 
-for script in scripts/*.sh bench/run.sh .ci/run; do
+for script in scripts/*.sh bench/run.sh deploy/capacity/*.sh .ci/run; do
 	if ! bash -n "$script"; then
 		echo "check-scripts: $script does not parse; see the error above" >&2
 		fail=1

@@ -282,11 +282,6 @@ func (sh *shop) openDB(ctx context.Context, name string) (*sql.DB, error) {
 	return db, nil
 }
 
-// postgresConns is how many connections each service keeps at most to
-// its PostgreSQL database: the eight services stay well within the
-// server's default limit of 100.
-const postgresConns = 10
-
 // openDatabase opens the own database of the service called name: the
 // SQLite file name.db under -data or, with -database-url, the PostgreSQL
 // database <prefix>_<name> on that server, created if missing. where
@@ -306,8 +301,6 @@ func (c config) openDatabase(ctx context.Context, name string) (db *sql.DB, wher
 	if db, err = assembly.OpenDatabase(ctx, own.String()); err != nil {
 		return nil, where, err
 	}
-	db.SetMaxOpenConns(postgresConns)
-	db.SetMaxIdleConns(postgresConns)
 	return db, where, nil
 }
 
