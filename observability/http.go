@@ -209,6 +209,9 @@ func (h *httpServer) finish(r *http.Request, rec *recorder, span trace.Span, sta
 		return kv
 	})
 	in.httpServer.Record(r.Context(), elapsed.Seconds(), opt...)
+	if in.endpoints != nil {
+		in.endpoints.record(method, route, start.Add(elapsed), elapsed, serverFault)
+	}
 	if in.accessLog {
 		in.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
