@@ -28,12 +28,12 @@ type instanceSource struct {
 // InstanceStatus is what a client knows of one instance of the service
 // it calls.
 type InstanceStatus struct {
-	ID      string        // the instance's ID in its registry
-	Addr    string        // host:port
-	Version string        // the version it registered; "" when it did not say
-	Ejected bool          // out of rotation: its breaker is open, or it could not be reached
-	InFlight int          // calls it is serving for this client now
-	Latency time.Duration // the client's latency estimate; 0 before any answer
+	ID       string        // the instance's ID in its registry
+	Addr     string        // host:port
+	Version  string        // the version it registered; "" when it did not say
+	Ejected  bool          // out of rotation: its breaker is open, or it could not be reached
+	InFlight int           // calls it is serving for this client now
+	Latency  time.Duration // the client's latency estimate; 0 before any answer
 }
 
 // ServiceInstances are the instances of one callee.
