@@ -3,11 +3,11 @@ package client_test
 import (
 	"bytes"
 	"context"
-	"maps"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
