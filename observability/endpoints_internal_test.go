@@ -93,3 +93,16 @@ func TestTrackingEndsWhenUntracked(t *testing.T) {
 		t.Errorf("after untrack Instances() = %+v, want none", got)
 	}
 }
+
+// BenchmarkEndpointRecord is what Config.EndpointStats adds to a request:
+// one record in its route's window.
+//
+//	go test ./observability -run '^$' -bench EndpointRecord -benchmem
+func BenchmarkEndpointRecord(b *testing.B) {
+	e := &endpointStats{}
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		e.record("GET", "/v1/products/{id}", now, 3*time.Millisecond, false)
+	}
+}
