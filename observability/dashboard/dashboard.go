@@ -48,6 +48,7 @@ func Mount(r *thttp.Router, tel *observability.Telemetry, opts ...Option) {
 		o(db)
 	}
 	r.HandleFunc("GET /dash/api/breakers", db.serveBreakers)
+	decodeOverride := thttp.DecodeJSON[overrideRequest]()
 	r.Handle("PUT /dash/api/breakers/{name}/override", thttp.NewServer(db.setOverride,
 		func(ctx context.Context, r *http.Request) (any, error) {
 			req, err := decodeOverride(ctx, r)
@@ -210,22 +211,24 @@ type overrideRequest struct {
 	Override string `json:"override"`
 }
 
-var overrides = map[string]resilience.Override{
-	resilience.OverrideAuto.String():        resilience.OverrideAuto,
-	resilience.OverrideForceOpen.String():   resilience.OverrideForceOpen,
-	resilience.OverrideForceClosed.String(): resilience.OverrideForceClosed,
+// parseOverride returns the override named s.
+func parseOverride(s string) (resilience.Override, bool) {
+	for _, o := range []resilience.Override{resilience.OverrideAuto, resilience.OverrideForceOpen, resilience.OverrideForceClosed} {
+		if o.String() == s {
+			return o, true
+		}
+	}
+	return 0, false
 }
 
 // Validate refuses an override that is not one of the three.
 func (o *overrideRequest) Validate() error {
-	if _, ok := overrides[o.Override]; !ok {
+	if _, ok := parseOverride(o.Override); !ok {
 		return fault.Invalid(fault.Violation{Field: "override",
 			Description: fmt.Sprintf("%q is not an override; use auto, force-open or force-closed", o.Override)})
 	}
 	return nil
 }
-
-var decodeOverride = thttp.DecodeJSON[overrideRequest]()
 
 type overrideCall struct {
 	req *overrideRequest
@@ -235,7 +238,7 @@ type overrideCall struct {
 func (db *dashboard) setOverride(ctx context.Context, request any) (any, error) {
 	call := request.(overrideCall)
 	name := call.r.PathValue("name")
-	o := overrides[call.req.Override]
+	o, _ := parseOverride(call.req.Override) // validated
 	var found []*resilience.Breaker
 	for _, b := range db.tel.Breakers() {
 		if b.Name() == name {
