@@ -65,7 +65,9 @@ const (
 //     kind (a 4xx does not);
 //   - records http.server.request.duration by method, route, status and
 //     error.type;
-//   - logs the request, when [Config.AccessLog] is set.
+//   - logs the request, when [Config.AccessLog] is set;
+//   - counts it in its route's last minute, when [Config.EndpointStats]
+//     is set (see [Telemetry.Endpoints]).
 //
 // The context the handler sees carries the span, so logs written with it
 // through [NewLogHandler] name the trace.
