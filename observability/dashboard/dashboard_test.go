@@ -349,3 +349,33 @@ func TestStream(t *testing.T) {
 	}
 	cancel() // the client leaves; the handler stops watching
 }
+
+// A server's ReadTimeout does not end a stream that outlives it.
+func TestStreamOutlivesReadTimeout(t *testing.T) {
+	tel, err := observability.New(observability.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := thttp.NewRouter()
+	dashboard.Mount(r, tel, dashboard.WithInterval(10*time.Millisecond))
+	srv := httptest.NewUnstartedServer(r)
+	srv.Config.ReadTimeout = 50 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/dash/api/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rd := bufio.NewReader(resp.Body)
+	began := time.Now()
+	n := 0
+	for time.Since(began) < 250*time.Millisecond {
+		if name, _ := event(t, rd); name == "snapshot" {
+			n++
+		}
+	}
+	if n < 5 {
+		t.Errorf("%d snapshots in 250ms at one per 10ms; want the stream to go on past the 50ms ReadTimeout", n)
+	}
+}
