@@ -76,3 +76,40 @@ type nopWriter struct{ h http.Header }
 func (w *nopWriter) Header() http.Header         { return w.h }
 func (w *nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w *nopWriter) WriteHeader(int)             {}
+
+// BenchmarkEndpointStats sends one request through the Router with the
+// observability middleware (metrics on, tracing off), without and with
+// Config.EndpointStats, which a service turns on with its admin
+// listener: the difference is what the dashboard's endpoints panel costs
+// a request.
+//
+//	go test ./observability -run '^$' -bench EndpointStats -benchmem -count 6 | benchstat -col /stats -
+func BenchmarkEndpointStats(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		name := "off"
+		if on {
+			name = "on"
+		}
+		b.Run("stats="+name, func(b *testing.B) {
+			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+			defer mp.Shutdown(context.Background())
+			inst, err := observability.New(observability.Config{MeterProvider: mp, EndpointStats: on})
+			if err != nil {
+				b.Fatal(err)
+			}
+			router := thttp.NewRouter(thttp.WithMiddleware(inst.HTTPMiddleware))
+			router.HandleFunc("GET /v1/products/{id}", func(w http.ResponseWriter, r *http.Request) {
+				_, _ = w.Write([]byte(`{"id":"42"}`))
+			})
+			req := httptest.NewRequest("GET", "/v1/products/42", nil)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				w := &nopWriter{h: http.Header{}}
+				for pb.Next() {
+					clear(w.h)
+					router.ServeHTTP(w, req)
+				}
+			})
+		})
+	}
+}

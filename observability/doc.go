@@ -33,6 +33,13 @@
 //   - messages: [Telemetry.Inject] and [Telemetry.Extract] move
 //     the trace context through any [propagation.TextMapCarrier], such as
 //     message headers.
+//   - what an operator looks at, read by package
+//     [github.com/tailorkit/tailor/observability/dashboard]: the live
+//     breakers and clients' instances that packages list with
+//     [Telemetry.TrackBreaker] and [Telemetry.TrackInstances] (each undone
+//     by the func it returns), breaker changes for
+//     [Telemetry.WatchBreakers], and, with [Config.EndpointStats], each
+//     route's last minute ([Telemetry.Endpoints]).
 //
 // Errors follow tailor's error model ([github.com/tailorkit/tailor/fault]):
 // on server spans only the server's faults (5xx, and the gRPC codes that

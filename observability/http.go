@@ -65,7 +65,9 @@ const (
 //     kind (a 4xx does not);
 //   - records http.server.request.duration by method, route, status and
 //     error.type;
-//   - logs the request, when [Config.AccessLog] is set.
+//   - logs the request, when [Config.AccessLog] is set;
+//   - counts it in its route's last minute, when [Config.EndpointStats]
+//     is set (see [Telemetry.Endpoints]).
 //
 // The context the handler sees carries the span, so logs written with it
 // through [NewLogHandler] name the trace.
@@ -209,6 +211,9 @@ func (h *httpServer) finish(r *http.Request, rec *recorder, span trace.Span, sta
 		return kv
 	})
 	in.httpServer.Record(r.Context(), elapsed.Seconds(), opt...)
+	if in.endpoints != nil {
+		in.endpoints.record(method, route, start.Add(elapsed), elapsed, serverFault)
+	}
 	if in.accessLog {
 		in.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),

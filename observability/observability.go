@@ -37,6 +37,10 @@ type Config struct {
 	// AccessLog logs one record per server request at level Info (method,
 	// route, status, duration, bytes) to Logger. Default false: off.
 	AccessLog bool
+	// EndpointStats keeps, per server route, the requests, errors and
+	// latencies of the last minute, in memory, for
+	// [Telemetry.Endpoints]. Default false: off.
+	EndpointStats bool
 }
 
 // Telemetry is the one description of where a service reports what it
@@ -70,12 +74,18 @@ type Telemetry struct {
 
 	attrs attrCache
 	names cache[[2]string, string] // server span names by method and route
+
+	live      live
+	endpoints *endpointStats // nil unless Config.EndpointStats
 }
 
 // New returns a Telemetry for cfg. It fails only when the meter
 // provider refuses to make an instrument.
 func New(cfg Config) (*Telemetry, error) {
 	in := &Telemetry{propagator: cfg.Propagator, logger: cfg.Logger, accessLog: cfg.AccessLog && cfg.Logger != nil}
+	if cfg.EndpointStats {
+		in.endpoints = &endpointStats{}
+	}
 	if in.logger == nil {
 		in.logger = slog.New(slog.DiscardHandler)
 	}

@@ -23,8 +23,10 @@ var breakerStates = [...]resilience.State{resilience.StateClosed, resilience.Sta
 //	resilience.NewPolicy(cfg, resilience.WithStateChange(inst.BreakerStateChange))
 //
 // In Prometheus, tailor_breaker_state{state="open"} == 1 finds open
-// breakers.
+// breakers. The change also goes to every func given to
+// [Telemetry.WatchBreakers].
 func (in *Telemetry) BreakerStateChange(e resilience.StateChange) {
+	defer in.notifyWatchers(e)
 	ctx := context.Background()
 	for _, s := range breakerStates {
 		v := int64(0)

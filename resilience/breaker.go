@@ -185,6 +185,32 @@ func (b *Breaker) State() State {
 	return fromGobreaker(s)
 }
 
+// BreakerStatus is what a [Breaker] shows an operator at one moment.
+type BreakerStatus struct {
+	State    State    // as [Breaker.State] reports it
+	Override Override // the operator's override; OverrideAuto when none
+	// Requests, Failures and ConsecutiveFailures count the calls of the
+	// rolling Window while the breaker is closed, and the probes while it
+	// is half-open; they are zero while it is open.
+	Requests, Failures, ConsecutiveFailures int
+	// ProbeIn is, while the breaker is open by its counts, how long until
+	// it lets a probe through; 0 otherwise.
+	ProbeIn time.Duration
+}
+
+// Status returns the breaker's state, override and counts now.
+func (b *Breaker) Status() BreakerStatus {
+	st := BreakerStatus{State: b.State(), Override: Override(b.override.Load())}
+	c := b.cb.Counts()
+	st.Requests, st.Failures, st.ConsecutiveFailures = int(c.Requests), int(c.TotalFailures), int(c.ConsecutiveFailures)
+	if st.Override == OverrideAuto && st.State == StateOpen {
+		b.mu.Lock()
+		st.ProbeIn = max(time.Until(b.openedAt.Add(b.cfg.OpenTimeout)), 0)
+		b.mu.Unlock()
+	}
+	return st
+}
+
 func fromGobreaker(s gobreaker.State) State {
 	switch s {
 	case gobreaker.StateOpen:

@@ -267,3 +267,21 @@ func ExampleTimeout() {
 	// Output:
 	// deadline exceeded: the call ran out of its 1ms timeout; retry later or raise the timeout: deadline exceeded: inventory did not answer: context deadline exceeded
 }
+
+// An operator's view of a breaker: its state, override and counts.
+func ExampleBreaker_Status() {
+	b := resilience.NewBreaker("payments", resilience.BreakerConfig{ConsecutiveFailures: 3})
+	fail := b.Middleware()(func(context.Context, any) (any, error) {
+		return nil, fault.New(fault.Unavailable, "payments is down")
+	})
+	_, _ = fail(context.Background(), nil)
+	_, _ = fail(context.Background(), nil)
+	st := b.Status()
+	fmt.Println(st.State, st.Override, st.Requests, st.Failures, st.ConsecutiveFailures)
+	_, _ = fail(context.Background(), nil)
+	st = b.Status()
+	fmt.Println(st.State, st.ProbeIn > 0)
+	// Output:
+	// closed auto 2 2 2
+	// open true
+}

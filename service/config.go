@@ -35,6 +35,11 @@ const (
 //	ShutdownDelay           -shutdown-delay     TAILOR_SHUTDOWN_DELAY
 //	ReadTimeout             -read-timeout       TAILOR_READ_TIMEOUT
 //	IdleTimeout             -idle-timeout       TAILOR_IDLE_TIMEOUT
+//	AdminAddr               -admin-addr         TAILOR_ADMIN_ADDR
+//	AdminToken              (none)              TAILOR_ADMIN_TOKEN
+//
+// The admin token is read from the environment only, never from a flag,
+// so that it does not show in the process list.
 //
 // Errors about a setting name it as the program spells it: the flag and
 // variable Bind registered, or the field (Config.HTTPAddr) when the value
@@ -48,6 +53,17 @@ type Config struct {
 	// GRPCAddr is the host:port the gRPC listener binds. Empty (the
 	// default) serves no gRPC.
 	GRPCAddr string
+	// AdminAddr is the host:port of the admin listener, which serves the
+	// operations dashboard's API and the routes of [Service.AdminRouter],
+	// apart from the public port. Empty (the default) serves none. An
+	// address other than a loopback one (127.0.0.1, ::1, localhost) needs
+	// AdminToken.
+	AdminAddr string
+	// AdminToken, when set, is the bearer token every request to the
+	// admin listener must carry (Authorization: Bearer <token>); others
+	// get 401. Default empty: no token, allowed only on a loopback
+	// AdminAddr.
+	AdminToken string
 	// ShutdownTimeout bounds each step of the shutdown separately: how long
 	// Drain calls have, how long in-flight requests have to finish after
 	// the service stops accepting, and how long components have to stop.
@@ -104,6 +120,8 @@ var (
 	settingShutdownDelay   = setting{"ShutdownDelay", "shutdown-delay", "SHUTDOWN_DELAY", "how long to keep serving after turning not ready on shutdown"}
 	settingReadTimeout     = setting{"ReadTimeout", "read-timeout", "READ_TIMEOUT", "how long a client may take to send a whole request"}
 	settingIdleTimeout     = setting{"IdleTimeout", "idle-timeout", "IDLE_TIMEOUT", "how long a keep-alive connection may stay idle"}
+	settingAdminAddr       = setting{"AdminAddr", "admin-addr", "ADMIN_ADDR", "host:port of the admin listener (empty: none)"}
+	settingAdminToken      = setting{"AdminToken", "", "ADMIN_TOKEN", ""} // environment only
 )
 
 func (b *binding) flagName(s setting) string {
@@ -152,13 +170,16 @@ func (c *Config) Bind(fs *flag.FlagSet, prefix string, lookupEnv func(string) (s
 	strs := []struct {
 		s   setting
 		dst *string
-	}{{settingHTTPAddr, &c.HTTPAddr}, {settingGRPCAddr, &c.GRPCAddr}}
+	}{{settingHTTPAddr, &c.HTTPAddr}, {settingGRPCAddr, &c.GRPCAddr}, {settingAdminAddr, &c.AdminAddr}}
 	durs := []struct {
 		s   setting
 		dst *time.Duration
 	}{{settingShutdownTimeout, &c.ShutdownTimeout}, {settingShutdownDelay, &c.ShutdownDelay},
 		{settingReadTimeout, &c.ReadTimeout}, {settingIdleTimeout, &c.IdleTimeout}}
 	if lookupEnv != nil {
+		if v, ok := lookupEnv(b.envName(settingAdminToken)); ok {
+			c.AdminToken = v
+		}
 		for _, d := range strs {
 			if v, ok := lookupEnv(b.envName(d.s)); ok {
 				*d.dst = v
@@ -233,10 +254,33 @@ func (c *Config) validate() error {
 			return err
 		}
 	}
+	if c.AdminAddr != "" {
+		if err := c.checkAddr(settingAdminAddr, c.AdminAddr); err != nil {
+			return err
+		}
+		if c.AdminToken == "" && !loopback(c.AdminAddr) {
+			token := "Config.AdminToken"
+			if c.bound != nil && c.bound.env {
+				token = c.bound.envName(settingAdminToken)
+			}
+			return fmt.Errorf("service: admin address %q (%s) can be reached from other machines and no admin token is set; set %s to a secret, or bind the admin listener to 127.0.0.1", c.AdminAddr, c.name(settingAdminAddr), token)
+		}
+	}
 	if c.ShutdownDelay < 0 {
 		return fmt.Errorf("service: shutdown delay %s (%s) is negative; use 0 or more", c.ShutdownDelay, c.name(settingShutdownDelay))
 	}
 	return nil
+}
+
+// loopback reports whether addr, a valid host:port, binds only a loopback
+// address.
+func loopback(addr string) bool {
+	host, _, _ := net.SplitHostPort(addr)
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (c *Config) checkAddr(s setting, addr string) error {

@@ -53,10 +53,24 @@
 // and no metrics, and the program links no exporter.
 // [Service.Telemetry] gives the one [observability.Telemetry] to
 // everything else that observes: clients, resilience policies, messaging.
+//
+// # Admin listener
+//
+// With [Config.AdminAddr] set, the service serves a second HTTP listener
+// for operators, never on the public port: the operations dashboard's
+// JSON API ([github.com/tailorkit/tailor/observability/dashboard], under
+// /dash/api/) and whatever packages add to [Service.AdminRouter]. With
+// [Config.AdminToken] set (TAILOR_ADMIN_TOKEN), every request to it must
+// carry Authorization: Bearer <token>; others get 401 problem+json. An
+// admin address other than a loopback one without a token is refused at
+// [New]. The admin listener is bound, served and drained with the HTTP
+// one; when the service stops accepting, the context of every admin
+// request still running ends, so event streams close.
 package service
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,7 +89,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 
+	"github.com/tailorkit/tailor/fault"
 	"github.com/tailorkit/tailor/observability"
+	"github.com/tailorkit/tailor/observability/dashboard"
 	tgrpc "github.com/tailorkit/tailor/transport/grpc"
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
@@ -215,6 +231,7 @@ type Service struct {
 	inst      *observability.Telemetry
 
 	router *thttp.Router
+	admin  *thttp.Router // nil without Config.AdminAddr
 	grpc   *grpc.Server
 	health *tgrpc.Health
 
@@ -225,11 +242,12 @@ type Service struct {
 	components []Component
 	running    bool
 
-	state    atomic.Int32 // a lifecycle value
-	httpAddr atomic.Pointer[net.TCPAddr]
-	grpcAddr atomic.Pointer[net.TCPAddr]
-	started  chan struct{}
-	ready    chan struct{}
+	state     atomic.Int32 // a lifecycle value
+	httpAddr  atomic.Pointer[net.TCPAddr]
+	grpcAddr  atomic.Pointer[net.TCPAddr]
+	adminAddr atomic.Pointer[net.TCPAddr]
+	started   chan struct{}
+	ready     chan struct{}
 }
 
 type namedCheck struct {
@@ -271,6 +289,10 @@ func New(cfg Config, opts ...Option) (*Service, error) {
 	if s.tel != nil {
 		s.router.Handle("GET /metrics", s.tel.MetricsHandler())
 	}
+	if cfg.AdminAddr != "" {
+		s.admin = thttp.NewRouter(thttp.WithLogger(s.log), thttp.WithMiddleware(s.adminAuth))
+		dashboard.Mount(s.admin, s.inst)
+	}
 	if cfg.GRPCAddr != "" {
 		opts := append(tgrpc.ServerOptions(tgrpc.WithLogger(s.log)),
 			grpc.ChainUnaryInterceptor(s.inst.UnaryServerInterceptor()),
@@ -294,7 +316,7 @@ func (s *Service) setupTelemetry() error {
 		s.log = slog.New(observability.NewLogHandler(s.log.Handler()))
 	}
 	s.log = s.log.With("service", s.cfg.Name)
-	cfg := observability.Config{Logger: s.log, AccessLog: logCfg.AccessLog}
+	cfg := observability.Config{Logger: s.log, AccessLog: logCfg.AccessLog, EndpointStats: s.cfg.AdminAddr != ""}
 	if s.tel != nil {
 		cfg.TracerProvider, cfg.MeterProvider = s.tel.TracerProvider(), s.tel.MeterProvider()
 	}
@@ -321,6 +343,12 @@ func (s *Service) Logger() *slog.Logger { return s.log }
 
 // Router returns the HTTP router; register routes on it before Run.
 func (s *Service) Router() *thttp.Router { return s.router }
+
+// AdminRouter returns the router of the admin listener, for packages to
+// add operators' routes to before Run, or nil when [Config.AdminAddr] is
+// empty. Its requests need the admin token when one is set (see the
+// package doc); the dashboard's routes under /dash/api/ are taken.
+func (s *Service) AdminRouter() *thttp.Router { return s.admin }
 
 // GRPCServer returns the gRPC server to register services on before Run,
 // or nil when [Config.GRPCAddr] is empty.
@@ -357,6 +385,27 @@ func (s *Service) HTTPAddr() *net.TCPAddr { return s.httpAddr.Load() }
 
 // GRPCAddr returns the address the gRPC listener is bound to, or nil.
 func (s *Service) GRPCAddr() *net.TCPAddr { return s.grpcAddr.Load() }
+
+// AdminAddr returns the address the admin listener is bound to, or nil.
+func (s *Service) AdminAddr() *net.TCPAddr { return s.adminAddr.Load() }
+
+// adminAuth refuses, with 401, admin requests without the admin token,
+// when one is set.
+func (s *Service) adminAuth(next http.Handler) http.Handler {
+	if s.cfg.AdminToken == "" {
+		return next
+	}
+	want := []byte("Bearer " + s.cfg.AdminToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="admin"`)
+			thttp.WriteError(w, r, fault.New(fault.Unauthenticated,
+				"the admin listener needs the admin token; send Authorization: Bearer <token> with the service's admin token"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // Run runs the service until ctx ends or, unless [WithoutSignals], the
 // process gets SIGINT or SIGTERM, then shuts down gracefully (see the
@@ -412,14 +461,18 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		s.grpcAddr.Store(grpcLn.Addr().(*net.TCPAddr))
 	}
+	var adminLn net.Listener
+	if s.admin != nil {
+		adminLn, err = s.listen(settingAdminAddr, s.cfg.AdminAddr)
+		if err != nil {
+			return s.abandon(ctx, err, nil, httpLn, grpcLn)
+		}
+		s.adminAddr.Store(adminLn.Addr().(*net.TCPAddr))
+	}
 
 	startedN, err := s.startComponents(ctx, components)
 	if err != nil {
-		lns := []net.Listener{httpLn}
-		if grpcLn != nil {
-			lns = append(lns, grpcLn)
-		}
-		return s.abandon(ctx, err, components[:startedN], lns...)
+		return s.abandon(ctx, err, components[:startedN], httpLn, grpcLn, adminLn)
 	}
 
 	srv := &http.Server{
@@ -430,10 +483,27 @@ func (s *Service) Run(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	serveErr := make(chan error, 2)
+	serveErr := make(chan error, 3)
 	go func() { serveErr <- srv.Serve(httpLn) }()
 	if s.grpc != nil {
 		go func() { serveErr <- s.grpc.Serve(grpcLn) }()
+	}
+	var adminSrv *http.Server
+	if s.admin != nil {
+		// The admin requests' context ends when the server stops
+		// accepting, so that event streams close and do not hold the
+		// drain up.
+		adminCtx, endAdmin := context.WithCancel(context.WithoutCancel(ctx))
+		adminSrv = &http.Server{
+			Handler:           s.admin,
+			ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+			ReadTimeout:       s.cfg.ReadTimeout,
+			IdleTimeout:       s.cfg.IdleTimeout,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+			BaseContext:       func(net.Listener) context.Context { return adminCtx },
+		}
+		adminSrv.RegisterOnShutdown(endAdmin)
+		go func() { serveErr <- adminSrv.Serve(adminLn) }()
 	}
 
 	s.setState(stateReady)
@@ -451,6 +521,9 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.grpc != nil {
 		attrs = append(attrs, "grpc", s.GRPCAddr().String())
 	}
+	if s.admin != nil {
+		attrs = append(attrs, "admin", s.AdminAddr().String())
+	}
 	s.log.Info("serving", attrs...)
 
 	var runErr error
@@ -466,7 +539,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	stopWatch()
 	<-watchDone
-	return errors.Join(runErr, s.shutdown(drainCtx, srv, components))
+	return errors.Join(runErr, s.shutdown(drainCtx, srv, adminSrv, components))
 }
 
 // watchReadiness runs the readiness checks every [Config.CheckInterval]
@@ -527,7 +600,9 @@ func (s *Service) watchReadiness(ctx context.Context, cs []Component) error {
 // the way.
 func (s *Service) abandon(ctx context.Context, err error, started []Component, lns ...net.Listener) error {
 	for _, ln := range lns {
-		ln.Close()
+		if ln != nil {
+			ln.Close()
+		}
 	}
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 	defer cancel()
@@ -613,8 +688,9 @@ func componentName(c Component) string {
 
 // shutdown runs the shutdown steps of the package doc. Steps 2 to 4 (the
 // drain) end early when ctx ends (a second signal); the components and
-// the telemetry get ShutdownTimeout each whatever happened before.
-func (s *Service) shutdown(ctx context.Context, srv *http.Server, components []Component) error {
+// the telemetry get ShutdownTimeout each whatever happened before. The
+// admin server, when there is one, stops with the HTTP server.
+func (s *Service) shutdown(ctx context.Context, srv, admin *http.Server, components []Component) error {
 	s.setState(stateDraining)
 	var errs []error
 
@@ -637,6 +713,13 @@ func (s *Service) shutdown(ctx context.Context, srv *http.Server, components []C
 	var wg sync.WaitGroup
 	if s.grpc != nil {
 		wg.Go(func() { s.stopGRPC(httpCtx) })
+	}
+	if admin != nil {
+		wg.Go(func() {
+			if admin.Shutdown(httpCtx) != nil {
+				admin.Close()
+			}
+		})
 	}
 	if err := srv.Shutdown(httpCtx); err != nil {
 		if err := s.cut(srv, context.Cause(ctx)); err != nil {

@@ -62,6 +62,7 @@ type Node struct {
 
 	retired   atomic.Bool
 	closeOnce sync.Once
+	untrack   func() // stops listing the breaker with the telemetry; nil without one
 }
 
 // elapsed is the time since the node's epoch, in ns.

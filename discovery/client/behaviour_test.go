@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -237,6 +238,7 @@ func TestTelemetryReportsBreakersRetriesAndInstances(t *testing.T) {
 		f.fail("a", errDown)
 		c, call := newClient(t, reg, "inventory", f.factory,
 			client.WithBalancer(preferA{}),
+			client.WithPolicy(resilience.PolicyConfig{Retry: &resilience.RetryConfig{}, Breaker: &resilience.BreakerConfig{}}),
 			client.WithInstanceBreaker(resilience.BreakerConfig{ConsecutiveFailures: 1}),
 			client.WithTelemetry(tel))
 		defer c.Close()
@@ -385,3 +387,57 @@ func TestRoutesShareEachInstanceBreaker(t *testing.T) {
 }
 
 func attributeKey(k string) attribute.Key { return attribute.Key(k) }
+
+// A client made WithTelemetry lists its breakers and instances with it,
+// for the dashboard, and stops when an instance leaves or it is closed.
+func TestTelemetryListsBreakersAndInstances(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tel, err := observability.New(observability.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg := memory.New()
+		register(t, reg, "inventory", "a", "b")
+		f := newFleet()
+		f.fail("a", errDown)
+		c, call := newClient(t, reg, "inventory", f.factory,
+			client.WithBalancer(preferA{}),
+			client.WithPolicy(resilience.PolicyConfig{Retry: &resilience.RetryConfig{}, Breaker: &resilience.BreakerConfig{}}),
+			client.WithInstanceBreaker(resilience.BreakerConfig{ConsecutiveFailures: 1}),
+			client.WithTelemetry(tel))
+		defer c.Close()
+		waitInstances(t, c, 2)
+		if _, err := call(resilience.WithIdempotent(context.Background()), "req"); err != nil {
+			t.Fatal(err)
+		}
+		a := discovery.Instance{Address: "127.0.0.1", Port: 9000}.HostPort()
+		b := discovery.Instance{Address: "127.0.0.1", Port: 9001}.HostPort()
+		states := map[string]resilience.State{}
+		for _, br := range tel.Breakers() {
+			states[br.Name()] = br.State()
+		}
+		want := map[string]resilience.State{"inventory": resilience.StateClosed, "inventory/" + a: resilience.StateOpen, "inventory/" + b: resilience.StateClosed}
+		if !maps.Equal(states, want) {
+			t.Fatalf("tracked breakers = %v, want %v", states, want)
+		}
+		got := tel.Instances()
+		if len(got) != 1 || got[0].Service != "inventory" || len(got[0].Instances) != 2 {
+			t.Fatalf("Instances() = %+v, want inventory's two", got)
+		}
+		if ia, ib := got[0].Instances[0], got[0].Instances[1]; ia.Addr != a || ia.ID != "a" || !ia.Ejected || ib.Addr != b || ib.Ejected {
+			t.Errorf("instances = %+v, want a ejected and b in rotation", got[0].Instances)
+		}
+
+		if err := reg.Deregister(context.Background(), discovery.Instance{ID: "a", Service: "inventory"}); err != nil {
+			t.Fatal(err)
+		}
+		waitInstances(t, c, 1)
+		if n := len(tel.Breakers()); n != 2 {
+			t.Errorf("after a left, %d breakers tracked, want 2 (the policy's and b's)", n)
+		}
+		c.Close()
+		if n, m := len(tel.Breakers()), len(tel.Instances()); n != 0 || m != 0 {
+			t.Errorf("after Close, %d breakers and %d services tracked, want none", n, m)
+		}
+	})
+}

@@ -64,7 +64,10 @@ func WithInstanceBreaker(cfg resilience.BreakerConfig) Option {
 // mechanism refused, the retry budget's refusals and the number of
 // instances in rotation (tailor.discovery.instances), and logs to tel's
 // logger the instances that join, leave, are ejected and come back, with
-// the callee under the key "peer.service". A nil tel is ignored. Default:
+// the callee under the key "peer.service". It also lists those breakers
+// and the instances with tel ([observability.Telemetry.Breakers],
+// [observability.Telemetry.Instances]) for an operator's dashboard, until
+// an instance leaves or the client is closed. A nil tel is ignored. Default:
 // nothing is reported.
 func WithTelemetry(tel *observability.Telemetry) Option {
 	return func(c *config) {
@@ -103,6 +106,7 @@ type Client struct {
 	middleware endpoint.Middleware // telemetry ▸ policy ▸ telemetry, around a route's call
 	epoch      time.Time           // shared by every node, so their figures compare
 	metrics    []metric.Registration
+	untrack    []func() // stop listing the policy's breaker and the instances with the telemetry
 
 	mu     sync.Mutex // serialises changes of the rotation and of the routes
 	routes []*route
@@ -198,6 +202,10 @@ func (c *Client) observe(tel *observability.Telemetry, policy *resilience.Policy
 		return fmt.Errorf("client: reporting the instances of %q: %w", c.service, err)
 	}
 	c.metrics = append(c.metrics, reg)
+	c.untrack = append(c.untrack, tel.TrackInstances(c.service, c.instanceStatus))
+	if b := policy.Breaker(); b != nil {
+		c.untrack = append(c.untrack, tel.TrackBreaker(b))
+	}
 	if b := policy.Budget(); b != nil {
 		reg, err := tel.ObserveBudget(c.service, b)
 		if err != nil {
@@ -214,6 +222,25 @@ func (c *Client) unobserve() {
 		_ = reg.Unregister()
 	}
 	c.metrics = nil
+	for _, f := range c.untrack {
+		f()
+	}
+	c.untrack = nil
+}
+
+// instanceStatus describes the instances in rotation for the telemetry.
+func (c *Client) instanceStatus() []observability.InstanceStatus {
+	nodes := c.set.Load().nodes
+	now := time.Now()
+	out := make([]observability.InstanceStatus, len(nodes))
+	for i, n := range nodes {
+		inst := n.Instance()
+		out[i] = observability.InstanceStatus{
+			ID: inst.ID, Addr: inst.HostPort(), Version: inst.Version,
+			Ejected: n.Ejected(), InFlight: n.InFlight(), Latency: n.Latency(now),
+		}
+	}
+	return out
 }
 
 // classify is the policy's rule for outcomes: [resilience.Classify], except
@@ -288,6 +315,7 @@ func (c *Client) Close() error {
 		c.wg.Wait()
 		c.unobserve()
 		for _, n := range c.set.Load().nodes {
+			n.untrackBreaker()
 			n.closeNow()
 		}
 	})
@@ -405,6 +433,9 @@ func (c *Client) newNode(inst discovery.Instance) *Node {
 				c.logger.Info("client: instance back in rotation", "peer.service", c.service, "instance", inst.ID, "state", sc.To.String())
 			}
 		}))
+	if tel != nil {
+		n.untrack = tel.TrackBreaker(n.breaker)
+	}
 	return n
 }
 
@@ -598,9 +629,16 @@ func (t *tries) find(match func(try) bool) bool {
 }
 
 func (n *Node) retireNode() {
+	n.untrackBreaker()
 	n.retired.Store(true)
 	if n.inFlight.Load() == 0 {
 		n.closeNow()
+	}
+}
+
+func (n *Node) untrackBreaker() {
+	if n.untrack != nil {
+		n.untrack()
 	}
 }
 

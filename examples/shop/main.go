@@ -43,6 +43,14 @@
 // then the services behind it; a second one stops the process at once. It
 // exits 0 after a clean stop.
 //
+// Every service serves the operations dashboard's JSON API
+// (/dash/api/breakers, instances, endpoints and stream) on an admin
+// listener of its own, on a free loopback port; the banner names the
+// gateway's and the orders'. -admin-addr (TAILOR_ADMIN_ADDR) moves the
+// gateway's; TAILOR_ADMIN_TOKEN, when set, is the bearer token every
+// admin listener asks for, and is needed for an address other than
+// loopback.
+//
 // Every service is traced, measured and logged by package service: set
 // OTEL_EXPORTER_OTLP_ENDPOINT to export traces, scrape each service's
 // /metrics with Prometheus using the alerting rules in alerts.yml, and set
@@ -183,6 +191,7 @@ func printBanner(w io.Writer, sh *shop) {
 	if a := sh.catalogGRPCAddr(); a != nil {
 		fmt.Fprintf(w, "shop: the catalog serves gRPC at %s (tailor.shop.catalog.v1.CatalogService)\n", a)
 	}
+	fmt.Fprintf(w, "shop: operators' dashboard API of the gateway at http://%s/dash/api/ and of the orders at http://%s/dash/api/ (breakers, instances, endpoints, stream)\n", sh.adminAddr("gateway"), sh.adminAddr("orders"))
 	fmt.Fprintf(w, "shop: events through %s; traces go to OTEL_EXPORTER_OTLP_ENDPOINT when set\n", sh.nats.where)
 }
 

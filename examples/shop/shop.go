@@ -39,8 +39,10 @@ var serviceNames = []string{"users", "catalog", "inventory", "payments", "orders
 
 // config is what the shop is run with.
 type config struct {
-	// base holds the settings every service shares (timeouts, delays);
-	// its HTTPAddr is the gateway's, its GRPCAddr the catalog's.
+	// base holds the settings every service shares (timeouts, delays,
+	// the admin token); its HTTPAddr is the gateway's, its GRPCAddr the
+	// catalog's, its AdminAddr the gateway's admin listener. Every other
+	// service serves its admin listener on a free loopback port.
 	base service.Config
 	data string
 	// databaseURL, when set, is the PostgreSQL server on which each
@@ -105,10 +107,13 @@ func startShop(ctx context.Context, cfg config) (_ *shop, err error) {
 func (sh *shop) start(ctx context.Context, name string) error {
 	cfg := sh.cfg.base
 	cfg.Name = name
-	cfg.HTTPAddr, cfg.GRPCAddr = "127.0.0.1:0", ""
+	cfg.HTTPAddr, cfg.GRPCAddr, cfg.AdminAddr = "127.0.0.1:0", "", "127.0.0.1:0"
 	switch name {
 	case "gateway":
 		cfg.HTTPAddr = sh.cfg.base.HTTPAddr
+		if sh.cfg.base.AdminAddr != "" {
+			cfg.AdminAddr = sh.cfg.base.AdminAddr
+		}
 	case "catalog":
 		cfg.GRPCAddr = sh.cfg.base.GRPCAddr
 	}
@@ -217,6 +222,19 @@ func (sh *shop) addr(name string) string {
 	defer sh.mu.Unlock()
 	if r := sh.running[name]; r != nil {
 		return r.svc.HTTPAddr().String()
+	}
+	return ""
+}
+
+// adminAddr is where the service called name serves its admin listener,
+// while it runs.
+func (sh *shop) adminAddr(name string) string {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if r := sh.running[name]; r != nil {
+		if a := r.svc.AdminAddr(); a != nil {
+			return a.String()
+		}
 	}
 	return ""
 }

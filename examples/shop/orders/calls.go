@@ -64,6 +64,7 @@ type dependency struct {
 	client      *client.Client
 	breaker     *resilience.Breaker
 	openTimeout time.Duration
+	untrack     func() // stops listing the breaker with the telemetry; nil without one
 }
 
 // endpoint returns the route of d made by f, behind d's breaker.
@@ -121,7 +122,16 @@ func newCalls(cfg Config) (*calls, error) {
 		if open <= 0 {
 			open = 5 * time.Second
 		}
-		return &dependency{name: name, client: cl, breaker: resilience.NewBreaker(name, cfg.Breaker), openTimeout: open}, nil
+		d := &dependency{name: name, client: cl, openTimeout: open}
+		if cfg.Telemetry == nil {
+			d.breaker = resilience.NewBreaker(name, cfg.Breaker)
+			return d, nil
+		}
+		// The breaker's state is measured, and shown on the dashboard,
+		// where an operator can force it.
+		d.breaker = resilience.NewBreaker(name, cfg.Breaker, resilience.WithStateChange(cfg.Telemetry.BreakerStateChange))
+		d.untrack = cfg.Telemetry.TrackBreaker(d.breaker)
+		return d, nil
 	}
 	if c.inventory, err = dep(Inventory); err != nil {
 		c.close()
@@ -165,6 +175,9 @@ func (c *calls) close() error {
 	for _, d := range []*dependency{c.inventory, c.payments} {
 		if d != nil {
 			errs = append(errs, d.client.Close())
+			if d.untrack != nil {
+				d.untrack()
+			}
 		}
 	}
 	return errors.Join(errs...)

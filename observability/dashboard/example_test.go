@@ -1,0 +1,42 @@
+package dashboard_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/tailorkit/tailor/observability"
+	"github.com/tailorkit/tailor/observability/dashboard"
+	"github.com/tailorkit/tailor/resilience"
+	thttp "github.com/tailorkit/tailor/transport/http"
+)
+
+// The dashboard's API on a router of its own, reading a telemetry that
+// tracks one breaker. A service mounts it on its admin listener itself.
+func ExampleMount() {
+	tel, err := observability.New(observability.Config{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	b := resilience.NewBreaker("payments", resilience.BreakerConfig{})
+	untrack := tel.TrackBreaker(b)
+	defer untrack()
+
+	admin := thttp.NewRouter()
+	dashboard.Mount(admin, tel)
+	srv := httptest.NewServer(admin)
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/dash/api/breakers")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Print(string(body))
+	// Output:
+	// {"version":1,"breakers":[{"name":"payments","state":"closed","override":"auto","requests":0,"failures":0,"consecutive_failures":0,"probe_in_ms":0}]}
+}

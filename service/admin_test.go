@@ -1,0 +1,193 @@
+package service_test
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tailorkit/tailor/service"
+)
+
+func adminGet(t *testing.T, url, token string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	_, _ = bufio.NewReader(resp.Body).WriteTo(&b)
+	return resp.StatusCode, resp.Header, b.String()
+}
+
+func TestAdminListenerNeedsTheTokenWhenSet(t *testing.T) {
+	svc := newService(t, service.Config{Name: "orders", AdminAddr: "127.0.0.1:0", AdminToken: "s3cret"})
+	svc.AdminRouter().HandleFunc("GET /admin/hello", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("hello"))
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := start(t, svc, ctx)
+	defer func() {
+		cancel()
+		if err := wait(); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	admin := "http://" + svc.AdminAddr().String()
+
+	for _, c := range []struct {
+		name, token string
+		want        int
+	}{
+		{"no token", "", http.StatusUnauthorized},
+		{"wrong token", "s3cre", http.StatusUnauthorized},
+		{"the token", "s3cret", http.StatusOK},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, path := range []string{"/dash/api/breakers", "/admin/hello"} {
+				code, h, body := adminGet(t, admin+path, c.token)
+				if code != c.want {
+					t.Fatalf("GET %s = %d %s, want %d", path, code, body, c.want)
+				}
+				if c.want == http.StatusUnauthorized {
+					if ct := h.Get("Content-Type"); ct != "application/problem+json" || !strings.Contains(body, "Bearer") {
+						t.Errorf("GET %s = %s %s; want problem+json saying to send a bearer token", path, ct, body)
+					}
+					if h.Get("WWW-Authenticate") == "" {
+						t.Errorf("GET %s has no WWW-Authenticate", path)
+					}
+				}
+			}
+		})
+	}
+	// The public port serves none of it.
+	for _, path := range []string{"/dash/api/breakers", "/admin/hello"} {
+		if code, _ := get(t, "http://"+svc.HTTPAddr().String()+path); code != http.StatusNotFound {
+			t.Errorf("GET %s on the public port = %d, want 404", path, code)
+		}
+	}
+}
+
+func TestAdminListenerOnLoopbackRunsWithoutAToken(t *testing.T) {
+	svc := newService(t, service.Config{AdminAddr: "127.0.0.1:0"})
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := start(t, svc, ctx)
+	code, _, body := adminGet(t, "http://"+svc.AdminAddr().String()+"/dash/api/breakers", "")
+	cancel()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if code != http.StatusOK || !strings.Contains(body, `"version":1`) {
+		t.Fatalf("GET /dash/api/breakers = %d %s, want 200 with a version", code, body)
+	}
+}
+
+func TestAdminListenerExposedWithoutATokenRefusesToStart(t *testing.T) {
+	cases := []struct {
+		name     string
+		cfg      service.Config
+		env      map[string]string
+		wantText []string
+	}{
+		{"in code, all interfaces", service.Config{AdminAddr: ":0"}, nil, []string{`":0"`, "Config.AdminAddr", "Config.AdminToken"}},
+		{"in code, a public address", service.Config{AdminAddr: "192.0.2.1:9090"}, nil, []string{"Config.AdminToken"}},
+		{"from the environment", service.Config{}, map[string]string{"TAILOR_ADMIN_ADDR": "0.0.0.0:9090"}, []string{"-admin-addr / TAILOR_ADMIN_ADDR", "set TAILOR_ADMIN_TOKEN"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := c.cfg
+			if c.env != nil {
+				fs := flag.NewFlagSet("x", flag.ContinueOnError)
+				if err := cfg.Bind(fs, "", func(k string) (string, bool) { v, ok := c.env[k]; return v, ok }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := service.New(cfg, service.WithLogger(quietLogger()))
+			if err == nil {
+				t.Fatal("New succeeded; want an error asking for an admin token")
+			}
+			for _, w := range c.wantText {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+	// With a token the same address is fine.
+	if _, err := service.New(service.Config{AdminAddr: ":0", AdminToken: "t"}, service.WithLogger(quietLogger())); err != nil {
+		t.Fatalf("New with a token: %v", err)
+	}
+}
+
+func TestBindReadsTheAdminTokenFromTheEnvironmentOnly(t *testing.T) {
+	var cfg service.Config
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	env := map[string]string{"TAILOR_ORDERS_ADMIN_ADDR": "127.0.0.1:9191", "TAILOR_ORDERS_ADMIN_TOKEN": "tok"}
+	if err := cfg.Bind(fs, "orders", func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.AdminAddr != "127.0.0.1:9191" || cfg.AdminToken != "tok" {
+		t.Fatalf("after Bind AdminAddr=%q AdminToken=%q; want both from the environment", cfg.AdminAddr, cfg.AdminToken)
+	}
+	if err := fs.Parse([]string{"-orders-admin-addr", "127.0.0.1:9292"}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.AdminAddr != "127.0.0.1:9292" {
+		t.Errorf("AdminAddr = %q; want the flag's", cfg.AdminAddr)
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		if strings.Contains(f.Name, "token") {
+			t.Errorf("Bind registered the flag -%s; the token must come from the environment only", f.Name)
+		}
+	})
+}
+
+func TestAdminRouterIsNilWithoutAnAdminAddress(t *testing.T) {
+	svc := newService(t, service.Config{})
+	if svc.AdminRouter() != nil {
+		t.Error("AdminRouter() != nil without Config.AdminAddr")
+	}
+}
+
+// An event stream on the admin listener ends when the service shuts down,
+// and does not hold the drain up.
+func TestAdminStreamEndsOnDrain(t *testing.T) {
+	svc := newService(t, service.Config{AdminAddr: "127.0.0.1:0", ShutdownTimeout: 10 * time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := start(t, svc, ctx)
+	resp, err := http.Get("http://" + svc.AdminAddr().String() + "/dash/api/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	line, err := r.ReadString('\n')
+	if err != nil || line != "event: snapshot\n" {
+		t.Fatalf("first line = %q, %v; want event: snapshot", line, err)
+	}
+	began := time.Now()
+	cancel()
+	if err := wait(); err != nil {
+		t.Fatalf("Run = %v, want a clean shutdown", err)
+	}
+	if d := time.Since(began); d > 5*time.Second {
+		t.Errorf("shutdown took %s with a stream open; want it ended at once", d)
+	}
+	for {
+		if _, err := r.ReadString('\n'); err != nil {
+			break // the stream ended
+		}
+	}
+}
