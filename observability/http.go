@@ -86,7 +86,15 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	// pattern is what a router recorded through the writer: the pattern
+	// it matched on a copy of the request this middleware cannot see
+	// (package transport/http's Router does).
+	pattern string
 }
+
+// RecordPattern takes the pattern the request matched (see package
+// internal/pattern).
+func (w *recorder) RecordPattern(p string) { w.pattern = p }
 
 var recorders = sync.Pool{New: func() any { return new(recorder) }}
 
@@ -169,13 +177,17 @@ func (h *httpServer) finish(r *http.Request, rec *recorder, span trace.Span, sta
 	if status == 0 {
 		status = http.StatusOK
 	}
-	route := routeOf(r.Pattern)
+	matched := r.Pattern
+	if matched == "" {
+		matched = rec.pattern
+	}
+	route := routeOf(matched)
 	method := knownMethod(r.Method)
 	sch := scheme(r)
 	serverFault := status >= 500
 	if span != nil {
 		if span.IsRecording() {
-			if r.Pattern != "" {
+			if matched != "" {
 				span.SetName(in.spanName(method, route))
 			}
 			// The span copies the attributes, so they are built in a pooled

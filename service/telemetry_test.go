@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/codes"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -251,5 +253,66 @@ func TestNoTelemetry(t *testing.T) {
 	}
 	if _, span := s.Service().Telemetry().Tracer().Start(context.Background(), "x"); span.IsRecording() {
 		t.Error("got a recording span without telemetry, want a no-op one")
+	}
+}
+
+// TestRouteBehindACopyingMiddleware: a middleware that passes on a copy of
+// the request, as token verification does with r.WithContext, keeps the
+// span and the endpoint statistics named by the route that matched, not
+// by the bare method with an empty route.
+func TestRouteBehindACopyingMiddleware(t *testing.T) {
+	spans := tracetest.NewInMemoryExporter()
+	tel, err := telemetry.New(context.Background(), telemetry.Config{
+		ServiceName:  "things",
+		SpanExporter: keepSpans{spans},
+		Sampler:      sdktrace.AlwaysSample(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type mark struct{}
+	copying := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), mark{}, true)))
+		})
+	}
+	// The admin listener keeps the endpoint statistics.
+	svc, err := service.New(service.Config{Name: "things", HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0"},
+		service.WithLogger(slog.New(slog.DiscardHandler)), service.WithTelemetry(tel), service.WithoutSignals(),
+		service.WithHTTPMiddleware(copying))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Router().HandleFunc("GET /v1/things/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Value(mark{}) == nil {
+			t.Error("the handler did not get the middleware's copy")
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := start(t, svc, ctx)
+	resp, err := http.Get("http://" + svc.HTTPAddr().String() + "/v1/things/42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var routes []string
+	for _, e := range svc.Telemetry().Endpoints(time.Now()) {
+		routes = append(routes, e.Method+" "+e.Route)
+	}
+	if !slices.Contains(routes, "GET /v1/things/{id}") {
+		t.Errorf("endpoint statistics: got routes %q, want GET /v1/things/{id}", routes)
+	}
+	cancel()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range spans.GetSpans() {
+		if s.SpanKind == trace.SpanKindServer {
+			names = append(names, s.Name)
+		}
+	}
+	if !slices.Contains(names, "GET /v1/things/{id}") {
+		t.Errorf("server spans: got %q, want one named GET /v1/things/{id}", names)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/tailorkit/tailor/fault"
+	"github.com/tailorkit/tailor/internal/pattern"
 	"github.com/tailorkit/tailor/requestid"
 )
 
@@ -81,6 +82,9 @@ func WithLogger(logger *slog.Logger) RouterOption {
 // handler returns, the request's Pattern holds the route that matched
 // ("GET /v1/products/{id}", or "/" for requests no route took), which is
 // what tracing and metrics need to name a route without its raw path.
+// (When a middleware inside passes on a copy of the request, the Router
+// gives the pattern to tailor's telemetry middleware through the response
+// writer instead.)
 // Middlewares given in several options run in the order given, the first
 // outermost.
 func WithMiddleware(mw func(http.Handler) http.Handler) RouterOption {
@@ -147,6 +151,9 @@ func (rt *Router) HandleFunc(pattern string, f func(http.ResponseWriter, *http.R
 // dispatch refuses, as problem+json, what ServeMux would answer in text or
 // with a redirect, and routes the rest.
 func (rt *Router) dispatch(w http.ResponseWriter, r *http.Request) {
+	// Middlewares that passed on a copy of the request see the pattern
+	// only this way; deferred, so that it is there after a panic too.
+	defer func() { pattern.Record(w, r.Pattern) }()
 	if err := rt.check(r); err != nil {
 		r.Pattern = "/"
 		if err.Status == http.StatusMethodNotAllowed {
