@@ -112,8 +112,8 @@ func TestDashboardShowsThePaymentsBreaker(t *testing.T) {
 	// The orders placed are on the endpoints panel, the callees'
 	// instances on the instances panel.
 	code, b = adminCall(t, "GET", orders, "/dash/api/endpoints", token, "")
-	if code != http.StatusOK || !strings.Contains(string(b), `"method":"POST"`) {
-		t.Errorf("GET /dash/api/endpoints = %d %s, want the POSTs of orders listed", code, b)
+	if code != http.StatusOK || !strings.Contains(string(b), `"method":"POST","route":"/v1/orders"`) {
+		t.Errorf("GET /dash/api/endpoints = %d %s, want the POSTs of orders listed under their route", code, b)
 	}
 	code, b = adminCall(t, "GET", orders, "/dash/api/instances", token, "")
 	if code != http.StatusOK || !strings.Contains(string(b), `"service":"payments"`) || !strings.Contains(string(b), `"service":"inventory"`) {
