@@ -22,7 +22,7 @@ import (
 // them made requests wait up to a timeout each); when the broker is back,
 // every event written meanwhile goes out, once.
 //
-// It runs alone, not in parallel with other tests, as it compares
+// It runs alone, not in parallel with other tests, as it measures
 // latencies.
 func TestBrokerOutageDoesNotStallRequests(t *testing.T) {
 	for _, db := range testenv.Databases() {
@@ -77,10 +77,14 @@ func TestBrokerOutageDoesNotStallRequests(t *testing.T) {
 			}
 			pUp, pDown := p99(up), p99(down)
 			t.Logf("request p99: %v with the broker up (%d requests), %v with it down (%d requests)", pUp, len(up), pDown, len(down))
-			// A floor keeps a fast baseline from making noise a failure; a
-			// request that waits on the relay takes a publish timeout.
-			if limit := max(2*pUp, publishTimeout/4); pDown > limit {
-				t.Errorf("request p99 with the broker down %v, want at most %v (twice the %v with it up)", pDown, limit, pUp)
+			// A request that waits on a relay holding its transaction
+			// waits out the rest of a publish timeout, so the 1 % slowest
+			// would take nearly a whole one; a machine busy with other
+			// work makes requests slower, but not by half of one (145 ms
+			// at most here with two test runs beside it). Comparing with
+			// the p99 with the broker up failed on such noise.
+			if limit := publishTimeout / 2; pDown >= limit {
+				t.Errorf("request p99 with the broker down %v, want below %v, half the publish timeout that a request waiting on the relay would wait out (p99 %v with it up)", pDown, limit, pUp)
 			}
 		})
 	}
