@@ -28,6 +28,7 @@ import (
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tailorkit/tailor/discovery"
 	"github.com/tailorkit/tailor/discovery/consul"
 	"github.com/tailorkit/tailor/examples/shop/users"
 	"github.com/tailorkit/tailor/internal/testenv"
@@ -182,16 +183,7 @@ func TestClusterOrderAndTrace(t *testing.T) {
 
 	// One more orders instance, as the runner says: it registers, and
 	// leaves the registry on SIGTERM.
-	reg, err := consul.New(consul.Config{Address: consulAddr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
-	w, err := reg.Resolve("orders")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	w := watchConsul(t, consulAddr, "orders")
 	count := func() int { return len(w.State().Instances) }
 	eventually(t, "the two orders instances in the watch", func() bool { return count() == 2 })
 	extra := startMore(t, more, filepath.Join(dir, "orders-3.log"))
@@ -510,4 +502,21 @@ func (r *traceReceiver) describe() string {
 		}
 	}
 	return b.String()
+}
+
+// watchConsul watches the instances of service in the Consul agent at
+// addr until the test ends.
+func watchConsul(t *testing.T, addr, service string) discovery.Instancer {
+	t.Helper()
+	reg, err := consul.New(consul.Config{Address: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	w, err := reg.Resolve(service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return w
 }

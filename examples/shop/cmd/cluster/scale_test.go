@@ -26,7 +26,6 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/tailorkit/tailor/discovery"
-	"github.com/tailorkit/tailor/discovery/consul"
 	"github.com/tailorkit/tailor/examples/shop/users"
 	"github.com/tailorkit/tailor/internal/testenv"
 	"github.com/tailorkit/tailor/observability"
@@ -107,16 +106,7 @@ func TestClusterKillAndScale(t *testing.T) {
 	}
 	t.Logf("the shop ready in %v", time.Since(began).Round(time.Millisecond))
 
-	reg, err := consul.New(consul.Config{Address: consulAddr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
-	watch, err := reg.Resolve("orders")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer watch.Stop()
+	watch := watchConsul(t, consulAddr, "orders")
 	registered := func(port int) bool {
 		return slices.ContainsFunc(watch.State().Instances, func(i discovery.Instance) bool { return i.Port == port })
 	}
