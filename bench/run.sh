@@ -30,5 +30,5 @@ command -v taskset >/dev/null 2>&1 || {
 
 bin=$(mktemp -d "${TMPDIR:-/tmp}/tailor-bench-bin.XXXXXX")
 trap 'rm -rf "$bin"' EXIT
-go build -o "$bin/" ./cmd/server ./cmd/grpcload ./cmd/httpclient ./cmd/bench
+go build -o "$bin/" ./cmd/server ./cmd/grpcload ./cmd/httpclient ./cmd/dashwatch ./cmd/bench
 "$bin/bench" -bin "$bin" "$@"

@@ -15,8 +15,11 @@
 // Tables: http (wrk against each server), middleware (tailor's OTel HTTP
 // middleware against otelhttp), grpc (cmd/grpcload against each gRPC
 // server; server CPU per call), grpcmw (tailor's gRPC interceptors against
-// otelgrpc) and client (cmd/httpclient's clients against
-// the raw server; client CPU per call).
+// otelgrpc), client (cmd/httpclient's clients against the raw server;
+// client CPU per call) and dash (a tailor service with its admin listener,
+// the operations dashboard closed and open, against the same service
+// without the admin listener; the open dashboards are cmd/dashwatch's
+// readers of its event stream, on the load generator's core).
 package main
 
 import (
@@ -38,6 +41,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tailorkit/tailor/bench/internal/dashclient"
 	"github.com/tailorkit/tailor/bench/internal/order"
 	"github.com/tailorkit/tailor/bench/internal/report"
 )
@@ -47,21 +51,53 @@ type table struct {
 	name, title string
 	load        string // "wrk", "grpc" or "client"
 	settings    []string
+	// setups are the settings that are more than the server's mode of
+	// the same name.
+	setups map[string]setup
+}
+
+// setup is how a setting runs: the server's mode, and whether dashboards
+// are open on its admin listener while it is loaded.
+type setup struct {
+	mode      string
+	dashboard bool
+}
+
+func (t table) setup(setting string) setup {
+	if s, ok := t.setups[setting]; ok {
+		return s
+	}
+	return setup{mode: setting}
 }
 
 func tables() []table {
 	return []table{
-		{"http", "HTTP server, POST of a small JSON order decoded and encoded", "wrk",
-			[]string{"raw", "gokit", "naive", "tailor", "tailor-notrace", "tailor-100"}},
-		{"middleware", "OTel HTTP middleware, tailor's against otelhttp, on tailor's router", "wrk",
-			[]string{"raw", "mw-tailor-1", "mw-otelhttp-1", "mw-tailor-100", "mw-otelhttp-100"}},
-		{"grpc", "gRPC server, unary call of a small order", "grpc",
-			[]string{"grpc-raw", "grpc-tailor"}},
-		{"grpcmw", "OTel gRPC instrumentation, tailor's interceptors against otelgrpc, on tailor's gRPC server", "grpc",
-			[]string{"grpc-raw", "grpc-mw-tailor-1", "grpc-otelgrpc-1", "grpc-mw-tailor-100", "grpc-otelgrpc-100"}},
-		{"client", "HTTP client, round trip to the raw server", "client",
-			[]string{"raw", "tailor", "tailor-policy"}},
+		{name: "http", title: "HTTP server, POST of a small JSON order decoded and encoded", load: "wrk",
+			settings: []string{"raw", "gokit", "naive", "tailor", "tailor-notrace", "tailor-100"}},
+		{name: "middleware", title: "OTel HTTP middleware, tailor's against otelhttp, on tailor's router", load: "wrk",
+			settings: []string{"raw", "mw-tailor-1", "mw-otelhttp-1", "mw-tailor-100", "mw-otelhttp-100"}},
+		{name: "grpc", title: "gRPC server, unary call of a small order", load: "grpc",
+			settings: []string{"grpc-raw", "grpc-tailor"}},
+		{name: "grpcmw", title: "OTel gRPC instrumentation, tailor's interceptors against otelgrpc, on tailor's gRPC server", load: "grpc",
+			settings: []string{"grpc-raw", "grpc-mw-tailor-1", "grpc-otelgrpc-1", "grpc-mw-tailor-100", "grpc-otelgrpc-100"}},
+		{name: "client", title: "HTTP client, round trip to the raw server", load: "client",
+			settings: []string{"raw", "tailor", "tailor-policy"}},
+		{name: "dash", title: "Operations dashboard, a tailor service with its admin listener, the dashboard closed and open, and without the listener", load: "wrk",
+			settings: []string{"dash-closed", "dash-open", "admin-off"},
+			setups: map[string]setup{
+				"dash-closed": {mode: "tailor-admin"},
+				"dash-open":   {mode: "tailor-admin", dashboard: true},
+				"admin-off":   {mode: "tailor"},
+			}},
 	}
+}
+
+func tableNames() string {
+	var names []string
+	for _, t := range tables() {
+		names = append(names, t.name)
+	}
+	return strings.Join(names, ",")
 }
 
 type config struct {
@@ -74,6 +110,8 @@ type config struct {
 	profileDir  string
 	work        string
 	tick        time.Duration
+	dashboards  int           // open dashboards in the dash table's dash-open
+	dashPoll    time.Duration // how often each polls the traces
 }
 
 func main() {
@@ -93,7 +131,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "how long each setting is loaded before it is measured")
 	fs.IntVar(&cfg.rounds, "rounds", 2, "rounds; every other one runs the settings in reverse order")
 	fs.IntVar(&cfg.connections, "c", 32, "concurrent connections (wrk) or callers")
-	only := fs.String("tables", "http,middleware,grpc,grpcmw,client", "the tables to run, comma-separated")
+	only := fs.String("tables", tableNames(), "the tables to run, comma-separated")
+	fs.IntVar(&cfg.dashboards, "dashboards", 3, "open dashboards (readers of the event stream) in the dash table's dash-open setting")
+	fs.DurationVar(&cfg.dashPoll, "dash-poll", 2*time.Second, "how often each open dashboard fetches GET /dash/api/traces")
 	fs.StringVar(&cfg.profileDir, "cpuprofile", "", "write each server's CPU profile (the client table: each client's) to this folder as TABLE-SETTING.pprof (the last round's)")
 	quick := fs.Bool("quick", false, "a smoke test: 1 s per setting, 200 ms warm-up")
 	if err := fs.Parse(args); err != nil {
@@ -104,6 +144,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if cfg.bin == "" {
 		return errors.New("-bin is required: the folder bench/run.sh builds the programs into")
+	}
+	if cfg.dashboards < 1 {
+		return fmt.Errorf("-dashboards %d: want 1 or more", cfg.dashboards)
 	}
 	if cfg.rounds < 1 {
 		return fmt.Errorf("-rounds %d: want 1 or more", cfg.rounds)
@@ -135,11 +178,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, name := range cfg.tables {
 		i := slices.IndexFunc(known, func(t table) bool { return t.name == name })
 		if i < 0 {
-			return fmt.Errorf("no table %q; the tables are http, middleware, grpc, grpcmw and client", name)
+			return fmt.Errorf("no table %q; the tables are %s", name, tableNames())
 		}
 		t := known[i]
 		before := loadAverage()
-		samples, err := measure(ctx, cfg, t, stderr)
+		samples, dashboards, err := measure(ctx, cfg, t, stderr)
 		if err != nil {
 			return fmt.Errorf("table %s: %w", t.name, err)
 		}
@@ -154,20 +197,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := res.WriteMarkdown(stdout); err != nil {
 			return err
 		}
+		for _, setting := range t.settings {
+			if d, ok := dashboards[setting]; ok {
+				fmt.Fprintf(stdout, "%s\n\n", dashboardNote(setting, d, time.Duration(cfg.rounds)*(cfg.warmup+cfg.duration)))
+			}
+		}
 		fmt.Fprintf(stdout, "load average before: %s; after: %s\n\n", before, loadAverage())
 	}
 	return nil
 }
 
-// measure runs every round of t and returns each setting's samples.
-func measure(ctx context.Context, cfg config, t table, log io.Writer) (map[string][]report.Sample, error) {
+// measure runs every round of t and returns each setting's samples, and
+// what the open dashboards read in each setting that has them.
+func measure(ctx context.Context, cfg config, t table, log io.Writer) (map[string][]report.Sample, map[string]dashclient.Summary, error) {
 	samples := map[string][]report.Sample{}
+	dashboards := map[string]dashclient.Summary{}
 	var target *server
 	if t.load == "client" {
 		// One raw server for every client.
 		s, err := startServer(ctx, cfg, "raw", "")
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		defer s.stop()
 		target = s
@@ -179,6 +229,7 @@ func measure(ctx context.Context, cfg config, t table, log io.Writer) (map[strin
 		}
 		for _, setting := range order {
 			var s report.Sample
+			var d *dashclient.Summary
 			var err error
 			profile := ""
 			if cfg.profileDir != "" {
@@ -187,20 +238,36 @@ func measure(ctx context.Context, cfg config, t table, log io.Writer) (map[strin
 			if t.load == "client" {
 				s, err = measureClient(ctx, cfg, setting, target, profile)
 			} else {
-				s, err = measureServer(ctx, cfg, t.load, setting, profile)
+				s, d, err = measureServer(ctx, cfg, t.load, t.setup(setting), profile)
 			}
 			if err != nil {
-				return nil, fmt.Errorf("%s, round %d: %w", setting, round+1, err)
+				return nil, nil, fmt.Errorf("%s, round %d: %w", setting, round+1, err)
 			}
 			fmt.Fprintf(log, "%s round %d %-16s %8.0f req/s  p50 %-9v p99 %-9v CPU %v/req  errors %d\n",
 				t.name, round+1, setting, s.PerSecond(), s.P50, s.P99, perCall(s), s.Errors)
 			if s.FirstError != "" {
 				fmt.Fprintf(log, "%s round %d %s: first failure: %s\n", t.name, round+1, setting, s.FirstError)
 			}
+			if d != nil {
+				fmt.Fprintf(log, "%s round %d %s: %s\n", t.name, round+1, setting, d)
+				all := dashboards[setting]
+				all.Add(*d)
+				dashboards[setting] = all
+			}
 			samples[setting] = append(samples[setting], s)
 		}
 	}
-	return samples, nil
+	return samples, dashboards, nil
+}
+
+// dashboardNote tells what the open dashboards of setting read over
+// loaded, the time the server was loaded with them open.
+func dashboardNote(setting string, d dashclient.Summary, loaded time.Duration) string {
+	rate := 0.0
+	if d.Clients > 0 && loaded > 0 {
+		rate = float64(d.Snapshots()) / float64(d.Clients) / loaded.Seconds()
+	}
+	return fmt.Sprintf("%s: %s; %.2f snapshots per dashboard and second of load", setting, d, rate)
 }
 
 func perCall(s report.Sample) time.Duration {
@@ -210,33 +277,52 @@ func perCall(s report.Sample) time.Duration {
 	return s.CPU / time.Duration(s.Requests)
 }
 
-// measureServer starts the server in mode, loads it for the warm-up, then
-// measures it, counting the server's CPU time in the measured window.
-func measureServer(ctx context.Context, cfg config, load, mode, profile string) (report.Sample, error) {
-	srv, err := startServer(ctx, cfg, mode, profile)
+// measureServer starts the server in st's mode, opens the dashboards st
+// asks for, loads the server for the warm-up, then measures it, counting
+// the server's CPU time in the measured window. It returns what the
+// dashboards read, or nil without them.
+func measureServer(ctx context.Context, cfg config, load string, st setup, profile string) (report.Sample, *dashclient.Summary, error) {
+	srv, err := startServer(ctx, cfg, st.mode, profile)
 	if err != nil {
-		return report.Sample{}, err
+		return report.Sample{}, nil, err
 	}
 	defer srv.stop()
+	var dash *watcher
+	if st.dashboard {
+		if srv.admin == "" {
+			return report.Sample{}, nil, fmt.Errorf("server -mode %s has no admin listener to open dashboards on", st.mode)
+		}
+		if dash, err = startWatcher(ctx, cfg, srv.admin); err != nil {
+			return report.Sample{}, nil, err
+		}
+		defer dash.stop() // before the server's
+	}
 	if cfg.warmup > 0 {
 		if _, err := generate(ctx, cfg, load, srv.addr, cfg.warmup); err != nil {
-			return report.Sample{}, fmt.Errorf("warm-up: %w", err)
+			return report.Sample{}, nil, fmt.Errorf("warm-up: %w", err)
 		}
 	}
 	cpu0, err := srv.cpu(cfg.tick)
 	if err != nil {
-		return report.Sample{}, err
+		return report.Sample{}, nil, err
 	}
 	s, err := generate(ctx, cfg, load, srv.addr, cfg.duration)
 	if err != nil {
-		return report.Sample{}, err
+		return report.Sample{}, nil, err
 	}
 	cpu1, err := srv.cpu(cfg.tick)
 	if err != nil {
-		return report.Sample{}, err
+		return report.Sample{}, nil, err
 	}
 	s.CPU = cpu1 - cpu0
-	return s, nil
+	if dash == nil {
+		return s, nil, nil
+	}
+	d, err := dash.stop()
+	if err != nil {
+		return report.Sample{}, nil, err
+	}
+	return s, &d, nil
 }
 
 // generate runs the load generator on core 1 against addr for d.
@@ -296,9 +382,10 @@ func seconds(d time.Duration) string {
 
 // server is a running cmd/server.
 type server struct {
-	cmd  *exec.Cmd
-	addr string
-	done chan error
+	cmd   *exec.Cmd
+	addr  string
+	admin string // its admin listener's address, when it has one
+	done  chan error
 }
 
 // startServer starts cmd/server in mode on core 0 with GOMAXPROCS=1 and
@@ -341,12 +428,28 @@ func startServer(ctx context.Context, cfg config, mode, profile string) (*server
 			log, _ := os.ReadFile(logFile.Name())
 			return nil, fmt.Errorf("server -mode %s exited before listening (%v): %s", mode, err, strings.TrimSpace(string(log)))
 		}
-		s.addr = strings.TrimSpace(line)
+		if s.addr, s.admin, err = parseAddrs(line); err != nil {
+			s.stop()
+			return nil, fmt.Errorf("server -mode %s: %w", mode, err)
+		}
 	case <-time.After(30 * time.Second):
 		s.stop()
 		return nil, fmt.Errorf("server -mode %s did not say where it listens within 30 s", mode)
 	}
 	return s, nil
+}
+
+// parseAddrs reads the line the server prints once it listens: its
+// address, then its admin listener's when it has one.
+func parseAddrs(line string) (addr, admin string, err error) {
+	f := strings.Fields(line)
+	switch len(f) {
+	case 1:
+		return f[0], "", nil
+	case 2:
+		return f[0], f[1], nil
+	}
+	return "", "", fmt.Errorf("printed %q, want its address and, when it has one, its admin listener's, space-separated", line)
 }
 
 // stop ends the server with SIGTERM, so it writes its profile, and waits

@@ -14,7 +14,7 @@ import (
 
 // serveGokit is plain go-kit: an endpoint behind go-kit's HTTP server with
 // the decoder and encoder a go-kit user writes.
-func serveGokit(ctx context.Context, addr string, ready func(net.Addr)) error {
+func serveGokit(ctx context.Context, addr string, ready func(...net.Addr)) error {
 	mux := http.NewServeMux()
 	mux.Handle("POST "+order.Path, kithttp.NewServer(placeEndpoint(), decodeOrder, kithttp.EncodeJSONResponse))
 	return serveHTTP(ctx, addr, mux, ready)

@@ -21,7 +21,7 @@ import (
 // traces. serveGRPCOtelgrpc is the same with otelgrpc in their place;
 // nothing else differs.
 func serveGRPCTailorMiddleware(ratio float64) serveFunc {
-	return withRatioProviders(ratio, func(ctx context.Context, addr string, p *telemetry.Providers, ready func(net.Addr)) error {
+	return withRatioProviders(ratio, func(ctx context.Context, addr string, p *telemetry.Providers, ready func(...net.Addr)) error {
 		inst, err := tailorTelemetry(p)
 		if err != nil {
 			return err
@@ -37,7 +37,7 @@ func serveGRPCTailorMiddleware(ratio float64) serveFunc {
 // own gRPC instrumentation, otelgrpc's server stats handler, in place of
 // tailor's interceptors, on the same providers and the same server.
 func serveGRPCOtelgrpc(ratio float64) serveFunc {
-	return withRatioProviders(ratio, func(ctx context.Context, addr string, p *telemetry.Providers, ready func(net.Addr)) error {
+	return withRatioProviders(ratio, func(ctx context.Context, addr string, p *telemetry.Providers, ready func(...net.Addr)) error {
 		return serveGRPC(ctx, addr, tgrpc.NewServer(grpc.StatsHandler(otelgrpc.NewServerHandler(
 			otelgrpc.WithTracerProvider(p.TracerProvider()),
 			otelgrpc.WithMeterProvider(p.MeterProvider()),
@@ -48,7 +48,7 @@ func serveGRPCOtelgrpc(ratio float64) serveFunc {
 
 // serveGRPC registers the order RPC, served by tailor's handler, on s and
 // serves it on addr until ctx ends.
-func serveGRPC(ctx context.Context, addr string, s *grpc.Server, ready func(net.Addr)) error {
+func serveGRPC(ctx context.Context, addr string, s *grpc.Server, ready func(...net.Addr)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err

@@ -13,7 +13,7 @@ import (
 )
 
 // serveGRPCRaw is the gRPC baseline: grpc-go alone, no interceptors.
-func serveGRPCRaw(ctx context.Context, addr string, ready func(net.Addr)) error {
+func serveGRPCRaw(ctx context.Context, addr string, ready func(...net.Addr)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err

@@ -16,7 +16,7 @@ import (
 // tailor's gRPC handler (a go-kit gRPC server), with the service's
 // interceptors: request ID, recovery, error mapping, a span (1% of new
 // traces sampled) and RED metrics per call.
-func serveGRPCTailor(ctx context.Context, addr string, ready func(net.Addr)) (err error) {
+func serveGRPCTailor(ctx context.Context, addr string, ready func(...net.Addr)) (err error) {
 	p, err := tailorProviders(ctx, "", 0)
 	if err != nil {
 		return err
@@ -29,7 +29,7 @@ func serveGRPCTailor(ctx context.Context, addr string, ready func(net.Addr)) (er
 	orderpb.RegisterOrdersServer(svc.GRPCServer(), tailorOrders{
 		h: tgrpc.NewHandler(tailor.Endpoint(order.Place), fromProto, toProto),
 	})
-	return runService(ctx, svc, func() net.Addr { return svc.GRPCAddr() }, ready)
+	return runService(ctx, svc, func() []net.Addr { return []net.Addr{svc.GRPCAddr()} }, ready)
 }
 
 type tailorOrders struct {

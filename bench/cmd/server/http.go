@@ -11,7 +11,7 @@ import (
 // serveHTTP serves h on addr with a plain http.Server until ctx ends. Every
 // setting that is not a tailor service uses it, with the same timeouts a
 // tailor service has.
-func serveHTTP(ctx context.Context, addr string, h http.Handler, ready func(net.Addr)) error {
+func serveHTTP(ctx context.Context, addr string, h http.Handler, ready func(...net.Addr)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err

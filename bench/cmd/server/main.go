@@ -1,8 +1,9 @@
 // Command server serves the benchmarks' workload (package order) in one of
 // several settings, chosen with -mode, so that cmd/bench can measure them
 // side by side. It prints the address it listens on as its first line of
-// output, serves until SIGINT or SIGTERM, and then writes the CPU profile
-// asked for with -cpuprofile.
+// output (followed by its admin listener's, space-separated, for a setting
+// that has one), serves until SIGINT or SIGTERM, and then writes the CPU
+// profile asked for with -cpuprofile.
 //
 //	server -mode tailor -addr 127.0.0.1:0 -cpuprofile tailor.pprof
 //
@@ -27,8 +28,9 @@ import (
 )
 
 // serveFunc serves one setting on addr until ctx ends, calling ready with
-// the address it listens on once it accepts connections.
-type serveFunc func(ctx context.Context, addr string, ready func(net.Addr)) error
+// the address it listens on once it accepts connections, and then its
+// admin listener's when it has one.
+type serveFunc func(ctx context.Context, addr string, ready func(...net.Addr)) error
 
 // modes lists every setting by the name -mode takes.
 func modes() map[string]serveFunc {
@@ -36,9 +38,10 @@ func modes() map[string]serveFunc {
 		"raw":                serveRaw,
 		"gokit":              serveGokit,
 		"naive":              serveNaive,
-		"tailor":             serveTailor(""),
-		"tailor-notrace":     serveTailor("always_off"),
-		"tailor-100":         serveTailor("always_on"),
+		"tailor":             serveTailor("", false),
+		"tailor-notrace":     serveTailor("always_off", false),
+		"tailor-100":         serveTailor("always_on", false),
+		"tailor-admin":       serveTailor("", true),
 		"mw-tailor-1":        serveTailorMiddleware(0.01),
 		"mw-tailor-100":      serveTailorMiddleware(1),
 		"mw-otelhttp-1":      serveOtelhttp(0.01),
@@ -79,7 +82,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer stopProfile()
-	err = serve(ctx, *addr, func(a net.Addr) { fmt.Fprintln(stdout, a.String()) })
+	err = serve(ctx, *addr, func(addrs ...net.Addr) {
+		s := make([]string, len(addrs))
+		for i, a := range addrs {
+			s[i] = a.String()
+		}
+		fmt.Fprintln(stdout, strings.Join(s, " "))
+	})
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

@@ -13,7 +13,7 @@ import (
 // instrumentation, otelhttp, in place of tailor's middleware, on the same
 // providers and the same router.
 func serveOtelhttp(ratio float64) serveFunc {
-	return withRatioProviders(ratio, func(ctx context.Context, addr string, p *telemetry.Providers, ready func(net.Addr)) error {
+	return withRatioProviders(ratio, func(ctx context.Context, addr string, p *telemetry.Providers, ready func(...net.Addr)) error {
 		mw := func(next http.Handler) http.Handler {
 			return otelhttp.NewHandler(next, "orders",
 				otelhttp.WithTracerProvider(p.TracerProvider()),

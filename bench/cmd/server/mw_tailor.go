@@ -16,7 +16,7 @@ import (
 // sampling ratio of new traces. serveOtelhttp is the same with otelhttp in
 // its place; nothing else differs.
 func serveTailorMiddleware(ratio float64) serveFunc {
-	return withRatioProviders(ratio, func(ctx context.Context, addr string, p *telemetry.Providers, ready func(net.Addr)) error {
+	return withRatioProviders(ratio, func(ctx context.Context, addr string, p *telemetry.Providers, ready func(...net.Addr)) error {
 		inst, err := tailorTelemetry(p)
 		if err != nil {
 			return err

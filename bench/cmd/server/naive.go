@@ -20,7 +20,7 @@ import (
 // tailor wraps: go-kit, a gobreaker circuit breaker, an x/time/rate limit
 // (high enough never to refuse) and otelhttp with the SDK's defaults,
 // sampling 1% of new traces.
-func serveNaive(ctx context.Context, addr string, ready func(net.Addr)) error {
+func serveNaive(ctx context.Context, addr string, ready func(...net.Addr)) error {
 	tp, mp, err := sdkProviders(0.01)
 	if err != nil {
 		return err

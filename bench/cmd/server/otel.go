@@ -57,8 +57,8 @@ func tailorProviders(ctx context.Context, sampler string, ratio float64) (*telem
 
 // withRatioProviders serves with tailor's providers sampling ratio of new
 // traces (see tailorProviders), and shuts them down once serve returns.
-func withRatioProviders(ratio float64, serve func(ctx context.Context, addr string, p *telemetry.Providers, ready func(net.Addr)) error) serveFunc {
-	return func(ctx context.Context, addr string, ready func(net.Addr)) (err error) {
+func withRatioProviders(ratio float64, serve func(ctx context.Context, addr string, p *telemetry.Providers, ready func(...net.Addr)) error) serveFunc {
+	return func(ctx context.Context, addr string, ready func(...net.Addr)) (err error) {
 		p, err := tailorProviders(ctx, "parentbased_traceidratio", ratio)
 		if err != nil {
 			return err

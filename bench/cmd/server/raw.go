@@ -11,7 +11,7 @@ import (
 
 // serveRaw is the baseline: the standard library alone, as a team without
 // a toolkit would write the handler.
-func serveRaw(ctx context.Context, addr string, ready func(net.Addr)) error {
+func serveRaw(ctx context.Context, addr string, ready func(...net.Addr)) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+order.Path, func(w http.ResponseWriter, r *http.Request) {
 		var req order.Request
