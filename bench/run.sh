@@ -2,7 +2,7 @@
 # Runs tailor's side-by-side benchmarks and prints their tables; see
 # bench/README.md. Flags go to cmd/bench:
 #
-#	bench/run.sh                       # every table: about 6 minutes
+#	bench/run.sh                       # every table: about 9 minutes
 #	bench/run.sh -quick                # a smoke test: about 1 minute
 #	bench/run.sh -tables http -cpuprofile /tmp/prof
 #

@@ -31,13 +31,12 @@ type watcher struct {
 	fail error
 }
 
-// startWatcher opens cfg.dashboards dashboards on the admin listener at
-// admin, on core 1 with GOMAXPROCS=1, and waits until each has read its
-// first snapshot.
-func startWatcher(ctx context.Context, cfg config, admin string) (*watcher, error) {
+// startWatcher opens n dashboards on the admin listener at admin, on core
+// 1 with GOMAXPROCS=1, and waits until each has read its first snapshot.
+func startWatcher(ctx context.Context, cfg config, admin string, n int) (*watcher, error) {
 	w := &watcher{done: make(chan struct{})}
 	w.cmd = exec.CommandContext(ctx, "taskset", "-c", "1", filepath.Join(cfg.bin, "dashwatch"), // taskset execs it: same pid
-		"-admin", admin, "-clients", strconv.Itoa(cfg.dashboards), "-poll", cfg.dashPoll.String())
+		"-admin", admin, "-clients", strconv.Itoa(n), "-poll", cfg.dashPoll.String())
 	w.cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 	w.cmd.Stderr = &w.stderr
 	out, err := w.cmd.StdoutPipe()
@@ -92,4 +91,55 @@ func (w *watcher) stop() (dashclient.Summary, error) {
 		}
 	})
 	return w.sum, w.fail
+}
+
+// measureIdleDashboards opens n dashboards on an idle server with an admin
+// listener for cfg.duration, and returns the server's CPU time from before
+// they open to after they close, and what they read. Without requests to
+// hide it, that CPU time is what the dashboards cost (and the little an
+// idle service spends).
+func measureIdleDashboards(ctx context.Context, cfg config, n int) (time.Duration, dashclient.Summary, error) {
+	srv, err := startServer(ctx, cfg, "tailor-admin", "")
+	if err != nil {
+		return 0, dashclient.Summary{}, err
+	}
+	defer srv.stop()
+	cpu0, err := srv.cpu(cfg.tick)
+	if err != nil {
+		return 0, dashclient.Summary{}, err
+	}
+	w, err := startWatcher(ctx, cfg, srv.admin, n)
+	if err != nil {
+		return 0, dashclient.Summary{}, err
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(cfg.duration):
+	}
+	d, err := w.stop()
+	if err != nil {
+		return 0, d, err
+	}
+	cpu1, err := srv.cpu(cfg.tick)
+	if err != nil {
+		return 0, d, err
+	}
+	return cpu1 - cpu0, d, ctx.Err()
+}
+
+// idleNote tells what n idle dashboards cost the server over open: cpu in
+// all, per dashboard and second, and for cfg.dashboards of them, as a
+// share of the server's one core.
+func idleNote(cfg config, cpu time.Duration, d dashclient.Summary, open time.Duration) string {
+	perSecond := 0.0 // µs of CPU per dashboard and second
+	perSnapshot := 0.0
+	if d.Clients > 0 && open > 0 {
+		perSecond = float64(cpu) / float64(time.Microsecond) / float64(d.Clients) / open.Seconds()
+	}
+	if n := d.Snapshots(); n > 0 {
+		perSnapshot = float64(cpu) / float64(time.Microsecond) / float64(n)
+	}
+	return fmt.Sprintf("idle server, %s: %v of server CPU over %s: %.1f µs per snapshot, all requests included; "+
+		"%.1f µs per dashboard and second, so %d open dashboards take %.3f%% of the server's core",
+		d, cpu, open.Round(time.Second), perSnapshot, perSecond, cfg.dashboards, perSecond*float64(cfg.dashboards)/1e4)
 }

@@ -112,6 +112,7 @@ type config struct {
 	tick        time.Duration
 	dashboards  int           // open dashboards in the dash table's dash-open
 	dashPoll    time.Duration // how often each polls the traces
+	dashIdle    int           // dashboards open on an idle server after the dash table
 }
 
 func main() {
@@ -134,6 +135,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	only := fs.String("tables", tableNames(), "the tables to run, comma-separated")
 	fs.IntVar(&cfg.dashboards, "dashboards", 3, "open dashboards (readers of the event stream) in the dash table's dash-open setting")
 	fs.DurationVar(&cfg.dashPoll, "dash-poll", 2*time.Second, "how often each open dashboard fetches GET /dash/api/traces")
+	fs.IntVar(&cfg.dashIdle, "dash-idle", 200, "after the dash table, open this many dashboards on an idle server for -d to measure their CPU cost alone (0: do not)")
 	fs.StringVar(&cfg.profileDir, "cpuprofile", "", "write each server's CPU profile (the client table: each client's) to this folder as TABLE-SETTING.pprof (the last round's)")
 	quick := fs.Bool("quick", false, "a smoke test: 1 s per setting, 200 ms warm-up")
 	if err := fs.Parse(args); err != nil {
@@ -201,6 +203,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			if d, ok := dashboards[setting]; ok {
 				fmt.Fprintf(stdout, "%s\n\n", dashboardNote(setting, d, time.Duration(cfg.rounds)*(cfg.warmup+cfg.duration)))
 			}
+		}
+		if t.name == "dash" && cfg.dashIdle > 0 {
+			cpu, d, err := measureIdleDashboards(ctx, cfg, cfg.dashIdle)
+			if err != nil {
+				return fmt.Errorf("table dash, %d dashboards on an idle server: %w", cfg.dashIdle, err)
+			}
+			fmt.Fprintf(stdout, "%s\n\n", idleNote(cfg, cpu, d, cfg.duration))
 		}
 		fmt.Fprintf(stdout, "load average before: %s; after: %s\n\n", before, loadAverage())
 	}
@@ -292,7 +301,7 @@ func measureServer(ctx context.Context, cfg config, load string, st setup, profi
 		if srv.admin == "" {
 			return report.Sample{}, nil, fmt.Errorf("server -mode %s has no admin listener to open dashboards on", st.mode)
 		}
-		if dash, err = startWatcher(ctx, cfg, srv.admin); err != nil {
+		if dash, err = startWatcher(ctx, cfg, srv.admin, cfg.dashboards); err != nil {
 			return report.Sample{}, nil, err
 		}
 		defer dash.stop() // before the server's

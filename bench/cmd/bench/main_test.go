@@ -71,3 +71,15 @@ func TestDashboardNote(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestIdleNote(t *testing.T) {
+	d := dashclient.Summary{Clients: 200, Events: map[string]int64{"snapshot": 4000}}
+	got := idleNote(config{dashboards: 3}, 200*time.Millisecond, d, 20*time.Second)
+	// 200 ms over 4000 snapshots; over 200 dashboards for 20 s, 50 µs
+	// each a second, 150 µs for 3: 0.015% of a second.
+	for _, want := range []string{"200ms of server CPU over 20s", "50.0 µs per snapshot", "50.0 µs per dashboard and second", "3 open dashboards take 0.015% of the server's core"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("got %q, want it to say %q", got, want)
+		}
+	}
+}
