@@ -93,17 +93,21 @@ func (w *watcher) stop() (dashclient.Summary, error) {
 	return w.sum, w.fail
 }
 
-// measureIdleDashboards opens n dashboards on an idle server with an admin
-// listener for cfg.duration, and returns the server's CPU time from before
-// they open to after they close, and what they read. Without requests to
-// hide it, that CPU time is what the dashboards cost (and the little an
-// idle service spends).
+// measureIdleDashboards loads a server with an admin listener for
+// cfg.warmup, so that its endpoint stats hold a route's requests, then
+// opens n dashboards on it, idle, for cfg.duration, and returns the
+// server's CPU time from before they open to after they close, and what
+// they read. Without requests to hide it, that CPU time is what the
+// dashboards cost (and the little an idle service spends).
 func measureIdleDashboards(ctx context.Context, cfg config, n int) (time.Duration, dashclient.Summary, error) {
 	srv, err := startServer(ctx, cfg, "tailor-admin", "")
 	if err != nil {
 		return 0, dashclient.Summary{}, err
 	}
 	defer srv.stop()
+	if _, err := generate(ctx, cfg, "wrk", srv.addr, max(cfg.warmup, time.Second)); err != nil {
+		return 0, dashclient.Summary{}, fmt.Errorf("filling the endpoint stats: %w", err)
+	}
 	cpu0, err := srv.cpu(cfg.tick)
 	if err != nil {
 		return 0, dashclient.Summary{}, err
