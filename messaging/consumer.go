@@ -96,7 +96,10 @@ func WithMaxAckPending(n int) ConsumerOption {
 	return func(c *consumerConfig) { c.maxAckPending = n }
 }
 
-// WithTelemetry sets where the consumer reports. Default: nowhere.
+// WithTelemetry sets where the consumer reports (see [Telemetry]); while
+// it runs, the consumer is listed on the service's operations dashboard
+// as "<stream>/<name>" with its deliveries, repeats, dead letters and
+// events in hand, counted since it started. Default: nowhere.
 func WithTelemetry(tel Telemetry) ConsumerOption {
 	return func(c *consumerConfig) { c.tel = tel }
 }
