@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/tailorkit/tailor/messaging/internal/instrument"
 	"github.com/tailorkit/tailor/messaging/internal/lifecycle"
+	"github.com/tailorkit/tailor/observability/status"
 )
 
 // Headers a dead-lettered message carries besides the original ones.
@@ -94,7 +96,10 @@ func WithMaxAckPending(n int) ConsumerOption {
 	return func(c *consumerConfig) { c.maxAckPending = n }
 }
 
-// WithTelemetry sets where the consumer reports. Default: nowhere.
+// WithTelemetry sets where the consumer reports (see [Telemetry]); while
+// it runs, the consumer is listed on the service's operations dashboard
+// as "<stream>/<name>" with its deliveries, repeats, dead letters and
+// events in hand, counted since it started. Default: nowhere.
 func WithTelemetry(tel Telemetry) ConsumerOption {
 	return func(c *consumerConfig) { c.tel = tel }
 }
@@ -121,6 +126,16 @@ type Consumer struct {
 	ownDeadLetter bool
 
 	loop lifecycle.Loop
+
+	// What the consumer reports to an operator's dashboard (see
+	// [Telemetry]), counted since it started.
+	delivered, redelivered, deadLettered, inFlight atomic.Int64
+}
+
+// consumerTracker is a [Telemetry] that lists consumers on the service's
+// dashboard, as *observability.Telemetry does.
+type consumerTracker interface {
+	TrackConsumer(report func() status.Consumer) (untrack func())
 }
 
 // NewConsumer returns the durable consumer name (such as
@@ -174,6 +189,9 @@ func (c *Consumer) Start(ctx context.Context) error {
 		iter, err = c.open(ctx)
 		return err
 	}, func(ctx context.Context) {
+		if t, ok := c.cfg.tel.(consumerTracker); ok {
+			defer t.TrackConsumer(c.status)()
+		}
 		stopped := context.AfterFunc(ctx, iter.Stop)
 		defer stopped()
 		c.run(iter)
@@ -222,6 +240,15 @@ func (c *Consumer) Stop(ctx context.Context) error {
 	return c.loop.Stop(ctx, "messaging: consumer "+c.name)
 }
 
+// status is what the consumer reports to an operator's dashboard.
+func (c *Consumer) status() status.Consumer {
+	return status.Consumer{
+		Name:      c.stream + "/" + c.name,
+		Delivered: c.delivered.Load(), Redelivered: c.redelivered.Load(), DeadLettered: c.deadLettered.Load(),
+		InFlight: int(c.inFlight.Load()),
+	}
+}
+
 // delivery is one message and its decoded event.
 type delivery struct {
 	msg jetstream.Msg
@@ -258,6 +285,7 @@ func (c *Consumer) run(iter jetstream.MessagesContext) {
 			h.Write([]byte(e.Aggregate))
 			q = int(h.Sum32() % uint32(len(queues)))
 		}
+		c.inFlight.Add(1)
 		queues[q] <- delivery{msg: msg, e: e, err: derr}
 	}
 	for _, q := range queues {
@@ -268,13 +296,16 @@ func (c *Consumer) run(iter jetstream.MessagesContext) {
 
 // handle handles one delivery and answers the server.
 func (c *Consumer) handle(d delivery) {
+	defer c.inFlight.Add(-1)
 	ctx := context.Background()
 	attempt := 1
 	if meta, err := d.msg.Metadata(); err == nil {
 		attempt = int(meta.NumDelivered)
 	}
 	attrs := metric.WithAttributes(c.sub)
+	c.delivered.Add(1)
 	if attempt > 1 {
+		c.redelivered.Add(1)
 		c.ins.Redelivered.Add(ctx, 1, attrs)
 	}
 	producer := c.ins.Propagator.Extract(ctx, instrument.Header(d.msg.Headers()))
@@ -312,6 +343,7 @@ func (c *Consumer) handle(d delivery) {
 			return
 		}
 		_ = d.msg.Term()
+		c.deadLettered.Add(1)
 		c.ins.DeadLettered.Add(ctx, 1, attrs)
 		c.ins.Log.Warn("messaging: event dead-lettered", "consumer", c.name, "event", d.e.ID, "type", d.e.Type, "attempts", attempt, "subject", c.cfg.deadLetterSubject, "error", err.Error())
 		return

@@ -33,7 +33,12 @@ const EnvURL = "NATS_URL"
 // context in message headers (Propagator); failures worth a look and the
 // NATS client's connection events (Logger). *observability.Telemetry, the
 // service's one telemetry, satisfies it; messaging declares the interface
-// so that it does not compile what observability needs besides.
+// so that it does not compile what observability needs besides. A
+// Telemetry that can also list background processes on the service's
+// operations dashboard, as *observability.Telemetry can (TrackConsumer,
+// TrackOutbox; see package
+// [github.com/tailorkit/tailor/observability/status]), lists each running
+// [Consumer] and outbox relay there, with its counts.
 //
 // A nil Telemetry, or a nil provider or logger, observes nothing and
 // propagates W3C trace context and baggage.

@@ -39,7 +39,12 @@
 //     [Telemetry.TrackBreaker] and [Telemetry.TrackInstances] (each undone
 //     by the func it returns), breaker changes for
 //     [Telemetry.WatchBreakers], and, with [Config.EndpointStats], each
-//     route's last minute ([Telemetry.Endpoints]).
+//     route's last minute ([Telemetry.Endpoints]); and the background
+//     processes, outbox relays, event consumers and sagas, that list
+//     themselves with [Telemetry.TrackOutbox], [Telemetry.TrackConsumer]
+//     and [Telemetry.TrackSagas] (their reports are declared in package
+//     [github.com/tailorkit/tailor/observability/status], so that the
+//     packages that report need not import this one).
 //
 // Errors follow tailor's error model ([github.com/tailorkit/tailor/fault]):
 // on server spans only the server's faults (5xx, and the gRPC codes that

@@ -76,6 +76,7 @@ type Telemetry struct {
 	names cache[[2]string, string] // server span names by method and route
 
 	live      live
+	processes processes      // tracked under live's lock
 	endpoints *endpointStats // nil unless Config.EndpointStats
 }
 

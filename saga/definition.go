@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tailorkit/tailor/fault"
+	"github.com/tailorkit/tailor/observability/status"
 	"github.com/tailorkit/tailor/resilience"
 )
 
@@ -109,6 +110,11 @@ func Define[T any](o *Orchestrator, name string, steps ...Step[T]) (*Definition[
 		d.tries = append(d.tries, tries)
 	}
 	o.defs[name] = d
+	o.ended[name] = &tally{}
+	if t, ok := o.cfg.tel.(sagaTracker); ok {
+		// Listed for as long as the telemetry lives, as the orchestrator.
+		t.TrackSagas(func() status.Saga { return o.report(name) })
+	}
 	return d, nil
 }
 

@@ -63,5 +63,10 @@
 //
 // [Orchestrator.Status] and [Orchestrator.History] show a saga's state and
 // every step's outcomes, with times, attempts and errors, for support.
-// [WithTelemetry] makes a span per step, with its idempotency key.
+// [WithTelemetry] makes a span per step, with its idempotency key, and,
+// given the service's telemetry, lists each saga [Define] registers on
+// the service's operations dashboard: the unfinished ones in the database,
+// running, compensating and stuck (not advanced for longer than the
+// lease), and those this process completed and failed since it started.
+// The unfinished are counted on their index at most once a second.
 package saga

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/tailorkit/tailor/fault"
 	"github.com/tailorkit/tailor/migrate"
+	"github.com/tailorkit/tailor/observability/status"
 )
 
 // MigrationsTable is where [Migrate] records the saga tables' migrations.
@@ -195,10 +198,20 @@ func WithDialect(d migrate.Dialect) Option { return func(s *settings) { s.dialec
 // Telemetry is where an [Orchestrator] reports: a span per step (and per
 // attempt at a compensation), and in the log the sagas a [Recovery] could
 // not run. *observability.Telemetry, the service's one telemetry,
-// satisfies it. A nil provider or logger observes nothing.
+// satisfies it, and also lists each saga [Define] registers on the
+// service's operations dashboard: how many are running, compensating and
+// stuck, and how many this process completed and failed (see
+// [github.com/tailorkit/tailor/observability/status.Saga]). A nil
+// provider or logger observes nothing.
 type Telemetry interface {
 	TracerProvider() trace.TracerProvider
 	Logger() *slog.Logger
+}
+
+// sagaTracker is a [Telemetry] that lists sagas on the service's
+// dashboard, as *observability.Telemetry does.
+type sagaTracker interface {
+	TrackSagas(report func() status.Saga) (untrack func())
 }
 
 // WithTelemetry sets where the orchestrator reports. Default: nowhere.
@@ -221,6 +234,22 @@ type Orchestrator struct {
 	hook func(point string)
 	// now tells the time of claims and records.
 	now func() time.Time
+
+	// ended counts, by saga name, the sagas this orchestrator ran to
+	// their end; Define makes the entries.
+	ended map[string]*tally
+	// unfinished is the count of unfinished sagas as last read.
+	unfinished unfinished
+}
+
+// tally is the sagas of one name that ended.
+type tally struct{ completed, failed atomic.Int64 }
+
+// unfinished is the unfinished sagas by name, as read at a time.
+type unfinished struct {
+	mu     sync.Mutex
+	at     time.Time
+	counts map[string]status.Saga
 }
 
 // runner is a [Definition] without its type parameter.
@@ -248,7 +277,7 @@ func New(db *sql.DB, opts ...Option) (*Orchestrator, error) {
 	case cfg.compMax+cfg.recordLimit >= cfg.lease:
 		return nil, fmt.Errorf("saga: the compensation backoff's maximum (%v) is not well short of the lease (%v); the claim would lapse between attempts. Lower the backoff or lengthen the lease", cfg.compMax, cfg.lease)
 	}
-	o := &Orchestrator{db: db, cfg: cfg, defs: map[string]runner{}, now: time.Now,
+	o := &Orchestrator{db: db, cfg: cfg, defs: map[string]runner{}, now: time.Now, ended: map[string]*tally{},
 		tracer: noop.NewTracerProvider().Tracer(""), log: slog.New(slog.DiscardHandler)}
 	if cfg.tel != nil {
 		if tp := cfg.tel.TracerProvider(); tp != nil {
@@ -463,7 +492,73 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, c.id, seq, t.stepName, t.kind, t.attem
 		return fmt.Errorf("saga: record step %q of saga %q: %w", t.stepName, c.id, err)
 	}
 	c.state, c.step, c.data = t.state, t.step, t.data
+	switch t.state {
+	case Completed:
+		o.ended[c.name].completed.Add(1)
+	case Compensated:
+		o.ended[c.name].failed.Add(1)
+	}
 	return nil
+}
+
+// unfinishedTTL is how long [Orchestrator.report] reuses the counts of
+// unfinished sagas it read.
+const unfinishedTTL = time.Second
+
+// report is what the orchestrator tells an operator's dashboard of the
+// sagas called name. It counts the unfinished sagas of every name in one
+// query on the index of unfinished sagas, at most once a second whoever
+// asks, and within that second reports what it read; when the read
+// fails, it reports the last counts it could read.
+func (o *Orchestrator) report(name string) status.Saga {
+	now := o.now()
+	u := &o.unfinished
+	u.mu.Lock()
+	if now.Sub(u.at) >= unfinishedTTL || now.Before(u.at) {
+		u.at = now
+		if counts, err := o.countUnfinished(now); err == nil {
+			u.counts = counts
+		}
+	}
+	st := u.counts[name]
+	u.mu.Unlock()
+	st.Name = name
+	st.Completed, st.Failed = o.ended[name].completed.Load(), o.ended[name].failed.Load()
+	return st
+}
+
+// countUnfinished counts the running, compensating and stuck sagas by
+// name: stuck are those that no record advanced for longer than the
+// lease before now.
+func (o *Orchestrator) countUnfinished(now time.Time) (map[string]status.Saga, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), unfinishedTTL)
+	defer cancel()
+	rows, err := o.db.QueryContext(ctx, `SELECT name, state, count(*), count(CASE WHEN updated_us < $1 THEN 1 END)
+FROM tailor_sagas WHERE state IN ('running', 'compensating') GROUP BY name, state`, now.Add(-o.cfg.lease).UnixMicro())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	counts := map[string]status.Saga{}
+	for rows.Next() {
+		var (
+			name         string
+			state        State
+			total, stuck int
+		)
+		if err := rows.Scan(&name, &state, &total, &stuck); err != nil {
+			return nil, err
+		}
+		st := counts[name]
+		if state == Running {
+			st.Running += total
+		} else {
+			st.Compensating += total
+		}
+		st.Stuck += stuck
+		counts[name] = st
+	}
+	return counts, rows.Err()
 }
 
 // status is the Status of the claimed saga c after its last record.

@@ -58,6 +58,24 @@ func TestDashboardShowsThePaymentsBreaker(t *testing.T) {
 	admin := s.login(t, users.AdminEmail, testAdminPassword)
 	scarf := s.product(t, admin, "Scarf", 1990, 100)
 	buyer := s.login(t, "erin@example.com", "correct horse battery")
+	// An order placed is on the orders' messaging panel: its saga
+	// completed, and the outbox that announces it.
+	if resp, b := s.call(t, "POST", "/v1/orders", buyer, `{"items":[{"product_id":"`+scarf+`","quantity":1}]}`, "Idempotency-Key", "dash-ok"); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("placing an order: %s %s, want 201", resp.Status, b)
+	}
+	var panel struct {
+		Version  int
+		Outboxes []struct{ Name string }
+		Sagas    []struct {
+			Name      string
+			Completed int
+		}
+	}
+	if code, b := adminCall(t, "GET", orders, "/dash/api/messaging", token, ""); code != http.StatusOK || json.Unmarshal(b, &panel) != nil ||
+		panel.Version != 1 || len(panel.Sagas) != 1 || panel.Sagas[0].Name != "order" || panel.Sagas[0].Completed < 1 ||
+		len(panel.Outboxes) != 1 || panel.Outboxes[0].Name != "orders" {
+		t.Errorf("GET /dash/api/messaging = %d %s, want the order saga with one completed, and the orders' outbox", code, b)
+	}
 	s.expect(t, "PUT", "/v1/admin/payments/faults", admin, `{"failure_rate":0,"latency_ms":0,"unavailable_rate":1}`, http.StatusOK, nil)
 
 	breakers := func() map[string]dashBreaker {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -22,11 +23,13 @@ import (
 	"github.com/tailorkit/tailor/messaging/internal/lifecycle"
 	"github.com/tailorkit/tailor/messaging/internal/sqldialect"
 	"github.com/tailorkit/tailor/migrate"
+	"github.com/tailorkit/tailor/observability/status"
 )
 
 // settings are the options of [New] and [NewRelay] after defaults.
 type settings struct {
 	tel            messaging.Telemetry
+	name           string
 	batchSize      int
 	interval       time.Duration
 	publishTimeout time.Duration
@@ -45,6 +48,7 @@ func newSettings(opts []Option) settings {
 		maxBackoff:     5 * time.Second,
 		retention:      24 * time.Hour,
 		pruneInterval:  time.Minute,
+		name:           "outbox",
 	}
 	for _, o := range opts {
 		o(&s)
@@ -63,10 +67,17 @@ type Option func(*settings)
 // event and writes its trace context with the event, for consumers to
 // continue the trace; a Relay counts tailor.messaging.published and
 // .publish.errors per subject and records the tailor.messaging.outbox.lag
-// and .pending gauges, and logs failed passes. Default: nowhere.
+// and .pending gauges, and logs failed passes. A running Relay also lists
+// itself on the service's operations dashboard when tel can (see
+// [Relay.Status]), as the service's *observability.Telemetry can.
+// Default: nowhere.
 func WithTelemetry(tel messaging.Telemetry) Option {
 	return func(s *settings) { s.tel = tel }
 }
+
+// WithName names the relay on the service's operations dashboard, such
+// as "orders". Default "outbox".
+func WithName(name string) Option { return func(s *settings) { s.name = name } }
 
 // WithBatchSize sets the most events one relay pass claims and publishes.
 // Default 500.
@@ -127,6 +138,26 @@ type Relay struct {
 	mu       sync.Mutex
 	lastLag  time.Time
 	afterPub func() error // test hook: runs between publishing and marking sent
+
+	// What status reports: counts since the relay was made, and the
+	// backlog as last read, with when (by now, the relay's clock).
+	published, failures atomic.Int64
+	backlogMu           sync.Mutex
+	backlog             backlog
+	now                 func() time.Time
+}
+
+// backlog is the pending events as read from the table at a time.
+type backlog struct {
+	at      time.Time
+	pending int
+	oldest  int64 // created_us of the first pending event; 0 when none
+}
+
+// outboxTracker is a [messaging.Telemetry] that lists relays on the
+// service's dashboard, as *observability.Telemetry does.
+type outboxTracker interface {
+	TrackOutbox(report func() status.Outbox) (untrack func())
 }
 
 // NewRelay returns a relay from db's outbox table to js.
@@ -157,12 +188,54 @@ func NewRelay(db *sql.DB, js jetstream.JetStream, opts ...Option) (*Relay, error
 		claimBatch: fmt.Sprintf(claimQuery, cfg.batchSize, lock),
 		claimOne:   fmt.Sprintf(claimQuery, 1, lock),
 		wake:       make(chan struct{}, 1),
+		now:        time.Now,
 	}, nil
 }
 
 // Start begins relaying in the background until Stop.
 func (r *Relay) Start(ctx context.Context) error {
-	return r.loop.Start(ctx, "outbox: relay", nil, r.run)
+	return r.loop.Start(ctx, "outbox: relay", nil, func(ctx context.Context) {
+		if t, ok := r.cfg.tel.(outboxTracker); ok {
+			defer t.TrackOutbox(r.status)()
+		}
+		r.run(ctx)
+	})
+}
+
+// backlogTTL is how long [Relay.status] reuses the backlog it read.
+const backlogTTL = time.Second
+
+// status reports the relay for an operator's dashboard: the events
+// pending in the table and how long the first of them has waited, and
+// the events the relay published and failed to publish since it was
+// made. It reads the table at most once a second, whoever asks (an index
+// count of the pending events and a lookup of the first), and within
+// that second reports what it read; when the read fails, it reports the
+// last backlog it could read.
+func (r *Relay) status() status.Outbox {
+	now := r.now()
+	r.backlogMu.Lock()
+	if now.Sub(r.backlog.at) >= backlogTTL || now.Before(r.backlog.at) {
+		r.backlog.at = now
+		ctx, cancel := context.WithTimeout(context.Background(), backlogTTL)
+		var (
+			pending int
+			oldest  sql.NullInt64
+		)
+		err := r.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM tailor_outbox WHERE sent_us IS NULL),
+	(SELECT created_us FROM tailor_outbox WHERE sent_us IS NULL ORDER BY seq LIMIT 1)`).Scan(&pending, &oldest)
+		cancel()
+		if err == nil {
+			r.backlog.pending, r.backlog.oldest = pending, oldest.Int64
+		}
+	}
+	b := r.backlog
+	r.backlogMu.Unlock()
+	st := status.Outbox{Name: r.cfg.name, Pending: b.pending, Published: r.published.Load(), Failures: r.failures.Load()}
+	if b.oldest > 0 {
+		st.Oldest = max(now.Sub(time.UnixMicro(b.oldest)), 0)
+	}
+	return st
 }
 
 // Stop ends the relay after the pass in hand and returns once it has, or
@@ -402,6 +475,8 @@ func (r *Relay) publish(ctx context.Context, batch []row) (sent []int64, err err
 		}
 		counts[x.subject] = c
 	}
+	r.published.Add(int64(len(sent)))
+	r.failures.Add(int64(len(batch) - len(sent)))
 	for subject, c := range counts {
 		attr := metric.WithAttributes(attribute.String("messaging.destination.name", subject))
 		if c[0] > 0 {

@@ -59,6 +59,7 @@ func Mount(r *thttp.Router, tel *observability.Telemetry, opts ...Option) {
 		}, encodeJSON))
 	r.HandleFunc("GET /dash/api/instances", db.serveInstances)
 	r.HandleFunc("GET /dash/api/endpoints", db.serveEndpoints)
+	r.HandleFunc("GET /dash/api/messaging", db.serveMessaging)
 	r.HandleFunc("GET /dash/api/stream", db.serveStream)
 }
 
@@ -120,6 +121,7 @@ type snapshot struct {
 	Services      []service       `json:"services"`
 	Endpoints     []endpointStats `json:"endpoints"`
 	WindowSeconds int             `json:"window_seconds"`
+	Messaging     messagingPanel  `json:"messaging"`
 }
 
 type breakerChange struct {
@@ -180,6 +182,7 @@ func (db *dashboard) snapshot(now time.Time) snapshot {
 	return snapshot{
 		Version: Version, At: now.UTC(), Breakers: db.breakers(), Services: db.services(),
 		Endpoints: db.endpoints(now), WindowSeconds: int(observability.EndpointWindow / time.Second),
+		Messaging: db.messaging(),
 	}
 }
 

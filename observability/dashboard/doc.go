@@ -68,6 +68,33 @@
 //	  "p50_ms": 4.5, "p99_ms": 28   // each within 25%
 //	}]}
 //
+// GET /dash/api/messaging lists the service's background processes, each
+// by name: its outbox relays, event consumers and kinds of saga (see
+// [observability.Telemetry.TrackOutbox] and the package
+// [github.com/tailorkit/tailor/observability/status]; an outbox Relay,
+// a messaging Consumer and a saga Orchestrator made WithTelemetry list
+// themselves). Counts are since the process started, unless said:
+//
+//	{"version": 1,
+//	 "outboxes": [{"name": "orders",
+//	   "pending": 3,                // written, not yet published (read at most once a second)
+//	   "oldest_ms": 1200,           // how long the first pending event has waited; 0 when none
+//	   "published": 1000,
+//	   "failures": 2}],             // events a relay pass could not publish
+//	 "consumers": [{"name": "ORDERS/reviews",  // stream/durable name
+//	   "delivered": 100,            // deliveries to the handler, repeats included
+//	   "redelivered": 3,            // repeats among them
+//	   "dead_lettered": 1,
+//	   "in_flight": 0}],            // received, not yet answered
+//	 "sagas": [{"name": "order",
+//	   "running": 2, "compensating": 0, // unfinished, in the whole database
+//	   "stuck": 0,                  // of those, not advanced for longer than the lease
+//	   "completed": 100,            // run to their end by this process
+//	   "failed": 3}]}               // compensated after a failed step, by this process
+//
+// The stream's snapshot carries the same object, without "version", as
+// "messaging".
+//
 // GET /dash/api/stream is a stream of server-sent events: an event
 // "snapshot" at once and then every second ([WithInterval]), whose data
 // is the three answers above in one object ("version", "at",

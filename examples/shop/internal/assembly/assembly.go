@@ -251,7 +251,7 @@ func (b builder) buildCatalog(ctx context.Context, svc *service.Service) (func()
 	if g := svc.GRPCServer(); g != nil {
 		catalog.RegisterGRPC(g, products)
 	}
-	relay, err := outbox.NewRelay(db, js, outbox.WithTelemetry(svc.Telemetry()))
+	relay, err := outbox.NewRelay(db, js, outbox.WithTelemetry(svc.Telemetry()), outbox.WithName("catalog"))
 	if err != nil {
 		cleanup()
 		return nil, err
@@ -312,7 +312,7 @@ func (b builder) buildOrders(ctx context.Context, svc *service.Service) (func(),
 	}
 	orders.RegisterHTTP(svc.Router(), placed, thttp.ServerErrorLogger(svc.Logger()))
 	svc.Router().Handle("GET /openapi.json", describe("orders", orders.DescribeHTTP).Handler())
-	relay, err := outbox.NewRelay(db, js, outbox.WithTelemetry(svc.Telemetry()))
+	relay, err := outbox.NewRelay(db, js, outbox.WithTelemetry(svc.Telemetry()), outbox.WithName("orders"))
 	if err != nil {
 		placed.Close()
 		cleanup()
