@@ -60,6 +60,7 @@ func Mount(r *thttp.Router, tel *observability.Telemetry, opts ...Option) {
 	r.HandleFunc("GET /dash/api/instances", db.serveInstances)
 	r.HandleFunc("GET /dash/api/endpoints", db.serveEndpoints)
 	r.HandleFunc("GET /dash/api/stream", db.serveStream)
+	newPage().mount(r)
 }
 
 type breaker struct {
