@@ -59,7 +59,7 @@ function targetOf(data) {
   if (state.single) {
     const t = state.targets[0];
     if (!t.id) {
-      t.id = data.target || data.service || 'service';
+      t.id = data.target || data.service || '';
       t.service = data.service || '';
     }
     return t.id;
@@ -89,8 +89,9 @@ function render(last) {
   replace($('protection'), protection(snaps, multi));
   replace($('messaging'), messaging(snaps, multi));
   const names = state.single ? [state.targets[0].service || state.targets[0].id] : state.targets.map((t) => t.id);
-  $('service').textContent = names.join(', ');
-  document.title = `${names.join(', ')} · tailor dashboard`;
+  const title = names.filter(Boolean).join(', ') || 'dashboard';
+  $('service').textContent = title;
+  document.title = `${title} · tailor`;
   replace($('targets'), state.single ? null : state.targets.map((t) =>
     h('span', {class: 'badge', 'data-state': t.up ? 'closed' : 'open', title: t.base}, t.id)));
   $('updated').textContent = last.at ? `updated ${new Date(last.at).toLocaleTimeString()}` : '';

@@ -59,7 +59,7 @@ export class Breakers {
     const mode = !reported ? 'absent' : this.rows.size === 0 ? 'empty' : 'table';
     if (mode !== this.mode) {
       this.mode = mode;
-      replace(this.main, mode === 'absent' ? notReported('breakers')
+      replace(this.main, mode === 'absent' ? notReported()
         : mode === 'empty' ? empty('No breakers yet: this service calls no other service.') : this.table);
     }
     replace(this.logEl, this.log());
@@ -67,18 +67,18 @@ export class Breakers {
 
   row(target, name) {
     const row = {target, name};
-    const cell = (cls) => h('td', {class: cls});
-    row.targetCell = h('td', {}, target);
+    const cell = (cls, label) => h('td', {class: cls, 'data-label': label});
+    row.targetCell = h('td', {'data-label': 'target'}, target);
     row.state = h('span', {class: 'badge'});
-    row.override = cell();
-    row.requests = cell('num');
-    row.failures = cell('num');
-    row.consecutive = cell('num');
-    row.probe = cell('num');
+    row.override = cell('', 'override');
+    row.requests = cell('num', 'requests');
+    row.failures = cell('num', 'failures');
+    row.consecutive = cell('num', 'in a row');
+    row.probe = cell('num', 'next probe');
     row.error = h('div', {class: 'error', role: 'alert'});
     row.buttons = OVERRIDES.map((o) => h('button', {type: 'button', 'data-override': o, onclick: () => this.set(row, o)}, o));
-    row.tr = h('tr', {'data-breaker': name, 'data-target': target}, row.targetCell, h('td', {}, h('code', {}, name)),
-      h('td', {}, row.state), row.override, row.requests, row.failures, row.consecutive, row.probe,
+    row.tr = h('tr', {'data-breaker': name, 'data-target': target}, row.targetCell, h('td', {class: 'name'}, h('code', {}, name)),
+      h('td', {class: 'state'}, row.state), row.override, row.requests, row.failures, row.consecutive, row.probe,
       h('td', {class: 'actions'}, h('div', {class: 'buttons'}, row.buttons), row.error));
     return row;
   }

@@ -43,8 +43,8 @@ export function table(head, rows) {
 }
 
 // notReported is what a panel says when its field is absent.
-export function notReported(what) {
-  return h('p', {class: 'muted'}, what ? `${what}: not reported by this service` : 'not reported by this service');
+export function notReported() {
+  return h('p', {class: 'muted', 'data-absent': ''}, 'not reported by this service');
 }
 
 export function empty(text) {

@@ -24,7 +24,7 @@ export class Explorer {
     try {
       doc = await request(`${this.target.base}/openapi`);
     } catch (err) {
-      const why = err instanceof ApiError && err.status === 404 ? notReported('an API description') : h('p', {class: 'error'}, err.message);
+      const why = err instanceof ApiError && err.status === 404 ? notReported() : h('p', {class: 'error'}, err.message);
       return replace(this.el, pick, why);
     }
     const ops = [];

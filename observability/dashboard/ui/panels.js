@@ -29,7 +29,7 @@ export function topology(snaps, multi) {
       h('td', {class: 'num'}, num(e.requests, 0)), h('td', {class: 'num'}, pct(e.error_ratio)),
       h('td', {class: 'num'}, num(e.rejected, 0)), h('td', {class: 'num'}, ms(e.p50_ms)),
       h('td', {class: 'num'}, ms(e.p99_ms)))));
-  if (rows === null) return notReported('calls to other services');
+  if (rows === null) return notReported();
   if (rows.length === 0) return empty('No calls to other services in the last minute.');
   return table(targetHead(multi, ['call', 'req/s', 'requests', 'errors', 'rejected', 'p50', 'p99']), rows);
 }
@@ -40,7 +40,7 @@ export function instances(snaps, multi) {
       h('td', {}, svc.service), h('td', {}, i.id), h('td', {}, i.addr), h('td', {}, i.version || '–'),
       h('td', {}, h('span', {class: 'badge', 'data-state': i.ejected ? 'open' : 'closed'}, i.ejected ? 'ejected' : 'in rotation')),
       h('td', {class: 'num'}, num(i.in_flight, 0)), h('td', {class: 'num'}, i.latency_ms ? ms(i.latency_ms) : '–')))));
-  if (rows === null) return notReported('instances');
+  if (rows === null) return notReported();
   if (rows.length === 0) return empty('This service calls no other service yet.');
   return table(targetHead(multi, ['service', 'instance', 'address', 'version', 'state', 'in flight', 'latency']), rows);
 }
@@ -77,7 +77,7 @@ export class Endpoints {
         cell(num(e.rate, 2), s.rate, 'requests per second'), cell(pct(e.error_ratio), s.err, 'error percentage'),
         cell(ms(e.p50_ms), s.p50, 'median latency'), cell(ms(e.p99_ms), s.p99, '99th percentile latency'));
     }));
-    if (rows === null) return notReported('routes');
+    if (rows === null) return notReported();
     if (rows.length === 0) return empty('No requests in the last minute.');
     return table(targetHead(multi, ['route', 'requests', 'req/s', 'errors', 'p50', 'p99']), rows);
   }

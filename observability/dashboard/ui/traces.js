@@ -37,7 +37,7 @@ export class Traces {
         else errors.push(`${t.id || 'service'}: ${err.message}`);
       }
     }));
-    if (this.absent.size > 0 && this.absent.size === this.targets().length) return replace(this.listEl, notReported('traces'));
+    if (this.absent.size > 0 && this.absent.size === this.targets().length) return replace(this.listEl, notReported());
     all.sort((a, b) => (a.start < b.start ? 1 : -1));
     const multi = this.targets().length > 1;
     const rows = all.map((tr) => h('tr', {
