@@ -59,7 +59,7 @@ function targetOf(data) {
   if (state.single) {
     const t = state.targets[0];
     if (!t.id) {
-      t.id = data.target || data.service || '';
+      t.id = data.target || data.service || 'service'; // a service that does not name itself
       t.service = data.service || '';
     }
     return t.id;
@@ -88,7 +88,7 @@ function render(last) {
   replace($('endpoints'), endpoints.render(snaps, multi));
   replace($('protection'), protection(snaps, multi));
   replace($('messaging'), messaging(snaps, multi));
-  const names = state.single ? [state.targets[0].service || state.targets[0].id] : state.targets.map((t) => t.id);
+  const names = state.single ? [state.targets[0].service] : state.targets.map((t) => t.id);
   const title = names.filter(Boolean).join(', ') || 'dashboard';
   $('service').textContent = title;
   document.title = `${title} · tailor`;
