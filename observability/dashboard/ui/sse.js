@@ -4,15 +4,16 @@
 
 import {askToken, authHeaders, problem} from './api.js';
 
-// parseEvents feeds text to a parser of the text/event-stream format and
-// calls onEvent(type, data) for each complete event. It returns the
-// function to feed further chunks to.
+// eventParser answers a function that reads text/event-stream text in
+// chunks of any size and calls onEvent(type, data) for each complete
+// event.
 export function eventParser(onEvent) {
   let buf = '', type = '', data = [];
   return (chunk) => {
     buf += chunk;
     let nl;
     while ((nl = buf.search(/\r\n|\r|\n/)) >= 0) {
+      if (nl === buf.length - 1 && buf[nl] === '\r') break; // perhaps the first half of \r\n
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + (buf.startsWith('\r\n', nl) ? 2 : 1));
       if (line === '') {
@@ -60,7 +61,7 @@ export function connect(url, onEvent, onStatus) {
           } catch {
             return; // not JSON: not an event of this API
           }
-          if (delay !== 500) delay = 500;
+          delay = 500;
           onStatus('live', '');
           onEvent(type, v);
         });

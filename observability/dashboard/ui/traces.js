@@ -26,7 +26,7 @@ export class Traces {
 
   async refresh() {
     const all = [];
-    let errors = [];
+    const errors = [];
     const ts = this.targets().filter((t) => !this.absent.has(t.id));
     await Promise.all(ts.map(async (t) => {
       try {
