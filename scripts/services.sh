@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Makes sure the services the integration tests use are up on loopback:
 # PostgreSQL on 127.0.0.1:5432 (user postgres, trust, database test) and
-# NATS with JetStream on 127.0.0.1:4222.
+# NATS with JetStream on 127.0.0.1:4222; and that Chromium, which the
+# dashboard page's browser test drives headless, is installed.
 #
 # Where one is missing and the script runs as root on Debian or Ubuntu, it
-# installs the Debian package (postgresql, nats-server) without letting the
-# package start its system service, gives a cluster it created trust
-# authentication on loopback, then starts it: PostgreSQL with pg_ctlcluster,
+# installs the Debian package (postgresql, nats-server, chromium) without
+# letting the package start its system service, gives a cluster it created
+# trust authentication on loopback, then starts it: PostgreSQL with pg_ctlcluster,
 # nats-server with start-stop-daemon. A stopped one is started the same way.
 # Running it again changes nothing. Where TAILOR_TEST_POSTGRES or
 # TAILOR_TEST_NATS is set, the tests use that server instead, and the script
@@ -113,5 +114,19 @@ nats() {
 	echo "services: NATS up on 127.0.0.1:4222"
 }
 
+# browser installs Chromium where it can; where it cannot, the browser
+# test says so (and fails in CI).
+browser() {
+	if ! command -v chromium >/dev/null 2>&1 && can_install; then
+		apt_install chromium
+	fi
+	if command -v chromium >/dev/null 2>&1; then
+		echo "services: Chromium at $(command -v chromium)"
+	else
+		echo "services: Chromium is not installed; the dashboard's browser test needs it (Debian: apt-get install chromium)" >&2
+	fi
+}
+
 postgres
 nats
+browser

@@ -80,6 +80,63 @@ func TestAdminListenerNeedsTheTokenWhenSet(t *testing.T) {
 	}
 }
 
+// The dashboard's page and its files hold no data: they need no token,
+// while its API, and every other way of spelling an API path, still does.
+func TestAdminListenerServesTheDashboardPageWithoutTheToken(t *testing.T) {
+	svc := newService(t, service.Config{Name: "orders", AdminAddr: "127.0.0.1:0", AdminToken: "s3cret"})
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := start(t, svc, ctx)
+	defer func() {
+		cancel()
+		if err := wait(); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	admin := "http://" + svc.AdminAddr().String()
+	send := func(method, path string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, admin+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Content-Type")
+	}
+	for _, c := range []struct {
+		method, path string
+		want         int
+		wantType     string
+	}{
+		{"GET", "/dash/", http.StatusOK, "text/html; charset=utf-8"},
+		{"HEAD", "/dash/", http.StatusOK, "text/html; charset=utf-8"},
+		{"GET", "/dash/ui/app.js", http.StatusOK, "text/javascript; charset=utf-8"},
+		{"HEAD", "/dash/ui/style.css", http.StatusOK, "text/css; charset=utf-8"},
+		{"GET", "/dash", http.StatusMovedPermanently, ""},
+		{"GET", "/dash/ui/", http.StatusUnauthorized, "application/problem+json"},
+		{"GET", "/dash/ui/missing.js", http.StatusNotFound, "application/problem+json"},
+		{"GET", "/dash/api/breakers", http.StatusUnauthorized, "application/problem+json"},
+		{"GET", "/dash/api/stream", http.StatusUnauthorized, "application/problem+json"},
+		{"PUT", "/dash/api/breakers/payments/override", http.StatusUnauthorized, "application/problem+json"},
+		{"POST", "/dash/", http.StatusUnauthorized, "application/problem+json"},
+		{"PUT", "/dash/ui/app.js", http.StatusUnauthorized, "application/problem+json"},
+		{"GET", "/dash/ui/../api/breakers", http.StatusUnauthorized, "application/problem+json"},
+		{"GET", "/dash/ui/%2e%2e/api/breakers", http.StatusUnauthorized, "application/problem+json"},
+		{"GET", "/dash/ui/..%2fapi%2fbreakers", http.StatusUnauthorized, "application/problem+json"},
+		{"GET", "/dash/ui/..", http.StatusUnauthorized, "application/problem+json"},
+		{"GET", "/dash%2fapi/breakers", http.StatusUnauthorized, "application/problem+json"},
+	} {
+		if code, ct := send(c.method, c.path); code != c.want || c.wantType != "" && ct != c.wantType {
+			t.Errorf("%s %s without the token = %d %s, want %d %s", c.method, c.path, code, ct, c.want, c.wantType)
+		}
+	}
+}
+
 func TestAdminListenerOnLoopbackRunsWithoutAToken(t *testing.T) {
 	svc := newService(t, service.Config{AdminAddr: "127.0.0.1:0"})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -38,10 +38,10 @@ type dashboard struct {
 	interval time.Duration
 }
 
-// Mount registers the API of the package doc on r, reading tel. Mount it
-// only on a router that is not public: an admin listener behind a token.
-// Like [thttp.Router.Handle], it panics when r already has one of its
-// routes.
+// Mount registers the page and the API of the package doc on r, reading
+// tel. Mount it only on a router that is not public: an admin listener
+// behind a token; the page's own files hold no data. Like
+// [thttp.Router.Handle], it panics when r already has one of its routes.
 func Mount(r *thttp.Router, tel *observability.Telemetry, opts ...Option) {
 	db := &dashboard{tel: tel, interval: DefaultInterval}
 	for _, o := range opts {
@@ -61,6 +61,7 @@ func Mount(r *thttp.Router, tel *observability.Telemetry, opts ...Option) {
 	r.HandleFunc("GET /dash/api/endpoints", db.serveEndpoints)
 	r.HandleFunc("GET /dash/api/messaging", db.serveMessaging)
 	r.HandleFunc("GET /dash/api/stream", db.serveStream)
+	newPage().mount(r)
 }
 
 type breaker struct {

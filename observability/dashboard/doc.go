@@ -14,6 +14,19 @@
 //
 //	dashboard.Mount(adminRouter, tel)
 //
+// # Page
+//
+// GET /dash/ serves the dashboard's page, and GET /dash/ui/{file} its
+// scripts and style: plain HTML, CSS and JavaScript embedded in the
+// binary, with nothing loaded from elsewhere, so that it works offline, on
+// a laptop or a phone. They hold no data and need no token (a service's
+// admin listener lets them through); the page asks the API below for
+// everything, with the admin token it reads from the address's fragment
+// (/dash/#token=…) or asks for, kept for the browser tab only. It reads
+// one stream, GET /dash/api/stream, and shows a panel for each field of
+// its snapshots, saying "not reported by this service" for a field the
+// service does not send.
+//
 // # API
 //
 // Every body is JSON; every error is application/problem+json. Each
