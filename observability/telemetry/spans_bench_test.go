@@ -1,3 +1,5 @@
+//go:build unix
+
 package telemetry_test
 
 import (

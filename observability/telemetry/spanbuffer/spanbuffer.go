@@ -16,6 +16,7 @@
 package spanbuffer
 
 import (
+	"cmp"
 	"container/list"
 	"context"
 	"slices"
@@ -31,8 +32,9 @@ import (
 const DefaultCapacity = 512
 
 // Buffer is a span processor that keeps at most its capacity of recent
-// ended spans, grouped by trace. When a span would take it over, it drops
-// whole traces, least useful first:
+// ended spans, grouped by trace. When a span takes it over, it drops
+// whole traces, least useful first, until it holds seven eighths of its
+// capacity:
 //
 //   - the newest traces, holding up to a quarter of the capacity, are kept
 //     whatever they are, so that what just happened is always there;
@@ -112,14 +114,16 @@ func (b *Buffer) OnEnd(s sdktrace.ReadOnlySpan) {
 		e.failed = true
 		b.failed += len(e.spans)
 	}
-	for b.spans > b.capacity {
-		b.drop(b.victim())
+	if b.spans > b.capacity {
+		b.evict()
 	}
 }
 
-// victim returns the trace to drop next; there is one whenever b holds
-// more than its capacity.
-func (b *Buffer) victim() *list.Element {
+// evict drops traces, as the type's doc says, until b holds at most
+// seven eighths of its capacity, so that one pass over the traces serves
+// many spans to come.
+func (b *Buffer) evict() {
+	target := b.capacity - b.capacity/8
 	// The newest traces, up to a quarter of the capacity in spans, stay;
 	// never every trace, though: the oldest can always go.
 	el, kept := b.recent.Front(), 0
@@ -130,22 +134,31 @@ func (b *Buffer) victim() *list.Element {
 		}
 		kept += n
 	}
-	failedFirst := b.failed > b.capacity/2
-	best := el
-	for el = el.Next(); el != nil; el = el.Next() { // newer to older
-		e, c := el.Value.(*entry), best.Value.(*entry)
-		if e.failed != c.failed {
-			if e.failed == failedFirst {
-				best = el
-			}
-			continue
-		}
-		if e.failed || e.end.Sub(e.start) <= c.end.Sub(c.start) {
-			best = el // the oldest failed, or the fastest (the oldest of equals)
+	var ok, failed []*list.Element // failed: oldest first
+	for ; el != nil; el = el.Next() {
+		if el.Value.(*entry).failed {
+			failed = append(failed, el)
+		} else {
+			ok = append(ok, el)
 		}
 	}
-	return best
+	slices.Reverse(failed)
+	slices.Reverse(ok)
+	slices.SortStableFunc(ok, func(x, y *list.Element) int { // fastest first, the oldest of equals
+		return cmp.Compare(x.Value.(*entry).duration(), y.Value.(*entry).duration())
+	})
+	for b.spans > target && len(ok)+len(failed) > 0 {
+		if len(failed) > 0 && (len(ok) == 0 || b.failed > b.capacity/2) {
+			b.drop(failed[0])
+			failed = failed[1:]
+			continue
+		}
+		b.drop(ok[0])
+		ok = ok[1:]
+	}
 }
+
+func (e *entry) duration() time.Duration { return e.end.Sub(e.start) }
 
 func (b *Buffer) drop(el *list.Element) {
 	e := b.recent.Remove(el).(*entry)

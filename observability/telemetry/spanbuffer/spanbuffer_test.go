@@ -67,8 +67,8 @@ func TestBufferStaysWithinItsCapacity(t *testing.T) {
 		}
 	}
 	n, ids := held(buf)
-	if n < buf.Capacity()-3 {
-		t.Errorf("the buffer holds %d spans, want about its capacity %d", n, buf.Capacity())
+	if low := buf.Capacity() - buf.Capacity()/8 - 3; n < low {
+		t.Errorf("the buffer holds %d spans, want at least %d of its %d", n, low, buf.Capacity())
 	}
 	for _, id := range append(append(failed, slow...), last) {
 		if !ids[id] {
