@@ -169,7 +169,7 @@ func view(s sdktrace.ReadOnlySpan, start time.Time) spanView {
 		v.ParentID = p.SpanID().String()
 	}
 	for _, kv := range s.Attributes() {
-		v.Attributes[string(kv.Key)] = kv.Value.Emit()
+		v.Attributes[string(kv.Key)] = kv.Value.String()
 	}
 	for _, e := range s.Events() {
 		v.Events = append(v.Events, spanEvent{Name: e.Name, OffsetMS: ms(e.Time.Sub(start))})
