@@ -3,11 +3,16 @@ package dashboard_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
+	"github.com/tailorkit/tailor/observability"
 	"github.com/tailorkit/tailor/observability/dashboard"
 	"github.com/tailorkit/tailor/openapi"
+	thttp "github.com/tailorkit/tailor/transport/http"
 )
 
 type tryAnswer struct {
@@ -114,4 +119,28 @@ func TestOpenAPI(t *testing.T) {
 	if code, _ := call(t, "POST", f.url+"/dash/api/try", `{"method":"GET","path":"/"}`, nil); code != http.StatusNotFound {
 		t.Errorf("POST /dash/api/try without WithAPI = %d, want 404", code)
 	}
+}
+
+// A route that does not answer within TryTimeout is a 504, in fake time.
+func TestTryTimesOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		inst, err := observability.New(observability.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		release := make(chan struct{})
+		defer close(release)
+		public := thttp.NewRouter()
+		public.HandleFunc("GET /slow", func(http.ResponseWriter, *http.Request) { <-release })
+		admin := thttp.NewRouter()
+		dashboard.Mount(admin, inst, dashboard.WithAPI(public))
+		req := httptest.NewRequest("POST", "/dash/api/try", strings.NewReader(`{"method":"GET","path":"/slow"}`))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		start := time.Now()
+		admin.ServeHTTP(w, req)
+		if w.Code != http.StatusGatewayTimeout || time.Since(start) != dashboard.TryTimeout {
+			t.Errorf("try GET /slow = %d after %s: %s; want 504 after %s", w.Code, time.Since(start), w.Body, dashboard.TryTimeout)
+		}
+	})
 }
