@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"context"
 	"flag"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/tailorkit/tailor/observability/telemetry"
 	"github.com/tailorkit/tailor/service"
 )
 
@@ -246,5 +250,41 @@ func TestAdminStreamEndsOnDrain(t *testing.T) {
 		if _, err := r.ReadString('\n'); err != nil {
 			break // the stream ended
 		}
+	}
+}
+
+// With telemetry's providers, the admin listener serves the traces their
+// span buffer keeps, and tries requests on the public router.
+func TestAdminServesTracesAndTries(t *testing.T) {
+	tel, err := telemetry.New(context.Background(), telemetry.Config{ServiceName: "orders", Sampler: sdktrace.AlwaysSample()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := service.New(service.Config{Name: "orders", HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0"},
+		service.WithTelemetry(tel), service.WithoutSignals())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Router().HandleFunc("GET /v1/orders", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`[]`)) })
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := start(t, svc, ctx)
+	defer func() {
+		cancel()
+		if err := wait(); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	admin := "http://" + svc.AdminAddr().String()
+	resp, err := http.Post(admin+"/dash/api/try", "application/json", strings.NewReader(`{"method":"GET","path":"/v1/orders"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"status":200`) || !strings.Contains(string(b), `"body":"[]"`) {
+		t.Errorf("POST /dash/api/try = %d %s, want the route's 200 and body", resp.StatusCode, b)
+	}
+	if code, _, body := adminGet(t, admin+"/dash/api/traces", ""); code != http.StatusOK || !strings.Contains(body, `"root":"GET /v1/orders"`) {
+		t.Errorf("GET /dash/api/traces = %d %s, want the tried request's trace", code, body)
 	}
 }

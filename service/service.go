@@ -59,7 +59,10 @@
 // With [Config.AdminAddr] set, the service serves a second HTTP listener
 // for operators, never on the public port: the operations dashboard's
 // JSON API ([github.com/tailorkit/tailor/observability/dashboard], under
-// /dash/api/) and whatever packages add to [Service.AdminRouter]. With
+// /dash/api/; its traces are those the providers' span buffer keeps when
+// they have one, as telemetry's do, and its API explorer tries requests
+// on the service's own router) and whatever packages add to
+// [Service.AdminRouter]. With
 // [Config.AdminToken] set (TAILOR_ADMIN_TOKEN), every request to it must
 // carry Authorization: Bearer <token>; others get 401 problem+json. An
 // admin address other than a loopback one without a token is refused at
@@ -92,6 +95,7 @@ import (
 	"github.com/tailorkit/tailor/fault"
 	"github.com/tailorkit/tailor/observability"
 	"github.com/tailorkit/tailor/observability/dashboard"
+	"github.com/tailorkit/tailor/observability/telemetry/spanbuffer"
 	tgrpc "github.com/tailorkit/tailor/transport/grpc"
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
@@ -291,7 +295,11 @@ func New(cfg Config, opts ...Option) (*Service, error) {
 	}
 	if cfg.AdminAddr != "" {
 		s.admin = thttp.NewRouter(thttp.WithLogger(s.log), thttp.WithMiddleware(s.adminAuth))
-		dashboard.Mount(s.admin, s.inst)
+		dashOpts := []dashboard.Option{dashboard.WithAPI(s.router)}
+		if src, ok := s.tel.(interface{ Spans() *spanbuffer.Buffer }); ok {
+			dashOpts = append(dashOpts, dashboard.WithSpans(src.Spans()))
+		}
+		dashboard.Mount(s.admin, s.inst, dashOpts...)
 	}
 	if cfg.GRPCAddr != "" {
 		opts := append(tgrpc.ServerOptions(tgrpc.WithLogger(s.log)),

@@ -42,6 +42,7 @@ type dashBreaker struct {
 // the orders' breaker for it shows open on the orders' admin listener, an
 // operator forces it closed there, and the listener asks for the token.
 func TestDashboardShowsThePaymentsBreaker(t *testing.T) {
+	t.Setenv("OTEL_TRACES_SAMPLER", "always_on") // every order's trace recorded, for the traces panel
 	const token = "dash-token"
 	s := startTestShop(t, sqliteFiles, func(c *config) { c.base.AdminToken = token })
 	orders := s.adminAddr("orders")
@@ -116,7 +117,25 @@ func TestDashboardShowsThePaymentsBreaker(t *testing.T) {
 		t.Errorf("breakers %v; want the client's breaker of the payments instance listed too", opened)
 	}
 
-	code, b := adminCall(t, "PUT", orders, "/dash/api/breakers/payments/override", token, `{"override":"force-closed"}`)
+	// The failed orders are on the traces panel.
+	code, b := adminCall(t, "GET", orders, "/dash/api/traces", token, "")
+	var traces struct {
+		Traces []struct {
+			Root  string
+			Error bool
+		}
+	}
+	failed := false
+	if code == http.StatusOK && json.Unmarshal(b, &traces) == nil {
+		for _, tr := range traces.Traces {
+			failed = failed || tr.Root == "POST /v1/orders" && tr.Error
+		}
+	}
+	if !failed {
+		t.Errorf("GET /dash/api/traces = %d %.500s, want a failed trace of POST /v1/orders", code, b)
+	}
+
+	code, b = adminCall(t, "PUT", orders, "/dash/api/breakers/payments/override", token, `{"override":"force-closed"}`)
 	if code != http.StatusOK || !strings.Contains(string(b), `"state":"closed"`) {
 		t.Fatalf("PUT force-closed = %d %s, want 200 with the breaker closed", code, b)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tailorkit/tailor/fault"
 	"github.com/tailorkit/tailor/observability"
+	"github.com/tailorkit/tailor/observability/telemetry/spanbuffer"
 	"github.com/tailorkit/tailor/resilience"
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
@@ -36,6 +37,8 @@ func WithInterval(d time.Duration) Option {
 type dashboard struct {
 	tel      *observability.Telemetry
 	interval time.Duration
+	spans    *spanbuffer.Buffer // nil: no traces
+	api      http.Handler       // nil: no explorer
 }
 
 // Mount registers the page and the API of the package doc on r, reading
@@ -61,6 +64,10 @@ func Mount(r *thttp.Router, tel *observability.Telemetry, opts ...Option) {
 	r.HandleFunc("GET /dash/api/endpoints", db.serveEndpoints)
 	r.HandleFunc("GET /dash/api/messaging", db.serveMessaging)
 	r.HandleFunc("GET /dash/api/stream", db.serveStream)
+	r.HandleFunc("GET /dash/api/traces", db.serveTraces)
+	r.HandleFunc("GET /dash/api/traces/{trace_id}", db.serveTrace)
+	r.HandleFunc("GET /dash/api/openapi", db.serveOpenAPI)
+	r.Handle("POST /dash/api/try", db.tryHandler())
 	newPage().mount(r)
 }
 

@@ -1,6 +1,7 @@
 // Package dashboard serves the JSON API of a service's operations
 // dashboard: its breakers, the instances its clients call, its routes'
-// traffic, and a live stream of all three. It reads what an
+// traffic, a live stream of all three, its recent slow and failed
+// traces, and an explorer of its HTTP API. It reads what an
 // [observability.Telemetry] knows: the breakers and clients tracked with
 // it ([observability.Telemetry.TrackBreaker],
 // [observability.Telemetry.TrackInstances]; a discovery client made with
@@ -120,4 +121,73 @@
 //
 // The stream ends when the client leaves or the request's context ends:
 // a service ends it when it stops accepting, at shutdown.
+//
+// # Traces
+//
+// GET /dash/api/traces lists the traces that the span buffer given with
+// [WithSpans] keeps (a service passes its telemetry's: see
+// [github.com/tailorkit/tailor/observability/telemetry/spanbuffer.Buffer]
+// for which traces stay), the one that last had a
+// span end first; without a buffer the list is empty:
+//
+//	{"version": 1, "capacity": 512, // the most spans kept
+//	 "traces": [{
+//	  "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+//	  "root": "POST /v1/orders",    // the first span whose parent is not kept
+//	  "start": "2026-12-01T12:00:00.123456789Z",
+//	  "duration_ms": 812.5,         // first span's start to last span's end
+//	  "spans": 6,
+//	  "error": true,                // a span has status error
+//	  "error_message": "unavailable" // the root's status message, or the first failed span's
+//	}]}
+//
+// GET /dash/api/traces/{trace_id} answers one of them, its spans in
+// parent order: each after its parent, siblings by start.
+//
+//	{"version": 1, "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "spans": [{
+//	  "span_id": "00f067aa0ba902b7",
+//	  "parent_id": "",              // "" for a root; a parent in another service is named but not listed
+//	  "name": "POST /v1/orders",
+//	  "kind": "server",             // server, client, internal, producer or consumer
+//	  "start": "2026-12-01T12:00:00.123456789Z",
+//	  "offset_ms": 0,               // from the trace's start
+//	  "duration_ms": 12.5,
+//	  "status": "error",            // error, ok or unset
+//	  "status_message": "unavailable",
+//	  "attributes": {"http.route": "/v1/orders"}, // values as text
+//	  "events": [{"name": "exception", "offset_ms": 3.1}] // offset from the trace's start
+//	}]}
+//
+// A trace id that is not 32 hex digits (or is all zeros) is 400; one that
+// is not kept is 404. The stream does not carry traces: fetch them.
+//
+// # API explorer
+//
+// With [WithAPI] (a service passes its public router), GET
+// /dash/api/openapi answers the service's OpenAPI document, as its
+// router serves it at GET /openapi.json (application/json); 404 when it
+// serves none.
+//
+// POST /dash/api/try sends one request to the service's router, in this
+// process, and answers what it replied; a redirect is answered, never
+// followed. The body is
+//
+//	{"method": "GET", "path": "/v1/products?limit=2", // path and query only
+//	 "headers": {"Authorization": "Bearer …"},         // optional
+//	 "body": "…"}                                     // optional, text, at most MaxTryBody
+//
+// and the answer
+//
+//	{"version": 1, "status": 200,
+//	 "headers": {"Content-Type": "application/json"}, // several values joined with ", "
+//	 "body": "…",                   // as text, at most MaxTryBody bytes
+//	 "truncated": false,            // the body was longer and is cut
+//	 "duration_ms": 3.2}
+//
+// A body that is not that JSON object is 400 (415 when sent as a media
+// type other than JSON), a method, path, header or body that cannot be sent
+// is 422, a route that does not answer within [TryTimeout] is 504, and
+// without WithAPI both routes are 404. The request goes through the
+// router's middleware like any other: it is traced, measured, logged
+// and authenticated as the service does, with the operator's address.
 package dashboard

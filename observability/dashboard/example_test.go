@@ -1,10 +1,12 @@
 package dashboard_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	"github.com/tailorkit/tailor/observability"
 	"github.com/tailorkit/tailor/observability/dashboard"
@@ -39,4 +41,39 @@ func ExampleMount() {
 	fmt.Print(string(body))
 	// Output:
 	// {"version":1,"breakers":[{"name":"payments","state":"closed","override":"auto","requests":0,"failures":0,"consecutive_failures":0,"probe_in_ms":0}]}
+}
+
+// The API explorer tries a request on the service's public router, in
+// this process. A service passes its router itself.
+func ExampleWithAPI() {
+	tel, err := observability.New(observability.Config{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	public := thttp.NewRouter()
+	public.HandleFunc("GET /v1/products", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `[{"id":"mug"}]`)
+	})
+	admin := thttp.NewRouter()
+	dashboard.Mount(admin, tel, dashboard.WithAPI(public))
+	srv := httptest.NewServer(admin)
+	defer srv.Close()
+
+	resp, err := http.Post(srv.URL+"/dash/api/try", "application/json", strings.NewReader(`{"method":"GET","path":"/v1/products"}`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		Status int
+		Body   string
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(answer.Status, answer.Body)
+	// Output: 200 [{"id":"mug"}]
 }

@@ -16,6 +16,7 @@ import (
 
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
@@ -277,5 +278,49 @@ func TestOTLPExportToARealReceiver(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "first,second" {
 		t.Errorf("got spans %v, want [first second]", names)
+	}
+}
+
+// The providers keep recent spans for the dashboard: sampled ones by
+// default, every one with RecordUnsampled, none with RecentSpans < 0.
+func TestRecentSpans(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		cfg       telemetry.Config
+		wantKept  int
+		wantNoBuf bool
+	}{
+		{"sampled only", telemetry.Config{Sampler: sdktrace.NeverSample()}, 0, false},
+		{"record unsampled", telemetry.Config{Sampler: sdktrace.NeverSample(), RecordUnsampled: true}, 1, false},
+		{"no buffer", telemetry.Config{RecentSpans: -1}, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			exp := tracetest.NewInMemoryExporter()
+			tc.cfg.SpanExporter = exp
+			p, err := telemetry.New(context.Background(), tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, s := p.TracerProvider().Tracer("test").Start(context.Background(), "GET /v1/products")
+			s.End()
+			if err := p.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantNoBuf {
+				if p.Spans() != nil {
+					t.Fatal("Spans() is a buffer, want nil")
+				}
+				return
+			}
+			if p.Spans().Capacity() != 512 {
+				t.Errorf("capacity = %d, want 512", p.Spans().Capacity())
+			}
+			if got := len(p.Spans().Traces()); got != tc.wantKept {
+				t.Errorf("kept %d traces, want %d", got, tc.wantKept)
+			}
+			if got := len(exp.GetSpans()); got != 0 {
+				t.Errorf("exported %d unsampled spans, want 0", got)
+			}
+		})
 	}
 }
