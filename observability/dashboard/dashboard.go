@@ -36,6 +36,7 @@ func WithInterval(d time.Duration) Option {
 type dashboard struct {
 	tel      *observability.Telemetry
 	interval time.Duration
+	service  string
 }
 
 // Mount registers the API of the package doc on r, reading tel. Mount it
@@ -60,6 +61,7 @@ func Mount(r *thttp.Router, tel *observability.Telemetry, opts ...Option) {
 	r.HandleFunc("GET /dash/api/instances", db.serveInstances)
 	r.HandleFunc("GET /dash/api/endpoints", db.serveEndpoints)
 	r.HandleFunc("GET /dash/api/stream", db.serveStream)
+	r.HandleFunc("GET /dash/api/targets", db.serveTargets)
 }
 
 type breaker struct {
@@ -282,6 +284,9 @@ func (db *dashboard) serveStream(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	send := func(event string, v any) bool {
 		data, err := json.Marshal(v)
+		if err == nil && db.service != "" {
+			data, err = withTarget(data, db.service, db.service)
+		}
 		if err != nil {
 			return false
 		}
