@@ -43,7 +43,7 @@ type dashBreaker struct {
 // operator forces it closed there, and the listener asks for the token.
 func TestDashboardShowsThePaymentsBreaker(t *testing.T) {
 	const token = "dash-token"
-	s := startTestShop(t, sqliteFiles, func(c *config) { c.base.AdminToken = token })
+	s := startTestShop(t, sqliteFiles, func(c *config) { c.base.AdminToken, c.dashAddr = token, "127.0.0.1:0" })
 	orders := s.adminAddr("orders")
 	if orders == "" || s.adminAddr("gateway") == "" {
 		t.Fatal("the orders or the gateway serve no admin listener")
@@ -98,7 +98,26 @@ func TestDashboardShowsThePaymentsBreaker(t *testing.T) {
 		t.Errorf("breakers %v; want the client's breaker of the payments instance listed too", opened)
 	}
 
-	code, b := adminCall(t, "PUT", orders, "/dash/api/breakers/payments/override", token, `{"override":"force-closed"}`)
+	// The shop's dashboard shows the same through its hub, which finds
+	// the orders in the registry.
+	dash := s.dash.ln.Addr().String()
+	code, b := adminCall(t, "GET", dash, "/dash/api/targets", token, "")
+	var targets struct{ Targets []struct{ Service, Base string } }
+	if code != http.StatusOK || json.Unmarshal(b, &targets) != nil {
+		t.Fatalf("GET the dashboard's targets = %d %s", code, b)
+	}
+	var base string
+	for _, tg := range targets.Targets {
+		if tg.Service == "orders" {
+			base = tg.Base
+		}
+	}
+	code, b = adminCall(t, "GET", dash, "/dash/"+base+"/breakers", token, "")
+	if base == "" || code != http.StatusOK || !strings.Contains(string(b), `{"name":"payments","state":"open"`) {
+		t.Errorf("GET /dash/%s/breakers through the dashboard = %d %s, want the payments breaker open", base, code, b)
+	}
+
+	code, b = adminCall(t, "PUT", orders, "/dash/api/breakers/payments/override", token, `{"override":"force-closed"}`)
 	if code != http.StatusOK || !strings.Contains(string(b), `"state":"closed"`) {
 		t.Fatalf("PUT force-closed = %d %s, want 200 with the breaker closed", code, b)
 	}
