@@ -51,8 +51,9 @@ every service and asks it of the page's requests. An --addr other than
 loopback needs it.
 
 Example:
-  TAILOR_ADMIN_TOKEN=... tailor dash --consul 127.0.0.1:8500
-  tailor dash --dns --services orders,payments --target gateway=127.0.0.1:9100`,
+  tailor dash --consul 127.0.0.1:8500
+  tailor dash --dns --services orders,payments --target gateway=127.0.0.1:9100
+  TAILOR_ADMIN_TOKEN=... tailor dash --addr 0.0.0.0:8090`,
 		flags: func(fs *flag.FlagSet) {
 			fs.String("consul", os.Getenv("CONSUL_HTTP_ADDR"), "the Consul agent's HTTP address (default $CONSUL_HTTP_ADDR, else 127.0.0.1:8500)")
 			fs.Bool("dns", false, "find the services' admin listeners in DNS, as the SRV records _admin._tcp.SERVICE, instead of Consul")
