@@ -94,34 +94,43 @@ func TestDashOverConsul(t *testing.T) {
 		}
 	}
 
-	req, _ := http.NewRequest("GET", m[1]+"api/targets", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	// The watches show the instances once Consul first answers them.
+	type target struct {
+		ID, Service, Error string
+		Up                 bool
 	}
-	var got struct {
-		Targets []struct {
-			ID, Service, Error string
-			Up                 bool
+	targets := func() []target {
+		req, _ := http.NewRequest("GET", m[1]+"api/targets", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	err = json.NewDecoder(resp.Body).Decode(&got)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || err != nil {
-		t.Fatalf("GET api/targets = %d (%v)", resp.StatusCode, err)
-	}
-	up := map[string]bool{}
-	for _, tg := range got.Targets {
-		up[tg.Service] = tg.Up
-	}
-	for _, name := range names {
-		if !up[name] {
-			t.Errorf("targets %+v; want %s up", got.Targets, name)
+		var got struct{ Targets []target }
+		err = json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || err != nil {
+			t.Fatalf("GET api/targets = %d (%v)", resp.StatusCode, err)
 		}
+		return got.Targets
 	}
-	if v, listed := up["gone"]; !listed || v {
-		t.Errorf("targets %+v; want the static target gone listed down", got.Targets)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := targets()
+		up := map[string]bool{}
+		for _, tg := range got {
+			up[tg.Service] = tg.Up
+		}
+		if up[names[0]] && up[names[1]] {
+			if v, listed := up["gone"]; !listed || v {
+				t.Errorf("targets %+v; want the static target gone listed down", got)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("targets %+v; want %s and %s up within 10s", got, names[0], names[1])
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 
 	cancel()
