@@ -102,7 +102,9 @@ func TestDashboardShowsThePaymentsBreaker(t *testing.T) {
 	// the orders in the registry.
 	dash := s.dash.ln.Addr().String()
 	code, b := adminCall(t, "GET", dash, "/dash/api/targets", token, "")
-	var targets struct{ Targets []struct{ Service, Base string } }
+	var targets struct {
+		Targets []struct{ Service, Base string }
+	}
 	if code != http.StatusOK || json.Unmarshal(b, &targets) != nil {
 		t.Fatalf("GET the dashboard's targets = %d %s", code, b)
 	}
