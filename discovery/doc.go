@@ -21,6 +21,9 @@
 // ready and deregisters as soon as the service starts draining, before the
 // listeners stop accepting, so callers stop sending first.
 //
+// An instance names its admin listener, for a dashboard hub to find, in
+// Meta under [MetaAdmin]: see [Instance.WithAdmin].
+//
 // Callers call a service by name with
 // [github.com/tailorkit/tailor/discovery/client], which balances calls
 // over the instances a Resolver reports.

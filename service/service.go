@@ -405,7 +405,7 @@ func (s *Service) adminAuth(next http.Handler) http.Handler {
 	}
 	want := []byte("Bearer " + s.cfg.AdminToken)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isDashboardPage(r) {
+		if dashboard.IsPage(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -417,25 +417,6 @@ func (s *Service) adminAuth(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// isDashboardPage reports whether r asks for the dashboard's page or one
-// of its files, which hold no data and so need no token: a GET or HEAD of
-// /dash, /dash/ or /dash/ui/<file>, by a path neither escaped nor with a
-// dot segment, so that no spelling of an API path passes for one of them.
-func isDashboardPage(r *http.Request) bool {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return false
-	}
-	if r.URL.RawPath != "" {
-		return false
-	}
-	p := r.URL.Path
-	if p == "/dash" || p == "/dash/" {
-		return true
-	}
-	file, ok := strings.CutPrefix(p, "/dash/ui/")
-	return ok && file != "" && file != "." && file != ".." && !strings.Contains(file, "/")
 }
 
 // Run runs the service until ctx ends or, unless [WithoutSignals], the

@@ -175,6 +175,7 @@ Example:
 			},
 			run: runDoctor,
 		},
+		dashCommand(),
 	}
 }
 
@@ -231,7 +232,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if args[0] == "add" {
 		return &scaffold.UsageError{Msg: "add what? tailor add resource NAME, or tailor add endpoint RESOURCE NAME"}
 	}
-	return &scaffold.UsageError{Msg: fmt.Sprintf("unknown command %q; the commands are new, add resource, add endpoint, generate and doctor (tailor --help)", args[0])}
+	return &scaffold.UsageError{Msg: fmt.Sprintf("unknown command %q; the commands are new, add resource, add endpoint, generate, doctor and dash (tailor --help)", args[0])}
 }
 
 func isHelp(arg string) bool {

@@ -56,6 +56,12 @@
 // records of its port. SRV priorities and weights are not used: every
 // target is an instance, and the client's balancer spreads the calls.
 //
+// A port named "admin" (ports: [{name: http, port: 8080}, {name: admin,
+// port: 9100}]) publishes each pod's admin listener as the SRV records
+// _admin._tcp.<service>: a Resolver whose Name returns "_admin._tcp." +
+// service finds them, each instance an admin listener, as `tailor dash
+// --dns` does (see the observability/dashboard package's Hub).
+//
 // # Refresh
 //
 // A watch looks its name up at once and then every [Config].Refresh

@@ -398,7 +398,7 @@ func startShopProcess(t *testing.T, bin string, cfg config, env []string, logFil
 			}
 		}
 	})
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", cfg.data, "-shutdown-timeout", "5s", "-lease", crashLease.String(),
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-dash-addr", "127.0.0.1:0", "-data", cfg.data, "-shutdown-timeout", "5s", "-lease", crashLease.String(),
 		"-database-url", cfg.databaseURL, "-database-prefix", cmp.Or(cfg.databasePrefix, "shop"))
 	cmd.Env, cmd.Stderr = env, logs
 	stdout, err := cmd.StdoutPipe()

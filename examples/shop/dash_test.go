@@ -44,7 +44,7 @@ type dashBreaker struct {
 func TestDashboardShowsThePaymentsBreaker(t *testing.T) {
 	t.Setenv("OTEL_TRACES_SAMPLER", "always_on") // every order's trace recorded, for the traces panel
 	const token = "dash-token"
-	s := startTestShop(t, sqliteFiles, func(c *config) { c.base.AdminToken = token })
+	s := startTestShop(t, sqliteFiles, func(c *config) { c.base.AdminToken, c.dashAddr = token, "127.0.0.1:0" })
 	orders := s.adminAddr("orders")
 	if orders == "" || s.adminAddr("gateway") == "" {
 		t.Fatal("the orders or the gateway serve no admin listener")
@@ -133,6 +133,27 @@ func TestDashboardShowsThePaymentsBreaker(t *testing.T) {
 	}
 	if !failed {
 		t.Errorf("GET /dash/api/traces = %d %.500s, want a failed trace of POST /v1/orders", code, b)
+	}
+
+	// The shop's dashboard shows the same through its hub, which finds
+	// the orders in the registry.
+	dash := s.dash.ln.Addr().String()
+	code, b = adminCall(t, "GET", dash, "/dash/api/targets", token, "")
+	var targets struct {
+		Targets []struct{ Service, Base string }
+	}
+	if code != http.StatusOK || json.Unmarshal(b, &targets) != nil {
+		t.Fatalf("GET the dashboard's targets = %d %s", code, b)
+	}
+	var base string
+	for _, tg := range targets.Targets {
+		if tg.Service == "orders" {
+			base = tg.Base
+		}
+	}
+	code, b = adminCall(t, "GET", dash, "/dash/"+base+"/breakers", token, "")
+	if base == "" || code != http.StatusOK || !strings.Contains(string(b), `{"name":"payments","state":"open"`) {
+		t.Errorf("GET /dash/%s/breakers through the dashboard = %d %s, want the payments breaker open", base, code, b)
 	}
 
 	code, b = adminCall(t, "PUT", orders, "/dash/api/breakers/payments/override", token, `{"override":"force-closed"}`)

@@ -1,6 +1,6 @@
 // Command shop runs the example e-commerce system built on tailor.
 //
-//	go run ./examples/shop [-addr 127.0.0.1:8080] [-grpc-addr 127.0.0.1:9090] [-data DIR] [-database-url URL] [-ip-rate 20] [-user-rate 10] [-lease 1m]
+//	go run ./examples/shop [-addr 127.0.0.1:8080] [-dash-addr 127.0.0.1:8081] [-grpc-addr 127.0.0.1:9090] [-data DIR] [-database-url URL] [-ip-rate 20] [-user-rate 10] [-lease 1m]
 //
 // It runs every service of the shop in one process, each on its own
 // loopback listener with its own database, registered by name in an
@@ -45,10 +45,13 @@
 //
 // Every service serves the operations dashboard's JSON API
 // (/dash/api/breakers, instances, endpoints and stream) on an admin
-// listener of its own, on a free loopback port; the banner names the
-// gateway's and the orders'. -admin-addr (TAILOR_ADMIN_ADDR) moves the
-// gateway's; TAILOR_ADMIN_TOKEN, when set, is the bearer token every
-// admin listener asks for, and is needed for an address other than
+// listener of its own, on a free loopback port, named in its
+// registration. -dash-addr (default 127.0.0.1:8081) serves the dashboard
+// of them all: a hub over the registry and the gateway's admin listener,
+// whose address the banner prints as "dashboard: http://…/dash/".
+// -admin-addr (TAILOR_ADMIN_ADDR) moves the gateway's admin listener;
+// TAILOR_ADMIN_TOKEN, when set, is the bearer token every admin listener
+// and the dashboard ask for, and is needed for an address other than
 // loopback.
 //
 // Every service is traced, measured and logged by package service: set
@@ -69,6 +72,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -111,6 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.lease, "lease", orders.DefaultLease, "how long the orders service's claim on an order's saga and on its Idempotency-Key outlives a process that stopped: after a crash, the orders in flight end this long after the restart (not below about 16s)")
 	fs.Float64Var(&cfg.gateway.PerIP.Rate, "ip-rate", gateway.DefaultIPRate, "the gateway's limit of requests a second from one IP address, in bursts of twice as many; -1 turns it off")
 	fs.Float64Var(&cfg.gateway.PerUser.Rate, "user-rate", gateway.DefaultUserRate, "the gateway's limit of requests a second from one user, in bursts of twice as many; -1 turns it off")
+	fs.StringVar(&cfg.dashAddr, "dash-addr", defaultDashAddr, "where the dashboard of every service is served (empty: nowhere); an address other than loopback needs TAILOR_ADMIN_TOKEN")
 	fs.StringVar(&cfg.adminPassword, "admin-password", "", "password of "+users.AdminEmail+" when the shop first creates it (default $"+users.EnvAdminPassword+", else random and printed once)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -119,6 +124,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected arguments %q; see -help", fs.Args())
 	}
 	if err := cfg.checkDatabase(); err != nil {
+		return err
+	}
+	if err := cfg.checkDashAddr(); err != nil {
 		return err
 	}
 	var err error
@@ -158,6 +166,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 }
 
+// defaultDashAddr is where the dashboard is served by default: next to
+// the gateway's 8080.
+const defaultDashAddr = "127.0.0.1:8081"
+
+// checkDashAddr refuses a dashboard that other machines could reach
+// without the admin token, as service.Config does for admin listeners.
+func (c config) checkDashAddr() error {
+	if c.dashAddr == "" || c.base.AdminToken != "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(c.dashAddr)
+	if err != nil {
+		return fmt.Errorf("-dash-addr %q is not host:port: %v; use a form like %s", c.dashAddr, err, defaultDashAddr)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("-dash-addr %q can be reached from other machines and no admin token is set; set TAILOR_ADMIN_TOKEN to a secret, or bind the dashboard to 127.0.0.1", c.dashAddr)
+	}
+	return nil
+}
+
 // envDatabaseURL is the environment variable that -database-url defaults
 // to.
 const envDatabaseURL = "DATABASE_URL"
@@ -191,7 +219,9 @@ func printBanner(w io.Writer, sh *shop) {
 	if a := sh.catalogGRPCAddr(); a != nil {
 		fmt.Fprintf(w, "shop: the catalog serves gRPC at %s (tailor.shop.catalog.v1.CatalogService)\n", a)
 	}
-	fmt.Fprintf(w, "shop: operators' dashboard API of the gateway at http://%s/dash/api/ and of the orders at http://%s/dash/api/ (breakers, instances, endpoints, stream)\n", sh.adminAddr("gateway"), sh.adminAddr("orders"))
+	if sh.dash != nil {
+		fmt.Fprintf(w, "dashboard: %s\n", sh.dash.url())
+	}
 	fmt.Fprintf(w, "shop: events through %s; traces go to OTEL_EXPORTER_OTLP_ENDPOINT when set\n", sh.nats.where)
 }
 

@@ -27,7 +27,7 @@ func TestShopBinary(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0", "-data", t.TempDir(), "-shutdown-timeout", "5s")
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0", "-dash-addr", "127.0.0.1:0", "-data", t.TempDir(), "-shutdown-timeout", "5s")
 	cmd.Env = append(os.Environ(), "SHOP_ADMIN_PASSWORD="+testAdminPassword, "NATS_URL=")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -47,10 +47,10 @@ func TestShopBinary(t *testing.T) {
 		}
 		close(lines)
 	}()
-	var addr string
+	var addr, dash string
 	var grpcLine bool
 	timeout := time.After(60 * time.Second)
-	for addr == "" || !grpcLine {
+	for addr == "" || dash == "" || !grpcLine {
 		select {
 		case line, ok := <-lines:
 			if !ok {
@@ -59,9 +59,12 @@ func TestShopBinary(t *testing.T) {
 			if m := regexp.MustCompile(`serving at http://(127\.0\.0\.1:\d+) `).FindStringSubmatch(line); m != nil {
 				addr = m[1]
 			}
+			if m := regexp.MustCompile(`^dashboard: (http://127\.0\.0\.1:\d+/dash/)$`).FindStringSubmatch(line); m != nil {
+				dash = m[1]
+			}
 			grpcLine = grpcLine || strings.Contains(line, "gRPC at 127.0.0.1:")
 		case <-timeout:
-			t.Fatal("the shop did not say where it serves, over HTTP and gRPC, within 60s")
+			t.Fatal("the shop did not say where it serves, over HTTP and gRPC, and its dashboard, within 60s")
 		}
 	}
 
@@ -86,6 +89,29 @@ func TestShopBinary(t *testing.T) {
 		t.Fatalf("admin login = %d (%v), want 200 with a token", resp.StatusCode, err)
 	}
 
+	// The dashboard lists the gateway and every registered service, up.
+	resp, err = http.Get(dash + "api/targets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var targets struct {
+		Targets []struct {
+			Service string
+			Up      bool
+		}
+	}
+	err = json.NewDecoder(resp.Body).Decode(&targets)
+	resp.Body.Close()
+	up := map[string]bool{}
+	for _, tg := range targets.Targets {
+		up[tg.Service] = tg.Up
+	}
+	for _, name := range serviceNames {
+		if !up[name] {
+			t.Errorf("GET %sapi/targets = %d (%v) %+v; want %s listed up", dash, resp.StatusCode, err, targets, name)
+		}
+	}
+
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +133,7 @@ func TestShopBinary(t *testing.T) {
 func TestRunRejectsBadFlags(t *testing.T) {
 	t.Setenv(envDatabaseURL, "")
 	t.Setenv("NATS_URL", "")
+	t.Setenv("TAILOR_ADMIN_TOKEN", "")
 	var out, errOut strings.Builder
 	tests := []struct {
 		args []string
@@ -118,6 +145,8 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{[]string{"-database-url", "mysql://shop"}, "-database-url (or DATABASE_URL) is not a PostgreSQL URL"},
 		{[]string{"-database-url", "postgres://postgres@127.0.0.1:5432/postgres", "-database-prefix", "Shop-1"}, `-database-prefix "Shop-1" is not a plain PostgreSQL name`},
 		{[]string{"-addr", "127.0.0.1:0", "-lease", "10s"}, "orders: -lease 10s: orders: Config.Lease of 10s is too short"},
+		{[]string{"-dash-addr", "0.0.0.0:8081"}, `-dash-addr "0.0.0.0:8081" can be reached from other machines and no admin token is set`},
+		{[]string{"-dash-addr", "8081"}, `-dash-addr "8081" is not host:port`},
 	}
 	for _, tt := range tests {
 		err := run(context.Background(), append(tt.args, "-data", t.TempDir()), &out, &errOut)

@@ -8,9 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -27,6 +29,7 @@ import (
 	"github.com/tailorkit/tailor/examples/shop/users"
 	"github.com/tailorkit/tailor/messaging"
 	"github.com/tailorkit/tailor/messaging/embedded"
+	"github.com/tailorkit/tailor/observability/dashboard"
 	"github.com/tailorkit/tailor/observability/telemetry"
 	"github.com/tailorkit/tailor/service"
 	"github.com/tailorkit/tailor/sqlite"
@@ -62,6 +65,10 @@ type config struct {
 	// gateway configures the gateway beyond what the shop fills in
 	// (registry, verifier, telemetry, documents).
 	gateway gateway.Config
+	// dashAddr is where the dashboard of every service is served (a hub
+	// over the registry and the gateway's admin listener); empty serves
+	// none.
+	dashAddr string
 }
 
 // shop is every service of the shop running in one process, each with its
@@ -70,6 +77,7 @@ type shop struct {
 	cfg      config
 	registry *memory.Registry
 	nats     *natsBroker
+	dash     *dashServer // nil without config.dashAddr
 
 	mu      sync.Mutex
 	running map[string]*running
@@ -99,7 +107,56 @@ func startShop(ctx context.Context, cfg config) (_ *shop, err error) {
 			return nil, err
 		}
 	}
+	if cfg.dashAddr != "" {
+		if sh.dash, err = sh.startDashboard(); err != nil {
+			return nil, err
+		}
+	}
 	return sh, nil
+}
+
+// dashServer serves the dashboard hub on its own listener.
+type dashServer struct {
+	hub *dashboard.Hub
+	srv *http.Server
+	ln  net.Listener
+}
+
+// startDashboard serves, at config.dashAddr, a dashboard hub over every
+// registered service and the gateway's admin listener (the gateway is not
+// registered), asking for the admin token when one is set.
+func (sh *shop) startDashboard() (*dashServer, error) {
+	services := slices.DeleteFunc(slices.Clone(serviceNames), func(s string) bool { return s == "gateway" })
+	hub, err := dashboard.NewHub(dashboard.HubConfig{
+		Resolver: sh.registry, Services: services, Token: sh.cfg.base.AdminToken, Logger: sh.cfg.logger,
+		Targets: []dashboard.Target{{ID: "gateway", Addr: sh.adminAddr("gateway")}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", sh.cfg.dashAddr)
+	if err != nil {
+		hub.Close()
+		return nil, fmt.Errorf("-dash-addr %s: %w; give a free address, such as 127.0.0.1:0", sh.cfg.dashAddr, err)
+	}
+	// The streams' context ends at Shutdown, which would otherwise wait
+	// for them.
+	streams, endStreams := context.WithCancel(context.Background())
+	srv := &http.Server{Handler: hub, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return streams }}
+	srv.RegisterOnShutdown(endStreams)
+	go func() { _ = srv.Serve(ln) }() // ends with Shutdown
+	return &dashServer{hub: hub, srv: srv, ln: ln}, nil
+}
+
+// url is the dashboard's page.
+func (d *dashServer) url() string { return "http://" + d.ln.Addr().String() + "/dash/" }
+
+// stop stops serving the dashboard.
+func (d *dashServer) stop(ctx context.Context) error {
+	err := d.srv.Shutdown(ctx)
+	d.hub.Close()
+	return err
 }
 
 // start builds the service called name and runs it until [shop.stopService]
@@ -196,9 +253,14 @@ func (sh *shop) stopService(name string) error {
 	return <-r.done
 }
 
-// stop drains the gateway first, then the rest together, then the broker.
+// stop stops the dashboard, drains the gateway, then the rest together,
+// then the broker.
 func (sh *shop) stop(ctx context.Context) error {
-	errs := []error{sh.stopService("gateway")}
+	var errs []error
+	if sh.dash != nil {
+		errs = append(errs, sh.dash.stop(ctx))
+	}
+	errs = append(errs, sh.stopService("gateway"))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	for _, name := range serviceNames {

@@ -39,6 +39,7 @@ type dashboard struct {
 	interval time.Duration
 	spans    *spanbuffer.Buffer // nil: no traces
 	api      http.Handler       // nil: no explorer
+	service  string
 }
 
 // Mount registers the page and the API of the package doc on r, reading
@@ -69,6 +70,7 @@ func Mount(r *thttp.Router, tel *observability.Telemetry, opts ...Option) {
 	r.HandleFunc("GET /dash/api/openapi", db.serveOpenAPI)
 	r.Handle("POST /dash/api/try", db.tryHandler())
 	newPage().mount(r)
+	r.HandleFunc("GET /dash/api/targets", db.serveTargets)
 }
 
 type breaker struct {
@@ -293,6 +295,9 @@ func (db *dashboard) serveStream(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	send := func(event string, v any) bool {
 		data, err := json.Marshal(v)
+		if err == nil && db.service != "" {
+			data, err = withTarget(data, db.service, db.service)
+		}
 		if err != nil {
 			return false
 		}

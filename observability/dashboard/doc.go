@@ -190,4 +190,52 @@
 // without WithAPI both routes are 404. The request goes through the
 // router's middleware like any other: it is traced, measured, logged
 // and authenticated as the service does, with the operator's address.
+//
+// GET /dash/api/targets answers the one target a service is, itself,
+// whose API is under the base "api" ([WithService] names it; each event
+// of its stream then carries "target" and "service", that name):
+//
+//	{"version": 1, "targets": [{"id": "orders", "service": "orders", "base": "api", "up": true}]}
+//
+// # Hub
+//
+// A [Hub] is the dashboard of several services: `tailor dash`, and the
+// one-process shop's -dash-addr. [NewHub] watches services in a
+// registry ([HubConfig].Resolver and Services); each instance that names
+// its admin listener in its registration ([discovery.Instance.WithAdmin],
+// Meta key [discovery.MetaAdmin]) is a target, as is each static
+// [Target], such as a gateway that does not register. With DNS, the SRV
+// records of a Kubernetes Service port named "admin",
+// _admin._tcp.<service>, are the admin listeners themselves: give
+// [HubConfig].AdminAddr as [discovery.Instance.HostPort]. The hub serves:
+//
+// GET /dash/api/targets lists the targets, each checked at once (GET
+// /dash/api/breakers within [HubConfig].Timeout); "error" says why one is
+// down:
+//
+//	{"version": 1, "targets": [{"id": "orders-10.0.0.7-8080", "service": "orders",
+//	  "base": "api/t/orders-10.0.0.7-8080", "up": false, "addr": "10.0.0.7:9100",
+//	  "error": "cannot reach its admin listener at 10.0.0.7:9100: connection refused"}]}
+//
+// GET and PUT /dash/api/t/{id}/... are passed on to the target's
+// /dash/api/..., with the hub's token in place of the client's, bodies
+// up to 1 MiB, bounded by Timeout (but a stream). A target that cannot be
+// reached is a 502 problem naming it and its address; an unknown one 404.
+//
+// GET /dash/api/stream merges the streams of every target: each event's
+// data gains "target" (its id) and, when it has none, "service". An event
+// "target" says when a target's stream is cut and when it is back:
+//
+//	event: target
+//	data: {"version": 1, "target": "orders-1", "service": "orders", "up": false,
+//	       "error": "its stream at 10.0.0.7:9100 ended", "at": "2026-12-01T12:00:00Z"}
+//
+// A target whose stream ends is reconnected after [HubConfig].Reconnect;
+// targets that come and go are picked up every [HubConfig].Refresh. The
+// merged stream ends when the client leaves.
+//
+// The hub serves the page too, at /dash/. With [HubConfig].Token set,
+// every route of the hub but the page's files ([IsPage]) asks for it
+// (Authorization: Bearer, as the services' admin listeners do) and the
+// hub sends it to the targets. [Hub.Router] takes further routes.
 package dashboard

@@ -1,13 +1,17 @@
 package dashboard_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 
+	"github.com/tailorkit/tailor/discovery"
+	"github.com/tailorkit/tailor/discovery/memory"
 	"github.com/tailorkit/tailor/observability"
 	"github.com/tailorkit/tailor/observability/dashboard"
 	"github.com/tailorkit/tailor/resilience"
@@ -76,4 +80,49 @@ func ExampleWithAPI() {
 	}
 	fmt.Println(answer.Status, answer.Body)
 	// Output: 200 [{"id":"mug"}]
+}
+
+// A hub over a memory registry in which one service registered its admin
+// listener: it lists the instance as a target and passes requests on to
+// it under its base.
+func ExampleNewHub() {
+	tel, err := observability.New(observability.Config{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	admin := thttp.NewRouter()
+	dashboard.Mount(admin, tel, dashboard.WithService("orders"))
+	orders := httptest.NewServer(admin) // the orders' admin listener
+	defer orders.Close()
+	addr := orders.Listener.Addr().(*net.TCPAddr)
+
+	reg := memory.New()
+	inst := discovery.Instance{ID: "orders-1", Service: "orders", Port: 8080}.WithAdmin(addr)
+	if err := reg.Register(context.Background(), inst); err != nil {
+		fmt.Println(err)
+		return
+	}
+	hub, err := dashboard.NewHub(dashboard.HubConfig{Resolver: reg, Services: []string{"orders"}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer hub.Close()
+	srv := httptest.NewServer(hub)
+	defer srv.Close()
+
+	for _, path := range []string{"/dash/api/targets", "/dash/api/t/orders-1/breakers"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Print(strings.Replace(string(body), addr.String(), "127.0.0.1:PORT", 1))
+	}
+	// Output:
+	// {"version":1,"targets":[{"id":"orders-1","service":"orders","base":"api/t/orders-1","up":true,"addr":"127.0.0.1:PORT"}]}
+	// {"version":1,"breakers":[]}
 }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/tailorkit/tailor/fault"
@@ -96,4 +97,24 @@ func (p *page) serve(w http.ResponseWriter, r *http.Request, name string) {
 		h.Set("X-Frame-Options", "DENY")
 	}
 	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(a.body))
+}
+
+// IsPage reports whether r asks for the dashboard's page or one of its
+// files, which hold no data and so need no token (an admin listener and
+// a [Hub] let such requests through without it): a GET or HEAD of
+// /dash, /dash/ or /dash/ui/<file>, by a path neither escaped nor with a
+// dot segment, so that no spelling of an API path passes for one of them.
+func IsPage(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if r.URL.RawPath != "" {
+		return false
+	}
+	p := r.URL.Path
+	if p == "/dash" || p == "/dash/" {
+		return true
+	}
+	file, ok := strings.CutPrefix(p, "/dash/ui/")
+	return ok && file != "" && file != "." && file != ".." && !strings.Contains(file, "/")
 }

@@ -112,7 +112,8 @@ func AuthOptions(v *auth.Verifier) []service.Option {
 // reviews, stats or gateway), built from deps, and a registration in
 // deps.Registrar, when there is one, that announces it once ready (every
 // service but the gateway, which is the shop's entry, not called by
-// name). It returns
+// name), naming its admin listener, when it has one, in the instance's
+// Meta (discovery.MetaAdmin) for a dashboard hub to find. It returns
 // what to call once svc's Run has returned: it closes the service's
 // database and connections. Errors name the service.
 func Build(ctx context.Context, svc *service.Service, deps Deps) (cleanup func(), err error) {
@@ -149,7 +150,7 @@ func Build(ctx context.Context, svc *service.Service, deps Deps) (cleanup func()
 	}
 	if name != "gateway" && deps.Registrar != nil {
 		svc.Add(discovery.NewRegistration(deps.Registrar, func() discovery.Instance {
-			return discovery.Instance{Service: name, Address: deps.Address, Port: svc.HTTPAddr().Port}
+			return discovery.Instance{Service: name, Address: deps.Address, Port: svc.HTTPAddr().Port}.WithAdmin(svc.AdminAddr())
 		}))
 	}
 	return cleanup, nil
