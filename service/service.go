@@ -291,7 +291,7 @@ func New(cfg Config, opts ...Option) (*Service, error) {
 	}
 	if cfg.AdminAddr != "" {
 		s.admin = thttp.NewRouter(thttp.WithLogger(s.log), thttp.WithMiddleware(s.adminAuth))
-		dashboard.Mount(s.admin, s.inst)
+		dashboard.Mount(s.admin, s.inst, dashboard.WithService(cfg.Name))
 	}
 	if cfg.GRPCAddr != "" {
 		opts := append(tgrpc.ServerOptions(tgrpc.WithLogger(s.log)),

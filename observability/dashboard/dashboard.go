@@ -33,9 +33,16 @@ func WithInterval(d time.Duration) Option {
 	}
 }
 
+// WithService names the service the dashboard belongs to: the
+// snapshot's "service" and every topology edge's "from". Default "".
+func WithService(name string) Option {
+	return func(db *dashboard) { db.service = name }
+}
+
 type dashboard struct {
 	tel      *observability.Telemetry
 	interval time.Duration
+	service  string
 }
 
 // Mount registers the API of the package doc on r, reading tel. Mount it
@@ -59,6 +66,8 @@ func Mount(r *thttp.Router, tel *observability.Telemetry, opts ...Option) {
 		}, encodeJSON))
 	r.HandleFunc("GET /dash/api/instances", db.serveInstances)
 	r.HandleFunc("GET /dash/api/endpoints", db.serveEndpoints)
+	r.HandleFunc("GET /dash/api/topology", db.serveTopology)
+	r.HandleFunc("GET /dash/api/protection", db.serveProtection)
 	r.HandleFunc("GET /dash/api/stream", db.serveStream)
 }
 
@@ -116,10 +125,13 @@ type endpointsAnswer struct {
 type snapshot struct {
 	Version       int             `json:"version"`
 	At            time.Time       `json:"at"`
+	Service       string          `json:"service"`
 	Breakers      []breaker       `json:"breakers"`
 	Services      []service       `json:"services"`
 	Endpoints     []endpointStats `json:"endpoints"`
 	WindowSeconds int             `json:"window_seconds"`
+	Edges         []edge          `json:"edges"`
+	Protection    protection      `json:"protection"`
 }
 
 type breakerChange struct {
@@ -178,8 +190,9 @@ func (db *dashboard) endpoints(now time.Time) []endpointStats {
 
 func (db *dashboard) snapshot(now time.Time) snapshot {
 	return snapshot{
-		Version: Version, At: now.UTC(), Breakers: db.breakers(), Services: db.services(),
+		Version: Version, At: now.UTC(), Service: db.service, Breakers: db.breakers(), Services: db.services(),
 		Endpoints: db.endpoints(now), WindowSeconds: int(observability.EndpointWindow / time.Second),
+		Edges: db.edges(now), Protection: db.protection(),
 	}
 }
 
