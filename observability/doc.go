@@ -35,11 +35,14 @@
 //     message headers.
 //   - what an operator looks at, read by package
 //     [github.com/tailorkit/tailor/observability/dashboard]: the live
-//     breakers and clients' instances that packages list with
-//     [Telemetry.TrackBreaker] and [Telemetry.TrackInstances] (each undone
-//     by the func it returns), breaker changes for
-//     [Telemetry.WatchBreakers], and, with [Config.EndpointStats], each
-//     route's last minute ([Telemetry.Endpoints]).
+//     breakers, clients' instances, retry budgets and bulkheads that
+//     packages list with [Telemetry.TrackBreaker],
+//     [Telemetry.TrackInstances], [Telemetry.TrackBudget] and
+//     [Telemetry.TrackBulkhead] (each undone by the func it returns),
+//     breaker changes for [Telemetry.WatchBreakers], the calls and
+//     requests refused, by name and reason ([Telemetry.Rejections]), and,
+//     with [Config.EndpointStats], each route's and each callee's last
+//     minute ([Telemetry.Endpoints], [Telemetry.Calls]).
 //
 // Errors follow tailor's error model ([github.com/tailorkit/tailor/fault]):
 // on server spans only the server's faults (5xx, and the gRPC codes that
