@@ -10,6 +10,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/tailorkit/tailor/observability"
+	"github.com/tailorkit/tailor/resilience"
 	thttp "github.com/tailorkit/tailor/transport/http"
 )
 
@@ -108,6 +109,44 @@ func BenchmarkEndpointStats(b *testing.B) {
 				for pb.Next() {
 					clear(w.h)
 					router.ServeHTTP(w, req)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkCallStats makes one call through CallMiddleware, around a
+// policy with a breaker and retries as a discovery client's, with metrics
+// on, without and with Config.EndpointStats: the difference is what the
+// dashboard's topology panel costs a call.
+//
+//	go test ./observability -run '^$' -bench CallStats -benchmem -count 6 | benchstat -col /stats -
+func BenchmarkCallStats(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		name := "off"
+		if on {
+			name = "on"
+		}
+		b.Run("stats="+name, func(b *testing.B) {
+			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+			defer mp.Shutdown(context.Background())
+			inst, err := observability.New(observability.Config{MeterProvider: mp, EndpointStats: on})
+			if err != nil {
+				b.Fatal(err)
+			}
+			policy := resilience.NewPolicy(resilience.PolicyConfig{
+				Name: "inventory", Retry: &resilience.RetryConfig{}, Breaker: &resilience.BreakerConfig{},
+			}, resilience.WithStateChange(inst.BreakerStateChange))
+			call := inst.CallMiddleware("inventory")(policy.Middleware()(inst.AttemptMiddleware("inventory")(
+				func(context.Context, any) (any, error) { return "ok", nil })))
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					if _, err := call(ctx, nil); err != nil {
+						b.Error(err)
+						return
+					}
 				}
 			})
 		})

@@ -35,11 +35,14 @@
 //     message headers.
 //   - what an operator looks at, read by package
 //     [github.com/tailorkit/tailor/observability/dashboard]: the live
-//     breakers and clients' instances that packages list with
-//     [Telemetry.TrackBreaker] and [Telemetry.TrackInstances] (each undone
-//     by the func it returns), breaker changes for
-//     [Telemetry.WatchBreakers], and, with [Config.EndpointStats], each
-//     route's last minute ([Telemetry.Endpoints]); and the background
+//     breakers, clients' instances, retry budgets and bulkheads that
+//     packages list with [Telemetry.TrackBreaker],
+//     [Telemetry.TrackInstances], [Telemetry.TrackBudget] and
+//     [Telemetry.TrackBulkhead] (each undone by the func it returns),
+//     breaker changes for [Telemetry.WatchBreakers], the calls and
+//     requests refused, by name and reason ([Telemetry.Rejections]), and,
+//     with [Config.EndpointStats], each route's and each callee's last
+//     minute ([Telemetry.Endpoints], [Telemetry.Calls]); and the background
 //     processes, outbox relays, event consumers and sagas, that list
 //     themselves with [Telemetry.TrackOutbox], [Telemetry.TrackConsumer]
 //     and [Telemetry.TrackSagas] (their reports are declared in package

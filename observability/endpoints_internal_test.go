@@ -35,12 +35,12 @@ func TestEndpointWindowForgetsWhatIsOlderThanAMinute(t *testing.T) {
 	// 98 fast requests and 2 slow failures in the first second, one more
 	// 30 s later.
 	for range 98 {
-		in.endpoints.record("GET", "/v1/a", t0, time.Millisecond, false)
+		in.endpoints.record([2]string{"GET", "/v1/a"}, t0, time.Millisecond, outcomeOK)
 	}
 	for range 2 {
-		in.endpoints.record("GET", "/v1/a", t0.Add(500*time.Millisecond), time.Second, true)
+		in.endpoints.record([2]string{"GET", "/v1/a"}, t0.Add(500*time.Millisecond), time.Second, outcomeFailed)
 	}
-	in.endpoints.record("POST", "/v1/a", t0.Add(30*time.Second), time.Millisecond, false)
+	in.endpoints.record([2]string{"POST", "/v1/a"}, t0.Add(30*time.Second), time.Millisecond, outcomeOK)
 
 	got := in.Endpoints(t0.Add(59 * time.Second))
 	if len(got) != 2 {
@@ -58,7 +58,7 @@ func TestEndpointWindowForgetsWhatIsOlderThanAMinute(t *testing.T) {
 		t.Errorf("at 60 s: %+v, want only POST, the first second having left the window", got)
 	}
 	// A bucket reused a minute later starts from zero.
-	in.endpoints.record("GET", "/v1/a", t0.Add(60*time.Second), time.Millisecond, false)
+	in.endpoints.record([2]string{"GET", "/v1/a"}, t0.Add(60*time.Second), time.Millisecond, outcomeOK)
 	got = in.Endpoints(t0.Add(60 * time.Second))
 	if len(got) != 2 || got[0].Method != "GET" || got[0].Requests != 1 || got[0].Errors != 0 {
 		t.Errorf("after reuse: %+v, want GET with 1 request and no error", got)
@@ -99,10 +99,10 @@ func TestTrackingEndsWhenUntracked(t *testing.T) {
 //
 //	go test ./observability -run '^$' -bench EndpointRecord -benchmem
 func BenchmarkEndpointRecord(b *testing.B) {
-	e := &endpointStats{}
+	e := &windows[[2]string]{}
 	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		e.record("GET", "/v1/products/{id}", now, 3*time.Millisecond, false)
+		e.record([2]string{"GET", "/v1/products/{id}"}, now, 3*time.Millisecond, outcomeOK)
 	}
 }

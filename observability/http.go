@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tailorkit/tailor/fault"
+	"github.com/tailorkit/tailor/resilience"
 )
 
 // Attribute keys of the semantic conventions used here.
@@ -67,7 +68,11 @@ const (
 //     error.type;
 //   - logs the request, when [Config.AccessLog] is set;
 //   - counts it in its route's last minute, when [Config.EndpointStats]
-//     is set (see [Telemetry.Endpoints]).
+//     is set (see [Telemetry.Endpoints]);
+//   - counts it in [Telemetry.Rejections] and
+//     tailor.resilience.rejections, under the name [ServerRejections] and
+//     its reason, when package transport/http's RateLimit or Shed inside
+//     refused it.
 //
 // The context the handler sees carries the span, so logs written with it
 // through [NewLogHandler] name the trace.
@@ -90,11 +95,18 @@ type recorder struct {
 	// it matched on a copy of the request this middleware cannot see
 	// (package transport/http's Router does).
 	pattern string
+	// refused is why a middleware inside refused the request, if one did
+	// (package transport/http's RateLimit and Shed tell).
+	refused resilience.Rejection
 }
 
 // RecordPattern takes the pattern the request matched (see package
 // internal/pattern).
 func (w *recorder) RecordPattern(p string) { w.pattern = p }
+
+// RecordRefusal takes the reason the request was refused (see package
+// internal/refusal).
+func (w *recorder) RecordRefusal(r resilience.Rejection) { w.refused = r }
 
 var recorders = sync.Pool{New: func() any { return new(recorder) }}
 
@@ -224,7 +236,14 @@ func (h *httpServer) finish(r *http.Request, rec *recorder, span trace.Span, sta
 	})
 	in.httpServer.Record(r.Context(), elapsed.Seconds(), opt...)
 	if in.endpoints != nil {
-		in.endpoints.record(method, route, start.Add(elapsed), elapsed, serverFault)
+		o := outcomeOK
+		if serverFault {
+			o = outcomeFailed
+		}
+		in.endpoints.record([2]string{method, route}, start.Add(elapsed), elapsed, o)
+	}
+	if rec.refused != "" {
+		in.reject(r.Context(), ServerRejections, rejectionReason(rec.refused))
 	}
 	if in.accessLog {
 		in.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",

@@ -39,7 +39,9 @@ type Config struct {
 	AccessLog bool
 	// EndpointStats keeps, per server route, the requests, errors and
 	// latencies of the last minute, in memory, for
-	// [Telemetry.Endpoints]. Default false: off.
+	// [Telemetry.Endpoints], and the same per callee of
+	// [Telemetry.CallMiddleware], for [Telemetry.Calls]. Default false:
+	// off.
 	EndpointStats bool
 }
 
@@ -76,8 +78,10 @@ type Telemetry struct {
 	names cache[[2]string, string] // server span names by method and route
 
 	live      live
-	processes processes      // tracked under live's lock
-	endpoints *endpointStats // nil unless Config.EndpointStats
+	processes processes // tracked under live's lock
+	guards    guards
+	endpoints *windows[[2]string] // by method and route; nil unless Config.EndpointStats
+	calls     *windows[string]    // by callee; nil unless Config.EndpointStats
 }
 
 // New returns a Telemetry for cfg. It fails only when the meter
@@ -85,7 +89,7 @@ type Telemetry struct {
 func New(cfg Config) (*Telemetry, error) {
 	in := &Telemetry{propagator: cfg.Propagator, logger: cfg.Logger, accessLog: cfg.AccessLog && cfg.Logger != nil}
 	if cfg.EndpointStats {
-		in.endpoints = &endpointStats{}
+		in.endpoints, in.calls = &windows[[2]string]{}, &windows[string]{}
 	}
 	if in.logger == nil {
 		in.logger = slog.New(slog.DiscardHandler)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-kit/kit/endpoint"
 	"go.opentelemetry.io/otel/attribute"
@@ -82,19 +83,39 @@ type call struct{ attempts atomic.Int32 }
 //
 // A call refused by a mechanism (an open breaker, a full bulkhead, a rate
 // limit or load shedding: a [resilience.Rejection]) adds the span event
-// "resilience.rejected" to the context's span and counts
-// tailor.resilience.rejections by name and reason.
+// "resilience.rejected" to the context's span, counts
+// tailor.resilience.rejections by name and reason, and counts in
+// [Telemetry.Rejections]. With [Config.EndpointStats], every call counts
+// in the callee's last minute (see [Telemetry.Calls]).
 func (in *Telemetry) CallMiddleware(name string) endpoint.Middleware {
+	var w *window
+	if in.calls != nil {
+		w = in.calls.get(name)
+	}
 	return func(next endpoint.Endpoint) endpoint.Endpoint {
 		return func(ctx context.Context, request any) (any, error) {
 			ctx = context.WithValue(ctx, callKey{}, &call{})
+			var start time.Time
+			if w != nil {
+				start = time.Now()
+			}
 			response, err := next(ctx, request)
+			o := outcomeOK
 			var rej resilience.Rejection
-			if err != nil && errors.As(err, &rej) {
+			switch {
+			case err == nil:
+			case errors.As(err, &rej):
+				o = outcomeRejected
 				reason := rejectionReason(rej)
 				trace.SpanFromContext(ctx).AddEvent("resilience.rejected", trace.WithAttributes(
 					keyResilienceName.String(name), attribute.String("tailor.resilience.reason", reason)))
-				in.rejections.Add(ctx, 1, metric.WithAttributes(attribute.String("name", name), attribute.String("reason", reason)))
+				in.reject(ctx, name, reason)
+			case resilience.Classify(ctx, err) == resilience.OutcomeFailure:
+				o = outcomeFailed
+			}
+			if w != nil {
+				end := time.Now()
+				w.record(end.Unix(), end.Sub(start), o)
 			}
 			return response, err
 		}

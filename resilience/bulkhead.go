@@ -54,6 +54,13 @@ func NewBulkhead(name string, cfg BulkheadConfig) *Bulkhead {
 	return b
 }
 
+// Name returns the bulkhead's name.
+func (b *Bulkhead) Name() string { return b.name }
+
+// Capacity returns the most calls the bulkhead lets in flight: its
+// MaxConcurrent.
+func (b *Bulkhead) Capacity() int { return b.cfg.MaxConcurrent }
+
 // InFlight returns how many calls hold a slot now.
 func (b *Bulkhead) InFlight() int {
 	if b.slots == nil {

@@ -295,7 +295,7 @@ func New(cfg Config, opts ...Option) (*Service, error) {
 	}
 	if cfg.AdminAddr != "" {
 		s.admin = thttp.NewRouter(thttp.WithLogger(s.log), thttp.WithMiddleware(s.adminAuth))
-		dashOpts := []dashboard.Option{dashboard.WithAPI(s.router)}
+		dashOpts := []dashboard.Option{dashboard.WithService(cfg.Name), dashboard.WithAPI(s.router)}
 		if src, ok := s.tel.(interface{ Spans() *spanbuffer.Buffer }); ok {
 			dashOpts = append(dashOpts, dashboard.WithSpans(src.Spans()))
 		}

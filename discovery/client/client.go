@@ -64,11 +64,14 @@ func WithInstanceBreaker(cfg resilience.BreakerConfig) Option {
 // mechanism refused, the retry budget's refusals and the number of
 // instances in rotation (tailor.discovery.instances), and logs to tel's
 // logger the instances that join, leave, are ejected and come back, with
-// the callee under the key "peer.service". It also lists those breakers
-// and the instances with tel ([observability.Telemetry.Breakers],
-// [observability.Telemetry.Instances]) for an operator's dashboard, until
-// an instance leaves or the client is closed. A nil tel is ignored. Default:
-// nothing is reported.
+// the callee under the key "peer.service". It also lists those breakers,
+// the instances, the policy's retry budget and bulkhead with tel
+// ([observability.Telemetry.Breakers],
+// [observability.Telemetry.Instances], [observability.Telemetry.Budgets],
+// [observability.Telemetry.Bulkheads]) for an operator's dashboard, until
+// an instance leaves or the client is closed, and its calls count in
+// [observability.Telemetry.Calls] and [observability.Telemetry.Rejections].
+// A nil tel is ignored. Default: nothing is reported.
 func WithTelemetry(tel *observability.Telemetry) Option {
 	return func(c *config) {
 		if tel != nil {
@@ -206,7 +209,11 @@ func (c *Client) observe(tel *observability.Telemetry, policy *resilience.Policy
 	if b := policy.Breaker(); b != nil {
 		c.untrack = append(c.untrack, tel.TrackBreaker(b))
 	}
+	if b := policy.Bulkhead(); b != nil {
+		c.untrack = append(c.untrack, tel.TrackBulkhead(b))
+	}
 	if b := policy.Budget(); b != nil {
+		c.untrack = append(c.untrack, tel.TrackBudget(c.service, b))
 		reg, err := tel.ObserveBudget(c.service, b)
 		if err != nil {
 			c.unobserve()

@@ -177,4 +177,9 @@ func TestDashboardShowsThePaymentsBreaker(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(string(b), `"service":"payments"`) || !strings.Contains(string(b), `"service":"inventory"`) {
 		t.Errorf("GET /dash/api/instances = %d %s, want payments and inventory", code, b)
 	}
+	// The orders' calls to both are edges of the topology panel.
+	code, b = adminCall(t, "GET", orders, "/dash/api/topology", token, "")
+	if code != http.StatusOK || !strings.Contains(string(b), `"from":"orders","to":"payments"`) || !strings.Contains(string(b), `"from":"orders","to":"inventory"`) {
+		t.Errorf("GET /dash/api/topology = %d %s, want edges orders → payments and orders → inventory", code, b)
+	}
 }

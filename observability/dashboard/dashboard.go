@@ -64,6 +64,8 @@ func Mount(r *thttp.Router, tel *observability.Telemetry, opts ...Option) {
 	r.HandleFunc("GET /dash/api/instances", db.serveInstances)
 	r.HandleFunc("GET /dash/api/endpoints", db.serveEndpoints)
 	r.HandleFunc("GET /dash/api/messaging", db.serveMessaging)
+	r.HandleFunc("GET /dash/api/topology", db.serveTopology)
+	r.HandleFunc("GET /dash/api/protection", db.serveProtection)
 	r.HandleFunc("GET /dash/api/stream", db.serveStream)
 	r.HandleFunc("GET /dash/api/traces", db.serveTraces)
 	r.HandleFunc("GET /dash/api/traces/{trace_id}", db.serveTrace)
@@ -127,15 +129,21 @@ type endpointsAnswer struct {
 type snapshot struct {
 	Version       int             `json:"version"`
 	At            time.Time       `json:"at"`
+	Service       string          `json:"service"`
+	Target        string          `json:"target,omitempty"`
 	Breakers      []breaker       `json:"breakers"`
 	Services      []service       `json:"services"`
 	Endpoints     []endpointStats `json:"endpoints"`
 	WindowSeconds int             `json:"window_seconds"`
 	Messaging     messagingPanel  `json:"messaging"`
+	Edges         []edge          `json:"edges"`
+	Protection    protection      `json:"protection"`
 }
 
 type breakerChange struct {
 	Version int       `json:"version"`
+	Service string    `json:"service"`
+	Target  string    `json:"target,omitempty"`
 	Breaker string    `json:"breaker"`
 	From    string    `json:"from"`
 	To      string    `json:"to"`
@@ -190,9 +198,10 @@ func (db *dashboard) endpoints(now time.Time) []endpointStats {
 
 func (db *dashboard) snapshot(now time.Time) snapshot {
 	return snapshot{
-		Version: Version, At: now.UTC(), Breakers: db.breakers(), Services: db.services(),
+		Version: Version, At: now.UTC(), Service: db.service, Target: db.service,
+		Breakers: db.breakers(), Services: db.services(),
 		Endpoints: db.endpoints(now), WindowSeconds: int(observability.EndpointWindow / time.Second),
-		Messaging: db.messaging(),
+		Edges: db.edges(now), Protection: db.protection(), Messaging: db.messaging(),
 	}
 }
 
@@ -295,9 +304,6 @@ func (db *dashboard) serveStream(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	send := func(event string, v any) bool {
 		data, err := json.Marshal(v)
-		if err == nil && db.service != "" {
-			data, err = withTarget(data, db.service, db.service)
-		}
 		if err != nil {
 			return false
 		}
@@ -316,7 +322,7 @@ func (db *dashboard) serveStream(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case e := <-changes:
-			if !send("breaker", breakerChange{Version: Version, Breaker: e.Breaker, From: e.From.String(), To: e.To.String(), Reason: e.Reason, At: e.At.UTC()}) {
+			if !send("breaker", breakerChange{Version: Version, Service: db.service, Target: db.service, Breaker: e.Breaker, From: e.From.String(), To: e.To.String(), Reason: e.Reason, At: e.At.UTC()}) {
 				return
 			}
 		case <-missed:

@@ -1,12 +1,17 @@
-// Package dashboard serves the JSON API of a service's operations
-// dashboard: its breakers, the instances its clients call, its routes'
-// traffic, a live stream of all three, its recent slow and failed
-// traces, and an explorer of its HTTP API. It reads what an
-// [observability.Telemetry] knows: the breakers and clients tracked with
+// Package dashboard serves a service's operations dashboard, a page and
+// its JSON API: its breakers, the instances its clients call, its routes'
+// traffic, its calls to other services, what protects it and them, its
+// background processes, its recent slow and failed traces, an explorer
+// of its HTTP API, and a live stream of it all. It reads what an
+// [observability.Telemetry] knows: the breakers, clients, retry budgets
+// and bulkheads tracked with
 // it ([observability.Telemetry.TrackBreaker],
-// [observability.Telemetry.TrackInstances]; a discovery client made with
-// WithTelemetry tracks its own) and, when made with
-// [observability.Config.EndpointStats], its routes' last minute.
+// [observability.Telemetry.TrackInstances],
+// [observability.Telemetry.TrackBudget],
+// [observability.Telemetry.TrackBulkhead]; a discovery client made with
+// WithTelemetry tracks its own), the calls and requests refused, and,
+// when made with [observability.Config.EndpointStats], its routes' and
+// its callees' last minute.
 //
 // Start with [Mount]. A service with an admin address mounts it on its
 // admin listener itself (see the service package's Config.AdminAddr), so
@@ -109,11 +114,45 @@
 // The stream's snapshot carries the same object, without "version", as
 // "messaging".
 //
+// GET /dash/api/topology lists the calls to each callee made through
+// [observability.Telemetry.CallMiddleware] (a discovery client's) over
+// the last minute ([observability.Telemetry.Calls]), as edges from this
+// service ([WithService]); only callees called in that window appear:
+//
+//	{"version": 1, "window_seconds": 60, "edges": [{
+//	  "from": "orders", "to": "payments",
+//	  "requests": 120,              // calls, retries and all counting as one
+//	  "errors": 3,                  // failed for the callee's reason: unavailable, timed out, internal
+//	  "rejected": 0,                // refused by a resilience mechanism, never sent
+//	  "rate": 2.0,                  // calls per second over the window
+//	  "error_ratio": 0.025,         // errors ÷ requests
+//	  "p50_ms": 4.5, "p99_ms": 28   // of the calls sent, each within 25%
+//	}]}
+//
+// GET /dash/api/protection lists the mechanisms that protect the
+// service and its callees, each by name (a discovery client's are named
+// after the service it calls):
+//
+//	{"version": 1,
+//	 "budgets": [{"name": "payments",
+//	   "available": 0.8,            // retries the budget would allow now
+//	   "refused": 3}],              // retries and hedges refused since it was made
+//	 "rejections": [{"name": "payments",
+//	   "reason": "circuit_open",    // circuit_open, bulkhead_full, rate_limited or load_shed
+//	   "count": 12}],               // since the service started
+//	 "bulkheads": [{"name": "payments", "in_flight": 3, "capacity": 10}]}
+//
+// Calls refused on the client side are named after the callee; requests
+// the service itself refused (transport/http's RateLimit and Shed,
+// inside the telemetry's middleware) are named "server".
+//
 // GET /dash/api/stream is a stream of server-sent events: an event
 // "snapshot" at once and then every second ([WithInterval]), whose data
-// is the three answers above in one object ("version", "at",
-// "breakers", "services", "endpoints", "window_seconds"), and an event
-// "breaker" on each breaker state change, followed by a fresh snapshot:
+// is the answers above in one object ("version", "at", "service" (see
+// [WithService]), "breakers", "services", "endpoints", "window_seconds",
+// "edges", and "protection": the protection answer without its
+// version), and an event "breaker" on each breaker state change, followed
+// by a fresh snapshot:
 //
 //	event: breaker
 //	data: {"version": 1, "breaker": "payments", "from": "closed", "to": "open",

@@ -126,3 +126,42 @@ func ExampleNewHub() {
 	// {"version":1,"targets":[{"id":"orders-1","service":"orders","base":"api/t/orders-1","up":true,"addr":"127.0.0.1:PORT"}]}
 	// {"version":1,"breakers":[]}
 }
+
+// A service names its dashboard: the topology's edges go from it to the
+// services its clients call.
+func ExampleWithService() {
+	tel, err := observability.New(observability.Config{EndpointStats: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	pay := tel.CallMiddleware("payments")(func(context.Context, any) (any, error) { return "paid", nil })
+	_, _ = pay(context.Background(), nil)
+
+	admin := thttp.NewRouter()
+	dashboard.Mount(admin, tel, dashboard.WithService("orders"))
+	srv := httptest.NewServer(admin)
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/dash/api/topology")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	var topology struct {
+		Edges []struct {
+			From, To string
+			Requests int
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&topology); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, e := range topology.Edges {
+		fmt.Printf("%s → %s, requests: %d\n", e.From, e.To, e.Requests)
+	}
+	// Output:
+	// orders → payments, requests: 1
+}

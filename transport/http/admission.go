@@ -1,8 +1,10 @@
 package http
 
 import (
+	"errors"
 	"net/http"
 
+	"github.com/tailorkit/tailor/internal/refusal"
 	"github.com/tailorkit/tailor/resilience"
 )
 
@@ -11,7 +13,9 @@ import (
 // problem+json and a Retry-After header, before its body is read. key
 // picks the request's bucket (a client IP, a user, an API key); a nil key
 // puts every request in one bucket. The middleware fits [WithMiddleware]
-// and any func(http.Handler) http.Handler chain.
+// and any func(http.Handler) http.Handler chain; inside the observability
+// middleware, its refusals count as the service's own (reason
+// rate_limited).
 func RateLimit(l *resilience.RateLimiter, key func(*http.Request) string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -20,7 +24,7 @@ func RateLimit(l *resilience.RateLimiter, key func(*http.Request) string) func(h
 				k = key(r)
 			}
 			if err := l.Allow(k); err != nil {
-				WriteError(w, r, err)
+				refuse(w, r, err)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -33,17 +37,29 @@ func RateLimit(l *resilience.RateLimiter, key func(*http.Request) string) func(h
 // 503 problem+json and a Retry-After header, before its body is read, and
 // an admitted one is timed until next returns, which is how s learns the
 // server's latency. The middleware fits [WithMiddleware] and any
-// func(http.Handler) http.Handler chain.
+// func(http.Handler) http.Handler chain; inside the observability
+// middleware, its refusals count as the service's own (reason load_shed).
 func Shed(s *resilience.Shedder) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			release, err := s.Acquire()
 			if err != nil {
-				WriteError(w, r, err)
+				refuse(w, r, err)
 				return
 			}
 			defer release()
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// refuse answers a request that an admission check refused with err,
+// first telling the middlewares around it why (see package
+// internal/refusal).
+func refuse(w http.ResponseWriter, r *http.Request, err error) {
+	var rej resilience.Rejection
+	if errors.As(err, &rej) {
+		refusal.Record(w, rej)
+	}
+	WriteError(w, r, err)
 }
