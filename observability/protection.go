@@ -36,6 +36,7 @@ type namedBudget struct {
 type BudgetStatus struct {
 	Name      string  // the name it was tracked under: the callee's
 	Available float64 // the retries it would allow now
+	Capacity  float64 // the most it holds in reserve
 	Refused   uint64  // the retries and hedges it has refused since it was made
 }
 
@@ -74,7 +75,7 @@ func (in *Telemetry) Budgets() []BudgetStatus {
 	in.live.mu.Unlock()
 	out := make([]BudgetStatus, len(bs))
 	for i, b := range bs {
-		out[i] = BudgetStatus{Name: b.name, Available: b.budget.Available(), Refused: b.budget.Refused()}
+		out[i] = BudgetStatus{Name: b.name, Available: b.budget.Available(), Capacity: b.budget.Capacity(), Refused: b.budget.Refused()}
 	}
 	slices.SortFunc(out, func(a, b BudgetStatus) int { return cmp.Compare(a.Name, b.Name) })
 	return out

@@ -83,6 +83,10 @@ func (b *Budget) Available() float64 {
 // observability.Telemetry.ObserveBudget).
 func (b *Budget) Refused() uint64 { return b.refused.Load() }
 
+// Capacity returns the most retries the budget holds in reserve: its
+// MaxTokens.
+func (b *Budget) Capacity() float64 { return float64(b.max) / 1000 }
+
 // deposit records one call.
 func (b *Budget) deposit() {
 	if b.disabled {

@@ -20,18 +20,34 @@ import (
 	"github.com/tailorkit/tailor/internal/testenv"
 )
 
-// dashPage is the dashboard page the operator opens, with the admin token
-// in its fragment, and the admin address that serves its API.
-func dashPage(s *testShop, token string) (url, apiAddr string) {
-	addr := s.adminAddr("orders")
-	return "http://" + addr + "/dash/#token=" + token, addr
+// dashPage is the shop's dashboard page the operator opens, with the
+// admin token in its fragment, and the orders' target on it: the id the
+// page marks the orders' rows with.
+func dashPage(t *testing.T, s *testShop, token string) (url, orders string) {
+	t.Helper()
+	hub := s.dash.ln.Addr().String()
+	var targets struct{ Targets []struct{ ID, Service string } }
+	eventually(t, "the dashboard listing the orders", func() bool {
+		code, b := adminCall(t, "GET", hub, "/dash/api/targets", token, "")
+		if code != http.StatusOK || json.Unmarshal(b, &targets) != nil {
+			return false
+		}
+		for _, tg := range targets.Targets {
+			if tg.Service == "orders" {
+				orders = tg.ID
+			}
+		}
+		return orders != ""
+	})
+	return "http://" + hub + "/dash/#token=" + token, orders
 }
 
 // optionalAPI are the API routes a service may not serve (404), which the
-// page then shows as not reported; the browser logs those 404s.
-var optionalAPI = regexp.MustCompile(`/dash/api/(targets|traces|openapi)$`)
+// page then shows as not reported; the browser logs those 404s. Of the
+// shop's services only the gateway serves an OpenAPI document.
+var optionalAPI = regexp.MustCompile(`/dash/api/t/[^/]+/openapi$`)
 
-// TestDashboardPageInABrowser opens the orders' dashboard in a headless
+// TestDashboardPageInABrowser opens the shop's dashboard in a headless
 // Chromium: with the payments service failing, the orders' breaker for it
 // shows open on the page, closed again once payments heal, and the
 // operator's force-open button opens it for the page and the API alike.
@@ -42,8 +58,9 @@ func TestDashboardPageInABrowser(t *testing.T) {
 		testenv.Missing(t, "chromium is not installed (Debian: apt-get install chromium; scripts/services.sh installs it as root)")
 	}
 	const token = "browser-token"
-	s := startTestShop(t, sqliteFiles, func(c *config) { c.base.AdminToken = token })
-	url, api := dashPage(s, token)
+	s := startTestShop(t, sqliteFiles, func(c *config) { c.base.AdminToken, c.dashAddr = token, "127.0.0.1:0" })
+	url, ordersTarget := dashPage(t, s, token)
+	api := s.adminAddr("orders")
 	// The accounts and the product first: password hashing and a browser
 	// at once are slow on a small machine.
 	admin := loginPatiently(t, s, users.AdminEmail, testAdminPassword, false)
@@ -92,7 +109,8 @@ func TestDashboardPageInABrowser(t *testing.T) {
 	if err := chromedp.Do(browser, chromedp.Navigate(url)); err != nil {
 		t.Fatalf("opening %s: %v", url, err)
 	}
-	row := `tr[data-breaker="payments"]`
+	// The gateway calls payments too: the row is the orders' breaker.
+	row := fmt.Sprintf(`tr[data-breaker="payments"][data-target=%q]`, ordersTarget)
 	// waitState waits up to limit for the payments row to show state.
 	waitState := func(state string, limit time.Duration) time.Duration {
 		t.Helper()
@@ -162,12 +180,42 @@ func TestDashboardPageInABrowser(t *testing.T) {
 	if br := apiState(); br.State != "open" || br.Override != "force-open" {
 		t.Errorf("after force-open on the page the API says %+v, want open by force", br)
 	}
-	for _, o := range []string{"data-override", "data-target"} {
-		v, err := chromedp.Run(browser, chromedp.AttributeValue(chromedp.CSS(row), o))
-		if err != nil || v.Value == "" {
-			t.Errorf("the payments row's %s = %q, %v; want it set", o, v.Value, err)
+	if v, err := chromedp.Run(browser, chromedp.AttributeValue(chromedp.CSS(row), "data-override")); err != nil || v.Value != "force-open" {
+		t.Errorf("the payments row's data-override = %q, %v; want force-open", v.Value, err)
+	}
+	// The other panels show what the orders did: their calls, their saga,
+	// their failed traces, one of which opens as a waterfall of spans.
+	shows := func(what, js string) {
+		t.Helper()
+		step, cancel := context.WithTimeout(browser, 15*time.Second)
+		defer cancel()
+		if _, err := chromedp.Run(step, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Errorf("the page does not show %s: %v", what, err)
 		}
 	}
+	text := func(id, want string) string {
+		return fmt.Sprintf(`document.getElementById(%q).textContent.includes(%q)`, id, want)
+	}
+	shows("the orders' calls to payments", text("topology", "orders → payments"))
+	shows("the orders' saga", text("messaging", "order"))
+	shows("a failed trace", `document.querySelector('#traces tr[data-trace] .badge[data-state="open"]') !== null`)
+	step, cancelStep := context.WithTimeout(browser, 10*time.Second)
+	if err := chromedp.Do(step, chromedp.Click(chromedp.CSS(`#traces tr[data-trace]`))); err != nil {
+		t.Errorf("clicking a trace: %v", err)
+	}
+	cancelStep()
+	shows("a trace's waterfall", `document.querySelectorAll('#trace .wf-row').length > 0`)
+	// The API explorer lists the gateway's operations and sends one.
+	shows("the gateway's operations", text("explorer", "/v1/products"))
+	step, cancelStep = context.WithTimeout(browser, 10*time.Second)
+	if err := chromedp.Do(step,
+		chromedp.SetValue(chromedp.CSS(`#explorer input[aria-label="path"]`), "/v1/products"),
+		chromedp.SetValue(chromedp.CSS(`#explorer select[aria-label="method"]`), "GET"),
+		chromedp.Click(chromedp.CSS(`#explorer form.try button[type="submit"]`))); err != nil {
+		t.Errorf("sending a request from the explorer: %v", err)
+	}
+	cancelStep()
+	shows("the explorer's answer", `document.querySelector('#explorer .try-out .badge')?.textContent === "200"`)
 	screenshot(t, browser, "dashboard.png", os.Getenv("TAILOR_DASH_SCREENSHOT"))
 	click("auto")
 	if _, err := chromedp.Run(browser, chromedp.Poll[bool](fmt.Sprintf(`document.querySelector(%q)?.dataset.override === "auto"`, row),
@@ -179,7 +227,7 @@ func TestDashboardPageInABrowser(t *testing.T) {
 	}
 
 	// On a phone's width nothing makes the page scroll sideways.
-	step, cancelStep := context.WithTimeout(browser, 10*time.Second)
+	step, cancelStep = context.WithTimeout(browser, 10*time.Second)
 	defer cancelStep()
 	if err := chromedp.Do(step, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1))); err != nil {
 		t.Fatal(err)

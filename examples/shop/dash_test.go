@@ -42,7 +42,6 @@ type dashBreaker struct {
 // the orders' breaker for it shows open on the orders' admin listener, an
 // operator forces it closed there, and the listener asks for the token.
 func TestDashboardShowsThePaymentsBreaker(t *testing.T) {
-	t.Setenv("OTEL_TRACES_SAMPLER", "always_on") // every order's trace recorded, for the traces panel
 	const token = "dash-token"
 	s := startTestShop(t, sqliteFiles, func(c *config) { c.base.AdminToken, c.dashAddr = token, "127.0.0.1:0" })
 	orders := s.adminAddr("orders")

@@ -175,7 +175,10 @@ func (sh *shop) start(ctx context.Context, name string) error {
 		cfg.GRPCAddr = sh.cfg.base.GRPCAddr
 	}
 	logger := sh.cfg.logger // the service adds its name to each record
-	tel, err := telemetry.New(ctx, telemetry.Config{ServiceName: name, Logger: logger})
+	// Its dashboard shows recent failed and slow traces from every
+	// request, not only the sampled ones, at some CPU per request: this is
+	// the shop one runs to watch it.
+	tel, err := telemetry.New(ctx, telemetry.Config{ServiceName: name, Logger: logger, RecordUnsampled: true})
 	if err != nil {
 		return err
 	}

@@ -135,7 +135,8 @@
 //
 //	{"version": 1,
 //	 "budgets": [{"name": "payments",
-//	   "available": 0.8,            // retries the budget would allow now
+//	   "available": 8.5,            // retries the budget would allow now
+//	   "capacity": 100,             // the most it holds in reserve
 //	   "refused": 3}],              // retries and hedges refused since it was made
 //	 "rejections": [{"name": "payments",
 //	   "reason": "circuit_open",    // circuit_open, bulkhead_full, rate_limited or load_shed
@@ -148,14 +149,15 @@
 //
 // GET /dash/api/stream is a stream of server-sent events: an event
 // "snapshot" at once and then every second ([WithInterval]), whose data
-// is the answers above in one object ("version", "at", "service" (see
-// [WithService]), "breakers", "services", "endpoints", "window_seconds",
-// "edges", and "protection": the protection answer without its
-// version), and an event "breaker" on each breaker state change, followed
-// by a fresh snapshot:
+// is the answers above in one object ("version", "at", "service" and
+// "target", both the [WithService] name, "breakers", "services",
+// "endpoints", "window_seconds", "edges", and "protection" and
+// "messaging", each that answer without its version), and an event
+// "breaker" on each breaker state change, followed by a fresh snapshot:
 //
 //	event: breaker
-//	data: {"version": 1, "breaker": "payments", "from": "closed", "to": "open",
+//	data: {"version": 1, "service": "orders", "target": "orders",
+//	       "breaker": "payments", "from": "closed", "to": "open",
 //	       "reason": "after 5 consecutive failures", "at": "2026-12-01T12:00:00Z"}
 //
 // The stream ends when the client leaves or the request's context ends:
@@ -256,7 +258,7 @@
 //	  "base": "api/t/orders-10.0.0.7-8080", "up": false, "addr": "10.0.0.7:9100",
 //	  "error": "cannot reach its admin listener at 10.0.0.7:9100: connection refused"}]}
 //
-// GET and PUT /dash/api/t/{id}/... are passed on to the target's
+// GET, PUT and POST /dash/api/t/{id}/... are passed on to the target's
 // /dash/api/..., with the hub's token in place of the client's, bodies
 // up to 1 MiB, bounded by Timeout (but a stream). A target that cannot be
 // reached is a 502 problem naming it and its address; an unknown one 404.

@@ -178,6 +178,7 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 	h.router.HandleFunc("GET /dash/api/stream", h.serveStream)
 	h.router.HandleFunc("GET /dash/api/t/{id}/{rest...}", h.proxy)
 	h.router.HandleFunc("PUT /dash/api/t/{id}/{rest...}", h.proxy)
+	h.router.HandleFunc("POST /dash/api/t/{id}/{rest...}", h.proxy)
 	newPage().mount(h.router)
 	return h, nil
 }
@@ -336,7 +337,7 @@ func badGateway(w http.ResponseWriter, r *http.Request, detail string) {
 	})
 }
 
-// proxy passes GET and PUT /dash/api/t/{id}/{rest...} on to the target's
+// proxy passes GET, PUT and POST /dash/api/t/{id}/{rest...} on to the target's
 // /dash/api/{rest...}, with the token instead of the client's.
 func (h *Hub) proxy(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")

@@ -179,6 +179,11 @@ func TestHubProxiesWithTheToken(t *testing.T) {
 	if status, _, body := send(t, "PUT", f.url+"/dash/api/t/orders-1/breakers/inventory/override", hubToken, `{"override":"sideways"}`); status != http.StatusUnprocessableEntity {
 		t.Errorf("a bad override through the hub: %d %s, want the target's 422", status, body)
 	}
+	// The API explorer's POST reaches the service's own routes.
+	status, _, body = send(t, "POST", f.url+"/dash/api/t/orders-1/try", hubToken, `{"method":"GET","path":"/healthz"}`)
+	if status != http.StatusOK || !strings.Contains(string(body), `"status":200`) {
+		t.Errorf("POST try through the hub: %d %s, want the orders' /healthz answered 200", status, body)
+	}
 	if status, ct, body := send(t, "GET", f.url+"/dash/api/t/nobody/breakers", hubToken, ""); status != http.StatusNotFound || ct != "application/problem+json" {
 		t.Errorf("an unknown target: %d %s %s, want 404 problem", status, ct, body)
 	}

@@ -45,6 +45,7 @@ type protection struct {
 	Budgets []struct {
 		Name      string   `json:"name"`
 		Available *float64 `json:"available"`
+		Capacity  float64  `json:"capacity"`
 		Refused   *uint64  `json:"refused"`
 	} `json:"budgets"`
 	Rejections []struct {
@@ -182,8 +183,8 @@ func TestProtection(t *testing.T) {
 	if got.Version != 1 {
 		t.Errorf("version = %d, want 1", got.Version)
 	}
-	if len(got.Budgets) != 1 || got.Budgets[0].Name != "payments" || got.Budgets[0].Available == nil || *got.Budgets[0].Available <= 0 || got.Budgets[0].Refused == nil || *got.Budgets[0].Refused != 0 {
-		t.Errorf("budgets = %s, want payments' with retries available and none refused", jsonOf(got.Budgets))
+	if len(got.Budgets) != 1 || got.Budgets[0].Name != "payments" || got.Budgets[0].Available == nil || *got.Budgets[0].Available <= 0 || got.Budgets[0].Capacity != 100 || got.Budgets[0].Refused == nil || *got.Budgets[0].Refused != 0 {
+		t.Errorf("budgets = %s, want payments' with retries available of 100 and none refused", jsonOf(got.Budgets))
 	}
 	if want := `[{"name":"payments","reason":"circuit_open","count":2},{"name":"server","reason":"rate_limited","count":1}]`; jsonOf(got.Rejections) != want {
 		t.Errorf("rejections = %s, want %s", jsonOf(got.Rejections), want)

@@ -13,6 +13,7 @@ type protection struct {
 type budget struct {
 	Name      string  `json:"name"`
 	Available float64 `json:"available"`
+	Capacity  float64 `json:"capacity"`
 	Refused   uint64  `json:"refused"`
 }
 
@@ -36,7 +37,7 @@ type protectionAnswer struct {
 func (db *dashboard) protection() protection {
 	p := protection{Budgets: []budget{}, Rejections: []rejection{}, Bulkheads: []bulkhead{}}
 	for _, b := range db.tel.Budgets() {
-		p.Budgets = append(p.Budgets, budget{Name: b.Name, Available: b.Available, Refused: b.Refused})
+		p.Budgets = append(p.Budgets, budget{Name: b.Name, Available: b.Available, Capacity: b.Capacity, Refused: b.Refused})
 	}
 	for _, r := range db.tel.Rejections() {
 		p.Rejections = append(p.Rejections, rejection{Name: r.Name, Reason: r.Reason, Count: r.Count})

@@ -33,6 +33,7 @@ export class Explorer {
     }
     const method = h('select', {'aria-label': 'method'}, METHODS.map((m) => h('option', {}, m.toUpperCase())));
     const path = h('input', {'aria-label': 'path', value: ops[0] ? ops[0].path : '/', spellcheck: 'false'});
+    const headers = h('textarea', {'aria-label': 'headers', rows: 2, placeholder: 'headers, one a line: Authorization: Bearer …', spellcheck: 'false'});
     const body = h('textarea', {'aria-label': 'body', rows: 4, placeholder: 'request body (JSON)', spellcheck: 'false'});
     const out = h('div', {class: 'try-out'});
     const choose = (op) => {
@@ -46,14 +47,19 @@ export class Explorer {
       op.summary ? h('small', {}, ` ${op.summary}`) : null))) : empty('The document lists no operations.');
     const form = h('form', {class: 'try', onsubmit: (e) => {
       e.preventDefault();
-      this.send(method.value, path.value, body.value, out);
-    }}, h('div', {class: 'row'}, method, path, h('button', {type: 'submit'}, 'Send')), body, out);
+      this.send(method.value, path.value, headers.value, body.value, out);
+    }}, h('div', {class: 'row'}, method, path, h('button', {type: 'submit'}, 'Send')), headers, body, out);
     replace(this.el, pick, h('p', {}, doc.info ? `${doc.info.title || ''} ${doc.info.version || ''}` : ''), list, form);
   }
 
-  async send(method, path, body, out) {
+  async send(method, path, headerLines, body, out) {
     replace(out, empty('Sending…'));
-    const req = {method, path, headers: body ? {'Content-Type': 'application/json'} : {}, body};
+    const headers = body ? {'Content-Type': 'application/json'} : {};
+    for (const line of headerLines.split('\n')) {
+      const at = line.indexOf(':');
+      if (at > 0) headers[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+    }
+    const req = {method, path, headers, body};
     try {
       const r = await request(`${this.target.base}/try`, {method: 'POST', body: req});
       let text = r.body || '';

@@ -104,8 +104,9 @@ function group(snaps, multi, field, parts) {
 
 export function protection(snaps, multi) {
   return group(snaps, multi, 'protection', [
-    ['budgets', 'Retry budgets', ['name', 'available', 'refused'], (b) => [
-      h('td', {}, b.name), h('td', {class: 'num'}, meter(b.available, 1, pct(b.available))), h('td', {class: 'num'}, num(b.refused, 0))]],
+    ['budgets', 'Retry budgets', ['name', 'retries available', 'refused'], (b) => [
+      h('td', {}, b.name), h('td', {class: 'num'}, meter(b.available, b.capacity, `${num(b.available, 0)} / ${num(b.capacity, 0)}`)),
+      h('td', {class: 'num'}, num(b.refused, 0))]],
     ['rejections', 'Rejections', ['name', 'reason', 'count'], (r) => [
       h('td', {}, r.name), h('td', {}, r.reason), h('td', {class: 'num'}, num(r.count, 0))]],
     ['bulkheads', 'Bulkheads', ['name', 'in flight'], (b) => [

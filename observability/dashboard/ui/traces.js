@@ -5,6 +5,9 @@ import {ApiError, request} from './api.js';
 import {empty, h, ms, notReported, num, replace, table} from './dom.js';
 
 const EVERY = 5000;
+// The list shows at most this many failed and this many slow traces.
+const SHOW_FAILED = 15;
+const SHOW_SLOW = 10;
 
 export class Traces {
   // targets() answers the current targets ({id, base}).
@@ -38,9 +41,12 @@ export class Traces {
       }
     }));
     if (this.absent.size > 0 && this.absent.size === this.targets().length) return replace(this.listEl, notReported());
-    all.sort((a, b) => (a.start < b.start ? 1 : -1));
+    // The newest failed traces first, then the slowest of the others.
+    const failed = all.filter((tr) => tr.error).sort((a, b) => (a.start < b.start ? 1 : -1)).slice(0, SHOW_FAILED);
+    const slow = all.filter((tr) => !tr.error).sort((a, b) => b.duration_ms - a.duration_ms).slice(0, SHOW_SLOW);
+    const shown = [...failed, ...slow];
     const multi = this.targets().length > 1;
-    const rows = all.map((tr) => h('tr', {
+    const rows = shown.map((tr) => h('tr', {
       class: tr.trace_id === this.selected ? 'selected' : null, 'data-trace': tr.trace_id, tabindex: 0,
       onclick: () => this.show(tr.target, tr.trace_id),
       onkeydown: (e) => e.key === 'Enter' && this.show(tr.target, tr.trace_id),
@@ -50,7 +56,8 @@ export class Traces {
     h('td', {}, tr.error ? h('span', {class: 'badge', 'data-state': 'open', title: tr.error_message || ''}, 'error') : 'ok')));
     const head = [...(multi ? ['target'] : []), 'start', 'root', 'duration', 'spans', 'status'];
     replace(this.listEl, errors.map((e) => h('p', {class: 'error'}, e)),
-      rows.length ? table(head, rows) : empty('No slow or failed traces recorded yet.'));
+      rows.length ? table(head, rows) : empty('No slow or failed traces recorded yet.'),
+      all.length > shown.length ? h('p', {class: 'muted'}, `${all.length - shown.length} more traces kept`) : null);
   }
 
   async show(target, id) {
