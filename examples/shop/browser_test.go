@@ -26,7 +26,9 @@ import (
 func dashPage(t *testing.T, s *testShop, token string) (url, orders string) {
 	t.Helper()
 	hub := s.dash.ln.Addr().String()
-	var targets struct{ Targets []struct{ ID, Service string } }
+	var targets struct {
+		Targets []struct{ ID, Service string }
+	}
 	eventually(t, "the dashboard listing the orders", func() bool {
 		code, b := adminCall(t, "GET", hub, "/dash/api/targets", token, "")
 		if code != http.StatusOK || json.Unmarshal(b, &targets) != nil {
