@@ -199,6 +199,7 @@ func TestDashboardPageInABrowser(t *testing.T) {
 		return fmt.Sprintf(`document.getElementById(%q).textContent.includes(%q)`, id, want)
 	}
 	shows("the orders' calls to payments", text("topology", "orders → payments"))
+	shows("the graph of calls", `[...document.querySelectorAll('#topology svg.graph .edge title')].some((t) => t.textContent.startsWith("orders → payments"))`)
 	shows("the orders' saga", text("messaging", "order"))
 	shows("a failed trace", `document.querySelector('#traces tr[data-trace] .badge[data-state="open"]') !== null`)
 	step, cancelStep := context.WithTimeout(browser, 10*time.Second)

@@ -104,10 +104,11 @@ func onEachDatabase(t *testing.T, test func(t *testing.T, db string)) {
 
 // testPostgres returns the test PostgreSQL server's URL and a new prefix
 // for the shop's database names there; the databases are dropped when the
-// test ends. A server that cannot be reached is [testenv.Missing].
+// test ends. It holds [testenv.PostgresCrowd] until then. A server that
+// cannot be reached is [testenv.Missing].
 func testPostgres(t *testing.T) (url, prefix string) {
 	t.Helper()
-	testenv.Short(t, "PostgreSQL")
+	testenv.PostgresCrowd(t)
 	url = testenv.PostgresURL()
 	server, err := pgx.ParseConfig(url)
 	if err != nil {

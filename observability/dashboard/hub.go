@@ -58,7 +58,7 @@ type HubConfig struct {
 	Targets []Target
 	// Token is the admin token: the hub sends it to every target
 	// (Authorization: Bearer), and asks it of its own clients on every
-	// /dash/api/ route. Empty sends and asks none.
+	// route but the page's files ([IsPage]). Empty sends and asks none.
 	Token string
 	// AdminAddr returns the host:port of an instance's admin listener, and
 	// false when it has none. Default [discovery.Instance.AdminAddr],

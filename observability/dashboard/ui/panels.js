@@ -2,6 +2,7 @@
 // the latest snapshot of every target and answers the panel's content.
 
 import {empty, h, ms, notReported, num, pct, sparkline, table} from './dom.js';
+import {graph} from './graph.js';
 
 const HISTORY = 60;
 
@@ -31,7 +32,7 @@ export function topology(snaps, multi) {
       h('td', {class: 'num'}, ms(e.p99_ms)))));
   if (rows === null) return notReported();
   if (rows.length === 0) return empty('No calls to other services in the last minute.');
-  return table(targetHead(multi, ['call', 'req/s', 'requests', 'errors', 'rejected', 'p50', 'p99']), rows);
+  return [graph(snaps), table(targetHead(multi, ['call', 'req/s', 'requests', 'errors', 'rejected', 'p50', 'p99']), rows)];
 }
 
 export function instances(snaps, multi) {
