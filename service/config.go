@@ -54,13 +54,14 @@ type Config struct {
 	// default) serves no gRPC.
 	GRPCAddr string
 	// AdminAddr is the host:port of the admin listener, which serves the
-	// operations dashboard's API and the routes of [Service.AdminRouter],
+	// operations dashboard (page and API) and the routes of [Service.AdminRouter],
 	// apart from the public port. Empty (the default) serves none. An
 	// address other than a loopback one (127.0.0.1, ::1, localhost) needs
 	// AdminToken.
 	AdminAddr string
 	// AdminToken, when set, is the bearer token every request to the
-	// admin listener must carry (Authorization: Bearer <token>); others
+	// admin listener must carry (Authorization: Bearer <token>), but
+	// those for the dashboard page's files, which hold no data; others
 	// get 401. Default empty: no token, allowed only on a loopback
 	// AdminAddr.
 	AdminToken string

@@ -57,13 +57,14 @@
 // # Admin listener
 //
 // With [Config.AdminAddr] set, the service serves a second HTTP listener
-// for operators, never on the public port: the operations dashboard's
-// JSON API ([github.com/tailorkit/tailor/observability/dashboard], under
-// /dash/api/; its traces are those the providers' span buffer keeps when
-// they have one, as telemetry's do, and its API explorer tries requests
-// on the service's own router) and whatever packages add to
-// [Service.AdminRouter]. With
-// [Config.AdminToken] set (TAILOR_ADMIN_TOKEN), every request to it must
+// for operators, never on the public port: the operations dashboard
+// ([github.com/tailorkit/tailor/observability/dashboard]: its page at
+// /dash/ and its JSON API under /dash/api/, named after Config.Name; its
+// traces are those the providers' span buffer keeps when they have one,
+// as telemetry's do, and its API explorer tries requests on the
+// service's own router) and whatever packages add to
+// [Service.AdminRouter]. With [Config.AdminToken] set
+// (TAILOR_ADMIN_TOKEN), every request to it but the page's files must
 // carry Authorization: Bearer <token>; others get 401 problem+json. An
 // admin address other than a loopback one without a token is refused at
 // [New]. The admin listener is bound, served and drained with the HTTP

@@ -43,9 +43,8 @@
 // then the services behind it; a second one stops the process at once. It
 // exits 0 after a clean stop.
 //
-// Every service serves the operations dashboard's JSON API
-// (/dash/api/breakers, instances, endpoints and stream) on an admin
-// listener of its own, on a free loopback port, named in its
+// Every service serves its operations dashboard (the page at /dash/ and
+// its JSON API under /dash/api/) on an admin listener of its own, on a free loopback port, named in its
 // registration. -dash-addr (default 127.0.0.1:8081) serves the dashboard
 // of them all: a hub over the registry and the gateway's admin listener,
 // whose address the banner prints as "dashboard: http://…/dash/".

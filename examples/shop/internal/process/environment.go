@@ -94,7 +94,7 @@ func environment(name string) []variable {
 		variable{name: "TAILOR_SHUTDOWN_DELAY", usage: "as -shutdown-delay"},
 		variable{name: "TAILOR_READ_TIMEOUT", usage: "as -read-timeout"},
 		variable{name: "TAILOR_IDLE_TIMEOUT", usage: "as -idle-timeout"},
-		variable{name: "TAILOR_ADMIN_ADDR", usage: "as -admin-addr: the admin listener, serving the operations dashboard's API under /dash/api/; unset: none"},
+		variable{name: "TAILOR_ADMIN_ADDR", usage: "as -admin-addr: the admin listener, serving the operations dashboard at /dash/; unset: none"},
 		variable{name: "TAILOR_ADMIN_TOKEN", usage: "the bearer token the admin listener asks for; needed when TAILOR_ADMIN_ADDR is not a loopback address (read from the environment only)"},
 		variable{name: observability.EnvLogLevel, usage: "debug, info (default), warn or error"},
 		variable{name: observability.EnvLogFormat, usage: "json (default) or text"},
