@@ -104,11 +104,12 @@ func onEachDatabase(t *testing.T, test func(t *testing.T, db string)) {
 
 // testPostgres returns the test PostgreSQL server's URL and a new prefix
 // for the shop's database names there; the databases are dropped when the
-// test ends. It holds [testenv.PostgresCrowd] until then. A server that
+// test ends. It holds [testenv.Crowd] until then. A server that
 // cannot be reached is [testenv.Missing].
 func testPostgres(t *testing.T) (url, prefix string) {
 	t.Helper()
-	testenv.PostgresCrowd(t)
+	testenv.Short(t, "PostgreSQL")
+	testenv.Crowd(t)
 	url = testenv.PostgresURL()
 	server, err := pgx.ParseConfig(url)
 	if err != nil {

@@ -18,8 +18,10 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -100,37 +102,27 @@ func Postgres(t testing.TB, prefix string) func() *sql.DB {
 	}
 }
 
-// crowdLock is the PostgreSQL advisory lock key of [PostgresCrowd].
-const crowdLock = 0x7461696c6f72 // "tailor"
-
-// PostgresCrowd waits until no other test, in this process or another,
-// holds the test server's crowd lock, and holds it until t ends. A test
-// that opens a whole shop's worth of connections (a pool for each of
-// several services) takes it first, so that two such tests in two
-// packages, which go test runs at once, never together pass the server's
-// max_connections (100 by default) and fail each other's requests with
-// "too many clients". A server that cannot be reached is [Missing].
-func PostgresCrowd(t testing.TB) {
+// Crowd waits until no other test, in this process or another, holds
+// the crowd lock (a file lock on tailor-test-crowd.lock in the temporary
+// directory), and holds it until t ends. A test that starts a whole
+// shop's worth of services or processes takes it first: go test runs two
+// packages at once, and two such tests together pass PostgreSQL's
+// max_connections (100 by default, each service keeping a pool) and, on
+// a small machine, starve each other of the CPU their timings assume.
+func Crowd(t testing.TB) {
 	t.Helper()
-	Short(t, "PostgreSQL")
-	cfg, err := pgx.ParseConfig(PostgresURL())
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "tailor-test-crowd.lock"), os.O_CREATE|os.O_RDWR, 0o666)
 	if err != nil {
-		t.Fatalf("TAILOR_TEST_POSTGRES is not a valid PostgreSQL connection string: %v", err)
+		t.Fatalf("opening the crowd lock: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	cancel()
-	if err != nil {
-		Missing(t, fmt.Sprintf("PostgreSQL at %s:%d is unreachable: %v; start it with scripts/services.sh or point TAILOR_TEST_POSTGRES at a running server", cfg.Host, cfg.Port, err))
-	}
-	// The lock belongs to the connection's session: closing it, when the
-	// test ends, lets the next test in.
-	t.Cleanup(func() { conn.Close(context.Background()) })
+	// The lock belongs to the open file: closing it, when the test ends,
+	// lets the next test in.
+	t.Cleanup(func() { f.Close() })
 	began := time.Now()
-	if _, err := conn.Exec(t.Context(), "SELECT pg_advisory_lock($1)", crowdLock); err != nil {
-		t.Fatalf("waiting for PostgreSQL's crowd lock: %v", err)
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatalf("taking the crowd lock %s: %v", f.Name(), err)
 	}
 	if waited := time.Since(began); waited > time.Second {
-		t.Logf("waited %s for another test's PostgreSQL connections to close", waited.Round(time.Millisecond))
+		t.Logf("waited %s for another test's shop to stop", waited.Round(time.Millisecond))
 	}
 }

@@ -217,11 +217,11 @@ func TestClusterOrderAndTrace(t *testing.T) {
 
 // testDatabases returns the URL of the test PostgreSQL server and a
 // prefix for the cluster's databases that no other run uses; they are
-// dropped when the test ends. It holds [testenv.PostgresCrowd] until
+// dropped when the test ends. It holds [testenv.Crowd] until
 // then. A server that cannot be reached is [testenv.Missing].
 func testDatabases(t *testing.T) (pgURL, prefix string) {
 	t.Helper()
-	testenv.PostgresCrowd(t)
+	testenv.Crowd(t)
 	cfg, err := pgx.ParseConfig(testenv.PostgresURL())
 	if err != nil {
 		t.Fatalf("TAILOR_TEST_POSTGRES is not a valid PostgreSQL connection string: %v", err)
