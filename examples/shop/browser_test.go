@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,27 +22,26 @@ import (
 )
 
 // dashPage is the shop's dashboard page the operator opens, with the
-// admin token in its fragment, and the orders' target on it: the id the
-// page marks the orders' rows with.
-func dashPage(t *testing.T, s *testShop, token string) (url, orders string) {
+// admin token in its fragment, and the targets on it by service: the ids
+// the page marks each service's rows with.
+func dashPage(t *testing.T, s *testShop, token string) (url string, targets map[string]string) {
 	t.Helper()
 	hub := s.dash.ln.Addr().String()
-	var targets struct {
-		Targets []struct{ ID, Service string }
-	}
-	eventually(t, "the dashboard listing the orders", func() bool {
+	eventually(t, "the dashboard listing every service", func() bool {
 		code, b := adminCall(t, "GET", hub, "/dash/api/targets", token, "")
-		if code != http.StatusOK || json.Unmarshal(b, &targets) != nil {
+		var list struct {
+			Targets []struct{ ID, Service string }
+		}
+		if code != http.StatusOK || json.Unmarshal(b, &list) != nil {
 			return false
 		}
-		for _, tg := range targets.Targets {
-			if tg.Service == "orders" {
-				orders = tg.ID
-			}
+		targets = map[string]string{}
+		for _, tg := range list.Targets {
+			targets[tg.Service] = tg.ID
 		}
-		return orders != ""
+		return len(targets) == len(serviceNames)
 	})
-	return "http://" + hub + "/dash/#token=" + token, orders
+	return "http://" + hub + "/dash/#token=" + token, targets
 }
 
 // optionalAPI are the API routes a service may not serve (404), which the
@@ -62,7 +62,7 @@ func TestDashboardPageInABrowser(t *testing.T) {
 	testenv.Crowd(t) // a browser and a shop are as much as a small machine runs at once
 	const token = "browser-token"
 	s := startTestShop(t, sqliteFiles, func(c *config) { c.base.AdminToken, c.dashAddr = token, "127.0.0.1:0" })
-	url, ordersTarget := dashPage(t, s, token)
+	url, targets := dashPage(t, s, token)
 	api := s.adminAddr("orders")
 	// The accounts and the product first: password hashing and a browser
 	// at once are slow on a small machine.
@@ -82,7 +82,9 @@ func TestDashboardPageInABrowser(t *testing.T) {
 	browser, closeBrowser := chromedp.NewContext(allocCtx)
 	defer closeBrowser()
 
-	// Every console error and uncaught exception fails the test.
+	// Every console error and uncaught exception fails the test, but the
+	// network's for the API of a service that is gone.
+	var stopped atomic.Bool
 	var (
 		mu       sync.Mutex
 		problems []string
@@ -93,7 +95,8 @@ func TestDashboardPageInABrowser(t *testing.T) {
 			if err != nil {
 				return
 			}
-			expected := m.Source == "network" && strings.Contains(m.Text, "404") && optionalAPI.MatchString(m.URL)
+			expected := m.Source == "network" && (strings.Contains(m.Text, "404") && optionalAPI.MatchString(m.URL) ||
+				stopped.Load() && strings.Contains(m.URL, "/dash/api/t/"+targets["reviews"]+"/"))
 			if (m.IsException() || m.Type == chromedp.ConsoleError) && !expected {
 				mu.Lock()
 				problems = append(problems, m.String())
@@ -113,7 +116,7 @@ func TestDashboardPageInABrowser(t *testing.T) {
 		t.Fatalf("opening %s: %v", url, err)
 	}
 	// The gateway calls payments too: the row is the orders' breaker.
-	row := fmt.Sprintf(`tr[data-breaker="payments"][data-target=%q]`, ordersTarget)
+	row := fmt.Sprintf(`tr[data-breaker="payments"][data-target=%q]`, targets["orders"])
 	// waitState waits up to limit for the payments row to show state.
 	waitState := func(state string, limit time.Duration) time.Duration {
 		t.Helper()
@@ -220,6 +223,7 @@ func TestDashboardPageInABrowser(t *testing.T) {
 	}
 	cancelStep()
 	shows("the explorer's answer", `document.querySelector('#explorer .try-out .badge')?.textContent === "200"`)
+	shows("the reviews' routes", text("endpoints", targets["reviews"]))
 	screenshot(t, browser, "dashboard.png", os.Getenv("TAILOR_DASH_SCREENSHOT"))
 	click("auto")
 	if _, err := chromedp.Run(browser, chromedp.Poll[bool](fmt.Sprintf(`document.querySelector(%q)?.dataset.override === "auto"`, row),
@@ -229,6 +233,13 @@ func TestDashboardPageInABrowser(t *testing.T) {
 	if br := apiState(); br.Override != "auto" {
 		t.Errorf("after auto on the page the API says %+v, want auto", br)
 	}
+
+	// A service that stops leaves the page: its rows go, with its stream.
+	stopped.Store(true)
+	if err := s.stopService("reviews"); err != nil {
+		t.Fatalf("stopping reviews: %v", err)
+	}
+	shows("the reviews gone", `!`+text("endpoints", targets["reviews"]))
 
 	// On a phone's width nothing makes the page scroll sideways.
 	step, cancelStep = context.WithTimeout(browser, 10*time.Second)

@@ -36,11 +36,19 @@ function setStatus(status, detail) {
   $('status-detail').textContent = detail || '';
 }
 
+// Targets that come and go while the page is open: a hub's are listed
+// again this often.
+const RELIST = 15000;
+
+async function listTargets() {
+  const answer = await request('api/targets');
+  state.targets = (answer.targets || []).map(({id, service, base, up}) => ({id, service, base, up}));
+}
+
 async function loadTargets() {
   for (let delay = 1000; ; delay = Math.min(delay * 2, 15000)) {
     try {
-      const answer = await request('api/targets');
-      state.targets = (answer.targets || []).map(({id, service, base, up}) => ({id, service, base, up}));
+      await listTargets();
       return;
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) {
@@ -69,6 +77,15 @@ function targetOf(data) {
 
 function onEvent(type, data) {
   const target = targetOf(data);
+  if (type === 'target') {
+    // A hub says a target's stream was cut (its last snapshot no longer
+    // holds) or is back.
+    const t = state.targets.find((x) => x.id === target);
+    if (t) t.up = data.up;
+    else listTargets().catch(() => {});
+    if (!data.up) state.snaps.delete(target);
+    return;
+  }
   if (type === 'breaker') {
     breakers.change(target, data);
     return;
@@ -102,6 +119,7 @@ async function main() {
   setStatus('connecting', 'listing the services');
   await loadTargets();
   connect('api/stream', onEvent, setStatus);
+  if (!state.single) setInterval(() => listTargets().catch(() => {}), RELIST);
   traces.start();
   explorer.load();
 }

@@ -30,7 +30,7 @@ export class Traces {
   async refresh() {
     const all = [];
     const errors = [];
-    const ts = this.targets().filter((t) => !this.absent.has(t.id));
+    const ts = this.targets().filter((t) => t.up !== false && !this.absent.has(t.id));
     await Promise.all(ts.map(async (t) => {
       try {
         const answer = await request(`${t.base}/traces`);
