@@ -59,7 +59,6 @@ func TestDashboardPageInABrowser(t *testing.T) {
 	if err != nil {
 		testenv.Missing(t, "chromium is not installed (Debian: apt-get install chromium; scripts/services.sh installs it as root)")
 	}
-	testenv.Crowd(t) // a browser and a shop are as much as a small machine runs at once
 	const token = "browser-token"
 	s := startTestShop(t, sqliteFiles, func(c *config) { c.base.AdminToken, c.dashAddr = token, "127.0.0.1:0" })
 	url, targets := dashPage(t, s, token)

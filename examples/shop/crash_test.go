@@ -90,6 +90,7 @@ func crashDuringOrders(t *testing.T, bin, db string, seed uint64) {
 	}
 	env := append(os.Environ(), "SHOP_ADMIN_PASSWORD="+testAdminPassword, "NATS_URL=", envDatabaseURL+"=",
 		users.EnvSigningKey+"="+string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
+	testenv.Crowd(t)
 	cfg := config{data: t.TempDir()}
 	if db == postgres {
 		cfg.databaseURL, cfg.databasePrefix = testPostgres(t)

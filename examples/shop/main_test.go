@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tailorkit/tailor/internal/testenv"
 )
 
 // TestShopBinary builds the shop, runs it as a user would, sends it a bad
@@ -27,6 +29,7 @@ func TestShopBinary(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	testenv.Crowd(t)
 	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0", "-dash-addr", "127.0.0.1:0", "-data", t.TempDir(), "-shutdown-timeout", "5s")
 	cmd.Env = append(os.Environ(), "SHOP_ADMIN_PASSWORD="+testAdminPassword, "NATS_URL=")
 	stdout, err := cmd.StdoutPipe()

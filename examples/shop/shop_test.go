@@ -45,8 +45,12 @@ type testShop struct {
 	key  ed25519.PrivateKey
 }
 
+// startTestShop starts the shop on db, configured by configure when not
+// nil, once no other test runs a whole shop ([testenv.Crowd]); it stops
+// when the test ends.
 func startTestShop(t *testing.T, db string, configure func(*config)) *testShop {
 	t.Helper()
+	testenv.Crowd(t)
 	key, err := auth.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
@@ -104,12 +108,10 @@ func onEachDatabase(t *testing.T, test func(t *testing.T, db string)) {
 
 // testPostgres returns the test PostgreSQL server's URL and a new prefix
 // for the shop's database names there; the databases are dropped when the
-// test ends. It holds [testenv.Crowd] until then. A server that
-// cannot be reached is [testenv.Missing].
+// test ends. A server that cannot be reached is [testenv.Missing].
 func testPostgres(t *testing.T) (url, prefix string) {
 	t.Helper()
 	testenv.Short(t, "PostgreSQL")
-	testenv.Crowd(t)
 	url = testenv.PostgresURL()
 	server, err := pgx.ParseConfig(url)
 	if err != nil {
